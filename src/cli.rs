@@ -1,0 +1,77 @@
+//! Top-level command line. Each subcommand's own flags and usage text live beside its code
+//! in `src/cmd/<name>.rs`.
+
+use crate::cmd;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlguard",
+    version,
+    about = "Security gates for the ML pipeline: dataset integrity, drift and poisoning, audit-log scanning",
+    long_about = "Security gates for the ML pipeline.\n\n\
+        Integrity:  hash a dataset into a Merkle manifest, sign it, verify it in CI.\n\
+        Data:       profile training data, and gate on drift and poisoning against a baseline.\n\
+        Forensics:  scan exported cloud audit logs, model-registry exports and inference logs.\n\n\
+        Exit codes (every subcommand): 0 pass, 1 the gate failed, 2 usage or input error,\n\
+        3 signature or trust failure.",
+    after_help = "Run 'mlguard <command> --help' for a command's options and examples."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct Global {
+    /// No progress bars or notes on stderr (errors are still printed).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Configuration file [default: ./mlguard.toml when present].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Worker threads [default: number of CPUs].
+    #[arg(short = 'j', long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl Global {
+    pub fn load_config(&self) -> crate::Result<crate::config::Config> {
+        crate::config::Config::load(self.config.as_deref())
+    }
+    /// Print a note on stderr unless `--quiet`.
+    pub fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("mlguard: {msg}");
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Hash a dataset tree into a Merkle manifest (BLAKE3, parallel).
+    Hash(cmd::hash::Args),
+    /// Verify a tree against a manifest or a signed envelope (the CI gate).
+    Verify(cmd::verify::Args),
+    /// Compare two manifests without touching data.
+    Diff(cmd::diff::Args),
+    /// Generate an Ed25519 key pair (PKCS#8 / SPKI PEM).
+    Keygen(cmd::keygen::Args),
+    /// Sign a manifest into a DSSE/in-toto envelope, or co-sign an envelope.
+    Sign(cmd::sign::Args),
+    /// Write an RFC 9162 inclusion proof for one file of a manifest.
+    Prove(cmd::prove::Args),
+    /// Check one file against a signed root with an inclusion proof.
+    #[command(name = "verify-file")]
+    VerifyFile(cmd::verify_file::Args),
+    /// Compute a mergeable statistical profile of tabular data.
+    Profile(cmd::profile::Args),
+    /// Gate on drift and poisoning against a baseline profile.
+    Drift(cmd::drift::Args),
+    /// Scan exported audit logs, registry exports and inference logs for ML threats.
+    Scan(cmd::scan::Args),
+}

@@ -1,0 +1,41 @@
+//! One thin file per subcommand: flags + usage text, then a call into the library.
+
+pub mod diff;
+pub mod drift;
+pub mod hash;
+pub mod keygen;
+pub mod profile;
+pub mod prove;
+pub mod scan;
+pub mod sign;
+pub mod verify;
+pub mod verify_file;
+
+use crate::cli::{Cli, Command};
+use crate::{Error, Outcome, Result};
+
+/// Dispatch a parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let g = cli.global;
+    if let Some(n) = g.threads {
+        if n == 0 {
+            return Err(Error::usage("--threads must be at least 1"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::usage(format!("cannot set up {n} threads: {e}")))?;
+    }
+    match cli.command {
+        Command::Hash(a) => hash::run(a, &g),
+        Command::Verify(a) => verify::run(a, &g),
+        Command::Diff(a) => diff::run(a, &g),
+        Command::Keygen(a) => keygen::run(a, &g),
+        Command::Sign(a) => sign::run(a, &g),
+        Command::Prove(a) => prove::run(a, &g),
+        Command::VerifyFile(a) => verify_file::run(a, &g),
+        Command::Profile(a) => profile::run(a, &g),
+        Command::Drift(a) => drift::run(a, &g),
+        Command::Scan(a) => scan::run(a, &g),
+    }
+}

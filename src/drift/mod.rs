@@ -1,0 +1,1 @@
+//! Drift and poisoning detection between two profiles (not implemented yet).

@@ -1,0 +1,1 @@
+//! Directory walking for `hash`/`verify` (not implemented yet).

@@ -1,0 +1,4 @@
+//! Integrity core: hashing, Merkle trees, manifests, DSSE envelopes, keys.
+
+pub mod manifest;
+pub mod merkle;

@@ -1,0 +1,1 @@
+//! Streaming, mergeable statistical profiles (not implemented yet).

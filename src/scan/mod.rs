@@ -1,0 +1,1 @@
+//! Offline scanning of audit logs, registry exports and inference logs (not implemented yet).
