@@ -1,4 +1,5 @@
 //! Integrity core: hashing, Merkle trees, manifests, DSSE envelopes, keys.
 
+pub mod dsse;
 pub mod manifest;
 pub mod merkle;

@@ -1,1 +1,4 @@
-//! Offline scanning of audit logs, registry exports and inference logs (not implemented yet).
+//! Offline scanning of audit logs, registry exports and inference logs.
+
+pub mod inference;
+pub mod sigma;
