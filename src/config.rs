@@ -92,7 +92,10 @@ mod tests {
         assert!(absent.keys.is_empty());
         let bad = Config::parse("[trust]\nthreshhold = 2\n", None).unwrap();
         let err = bad.section::<Trust>("trust").unwrap_err().to_string();
-        assert!(err.contains("mlguard.toml") && err.contains("threshhold"), "{err}");
+        assert!(
+            err.contains("mlguard.toml") && err.contains("threshhold"),
+            "{err}"
+        );
     }
 
     #[test]

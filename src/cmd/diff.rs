@@ -1,11 +1,55 @@
-//! `mlguard diff` (not implemented yet).
+//! `mlguard diff`: compare two dataset versions by their manifests, without touching data.
 
 use crate::cli::Global;
-use crate::{Error, Outcome, Result};
+use crate::cmd::verify::{results_report, write_report};
+use crate::integrity::manifest::Manifest;
+use crate::integrity::verify::{compare, Status};
+use crate::report::Format;
+use crate::{Outcome, Result};
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Example:
+  mlguard diff v1.manifest.json v2.manifest.json --format json
 
-pub fn run(_args: Args, _g: &Global) -> Result<Outcome> {
-    Err(Error::usage("'mlguard diff' is not implemented yet"))
+Statuses: added, removed, modified (with the first differing byte range when both manifests
+have chunk hashes of the same size), moved, type_changed. Exit 0 when identical, 1 when the
+versions differ, 2 on bad input.")]
+pub struct Args {
+    /// The older manifest.
+    pub old: PathBuf,
+    /// The newer manifest.
+    pub new: PathBuf,
+    /// Output format: table (human), json, junit.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
+    let format = args
+        .format
+        .check("diff", &[Format::Table, Format::Json, Format::Junit])?;
+    let old = Manifest::read(&args.old)?;
+    let mut new = Manifest::read(&args.new)?;
+    if old.options.chunk_size != new.options.chunk_size {
+        // Chunk values of different sizes are not comparable: compare whole files only.
+        for e in &mut new.files {
+            e.chunks = None;
+        }
+    }
+    let mut files = compare(&old.files, &new.files, &[], old.options.chunk_size);
+    for f in &mut files {
+        if f.status == Status::Missing {
+            f.status = Status::Removed;
+        }
+    }
+    let mut report = results_report("diff", &files, false);
+    report.extra.insert("old_root".into(), old.root.into());
+    report.extra.insert("new_root".into(), new.root.into());
+    write_report(&report, &files, format, args.output.as_ref())?;
+    Ok(report.outcome())
 }

@@ -1,11 +1,204 @@
-//! `mlguard hash` (not implemented yet).
+//! `mlguard hash`: walk a dataset tree, hash every file (BLAKE3, parallel), write a Merkle
+//! manifest — or check-file lines for `b3sum --check` / `sha256sum -c`, or a signed envelope.
 
 use crate::cli::Global;
-use crate::{Error, Outcome, Result};
+use crate::error::{Error, IoContext};
+use crate::input::walk::WalkOptions;
+use crate::integrity::hasher::{self, HashOptions};
+use crate::integrity::manifest::{decode_path, EntryKind, Manifest, ManifestOptions, Skipped};
+use crate::integrity::{dsse, tree};
+use crate::report::{Format, Output};
+use crate::{progress, Outcome, Result};
+use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Examples:
+  mlguard hash data/ -o data.manifest.json          Merkle manifest (JSON)
+  mlguard hash data/ --sign owner.key -o data.dsse.json
+                                                    manifest signed as a DSSE/in-toto envelope
+  mlguard hash data/ --format b3sum > data.b3       then: cd data && b3sum --check ../data.b3
+  mlguard hash data/ --format sha256sum > data.sha  then: cd data && sha256sum -c ../data.sha
 
-pub fn run(_args: Args, _g: &Global) -> Result<Outcome> {
-    Err(Error::usage("'mlguard hash' is not implemented yet"))
+Symlinks are recorded (not followed) unless --follow-symlinks. FIFOs, sockets and devices are
+never opened: they are reported and listed under \"skipped\". A .mlguardignore file (gitignore
+syntax) at the root excludes paths. The manifest format is documented in docs/manifest.md.")]
+pub struct Args {
+    /// Dataset directory to hash.
+    pub path: PathBuf,
+    /// Write the result here instead of stdout (a file inside PATH is not hashed).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output: `json` (the manifest), `b3sum` or `sha256sum` check-file lines.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// Also record SHA-256 per file (implied by --format sha256sum).
+    #[arg(long)]
+    pub sha256: bool,
+    /// Files larger than this also record per-chunk hashes, so verify can say where a file
+    /// changed. A power of two, at least 1K.
+    #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_chunk_size)]
+    pub chunk_size: u64,
+    /// Skip paths matching GLOB, matched against the relative path and every path component
+    /// (repeatable): --exclude '*.tmp' --exclude .git
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Hash what symlinks point to instead of recording the links (loops are an error).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Record unreadable files under "skipped" (with the reason) instead of failing.
+    #[arg(long)]
+    pub allow_unreadable: bool,
+    /// Sign the manifest with this Ed25519 private key (PKCS#8 PEM); the output is a DSSE
+    /// envelope (docs/signing.md).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+}
+
+fn parse_chunk_size(s: &str) -> std::result::Result<u64, String> {
+    hasher::check_chunk_size(hasher::parse_size(s)?)
+}
+
+pub fn run(args: Args, g: &Global) -> Result<Outcome> {
+    let format = args
+        .format
+        .check("hash", &[Format::Json, Format::B3sum, Format::Sha256sum])?;
+    if args.sign.is_some() && format != Format::Json {
+        return Err(Error::usage(
+            "--sign writes an envelope: it cannot be combined with --format b3sum/sha256sum",
+        ));
+    }
+    let options = ManifestOptions {
+        hash: "blake3".into(),
+        sha256: args.sha256 || format == Format::Sha256sum,
+        chunk_size: args.chunk_size,
+        excludes: args.exclude.clone(),
+        follow_symlinks: args.follow_symlinks,
+    };
+    let walk_opts = WalkOptions {
+        follow_symlinks: options.follow_symlinks,
+        excludes: options.excludes.clone(),
+        skip_paths: args.output.iter().cloned().collect(),
+    };
+    let hash_opts = HashOptions {
+        sha256: options.sha256,
+        chunk_size: options.chunk_size,
+    };
+    let pb = progress::bytes(0, g.quiet);
+    let hashed = tree::hash_tree(&args.path, &walk_opts, &hash_opts, &pb)?;
+    pb.finish_and_clear();
+
+    let mut skipped: Vec<Skipped> = Vec::new();
+    for (p, why) in &hashed.skipped {
+        g.note(format!("skipped {}: {why}", args.path.join(p).display()));
+        skipped.push(Skipped {
+            path: p.clone(),
+            reason: why.clone(),
+        });
+    }
+    for (p, msg) in &hashed.unreadable {
+        eprintln!("mlguard: warning: {}: {msg}", args.path.join(p).display());
+        skipped.push(Skipped {
+            path: p.clone(),
+            reason: format!("unreadable: {msg}"),
+        });
+    }
+    if let Some((p, msg)) = hashed.unreadable.first() {
+        if !args.allow_unreadable {
+            return Err(Error::input(
+                args.path.join(p),
+                format!(
+                    "cannot read: {msg} ({} unreadable file(s); --allow-unreadable records them as skipped instead)",
+                    hashed.unreadable.len()
+                ),
+            ));
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut manifest = Manifest::new(options, hashed.entries)?;
+    manifest.skipped = skipped;
+
+    let mut out = Output::open(args.output.as_deref())?;
+    let name = args.output.clone().unwrap_or_else(|| "<stdout>".into());
+    match format {
+        Format::B3sum | Format::Sha256sum => {
+            write_check_lines(&manifest, format, &mut out, g).with_path(&name)?
+        }
+        _ => {
+            let bytes = match &args.sign {
+                Some(key) => dsse::sign_manifest(&manifest, key)?,
+                None => {
+                    let mut v =
+                        serde_json::to_vec_pretty(&manifest).map_err(|e| Error::input(&name, e))?;
+                    v.push(b'\n');
+                    v
+                }
+            };
+            out.write_all(&bytes).with_path(&name)?;
+        }
+    }
+    out.finish()?;
+    g.note(format!(
+        "{} files, {} bytes, root {}",
+        manifest.files.len(),
+        manifest.files.iter().map(|f| f.size).sum::<u64>(),
+        manifest.root
+    ));
+    Ok(Outcome::Pass)
+}
+
+/// coreutils-style check lines: `<hex>  <path>`. A name containing `\` or a newline (or,
+/// for b3sum, a carriage return) is escaped and the line prefixed with `\`, as both tools
+/// expect. Symlink entries are left out (those tools follow links and would hash the
+/// target's content), as are, for b3sum, names that are not valid UTF-8 (b3sum cannot open
+/// them); each omission is reported on stderr.
+fn write_check_lines(
+    m: &Manifest,
+    format: Format,
+    out: &mut dyn Write,
+    g: &Global,
+) -> std::io::Result<()> {
+    for e in &m.files {
+        if e.kind == EntryKind::Symlink {
+            g.note(format!(
+                "{}: symlink left out of the {} list",
+                e.path,
+                format.name()
+            ));
+            continue;
+        }
+        let raw = decode_path(&e.path).map_err(std::io::Error::other)?;
+        let (digest, b3) = match format {
+            Format::B3sum => (e.blake3.as_str(), true),
+            _ => (e.sha256.as_deref().unwrap_or_default(), false),
+        };
+        if b3 && std::str::from_utf8(&raw).is_err() {
+            eprintln!(
+                "mlguard: warning: {}: name is not valid UTF-8, which b3sum --check cannot open; left out (use the JSON manifest)",
+                e.path
+            );
+            continue;
+        }
+        let needs = raw
+            .iter()
+            .any(|&c| c == b'\\' || c == b'\n' || (b3 && c == b'\r'));
+        let mut name = Vec::with_capacity(raw.len() + 2);
+        for &c in &raw {
+            match c {
+                b'\\' if needs => name.extend_from_slice(b"\\\\"),
+                b'\n' => name.extend_from_slice(b"\\n"),
+                b'\r' if b3 => name.extend_from_slice(b"\\r"),
+                c => name.push(c),
+            }
+        }
+        if needs {
+            out.write_all(b"\\")?;
+        }
+        out.write_all(digest.as_bytes())?;
+        out.write_all(b"  ")?;
+        out.write_all(&name)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }

@@ -1,11 +1,239 @@
-//! `mlguard verify` (not implemented yet).
+//! `mlguard verify`: the CI gate. Re-hash a tree and classify every file against a manifest
+//! or a signed envelope.
 
 use crate::cli::Global;
-use crate::{Error, Outcome, Result};
+use crate::error::{Error, IoContext};
+use crate::integrity::dsse;
+use crate::integrity::manifest::Manifest;
+use crate::integrity::verify::{verify_tree, FileResult, Status, VerifyOptions};
+use crate::report::{self, Finding, Format, Output, Report, Severity, Verdict};
+use crate::{progress, Outcome, Result};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Examples:
+  mlguard verify data/ --manifest data.manifest.json
+  mlguard verify data/ --signature data.dsse.json --pubkey owner.pub
+  mlguard verify data/ --signature data.dsse.json      (trusted keys from mlguard.toml [trust])
+  mlguard verify data/ --manifest m.json --format junit -o verify.xml
 
-pub fn run(_args: Args, _g: &Global) -> Result<Outcome> {
-    Err(Error::usage("'mlguard verify' is not implemented yet"))
+Statuses: ok, modified (with the first differing byte range when chunk hashes exist),
+missing, added (fails unless --allow-added), moved (same content, new path), type_changed
+(file <-> symlink, or a retargeted symlink), unreadable.
+Exit codes: 0 verified, 1 the dataset differs, 2 usage or input error (including a malformed
+or tampered manifest), 3 signature or trust failure.")]
+pub struct Args {
+    /// Dataset directory to check.
+    pub path: PathBuf,
+    /// Manifest written by `mlguard hash` (untrusted: validated before use).
+    #[arg(
+        long,
+        value_name = "MANIFEST",
+        conflicts_with = "signature",
+        required_unless_present = "signature"
+    )]
+    pub manifest: Option<PathBuf>,
+    /// DSSE envelope written by `mlguard sign` / `hash --sign`: its signatures are checked
+    /// first (exit 3 on failure), then the tree against the signed manifest.
+    #[arg(long, value_name = "SIGNED")]
+    pub signature: Option<PathBuf>,
+    /// Trusted Ed25519 public key (SPKI PEM), repeatable [default: [trust] keys in mlguard.toml].
+    #[arg(long, value_name = "PUB", requires = "signature")]
+    pub pubkey: Vec<PathBuf>,
+    /// How many distinct trusted keys must have signed [default: [trust] threshold, else 1].
+    #[arg(long, value_name = "N", requires = "signature")]
+    pub threshold: Option<usize>,
+    /// Files not in the manifest are reported but do not fail the gate.
+    #[arg(long)]
+    pub allow_added: bool,
+    /// Output format: table (human), json, junit.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: Args, g: &Global) -> Result<Outcome> {
+    let format = args
+        .format
+        .check("verify", &[Format::Table, Format::Json, Format::Junit])?;
+    let config = g.load_config()?;
+    let (manifest, source) = match (&args.manifest, &args.signature) {
+        (Some(m), _) => (Manifest::read(m)?, m.clone()),
+        (None, Some(s)) => {
+            let m = dsse::open_verified(s, &args.pubkey, args.threshold, &config)?;
+            g.note(format!("signature OK: {}", s.display()));
+            (m, s.clone())
+        }
+        (None, None) => {
+            return Err(Error::usage(
+                "give --manifest MANIFEST or --signature SIGNED",
+            ))
+        }
+    };
+    let mut skip = vec![source];
+    skip.extend(args.output.iter().cloned());
+    let pb = progress::bytes(0, g.quiet);
+    let result = verify_tree(
+        &args.path,
+        &manifest,
+        &VerifyOptions { skip_paths: skip },
+        &pb,
+    )?;
+    pb.finish_and_clear();
+    for (p, why) in &result.skipped {
+        g.note(format!("skipped {}: {why}", args.path.join(p).display()));
+    }
+    let mut report = results_report("verify", &result.files, args.allow_added);
+    report
+        .extra
+        .insert("root".into(), manifest.root.clone().into());
+    if !result.skipped.is_empty() {
+        report.extra.insert(
+            "skipped".into(),
+            json!(result
+                .skipped
+                .iter()
+                .map(|(p, r)| json!({"path": p, "reason": r}))
+                .collect::<Vec<_>>()),
+        );
+    }
+    write_report(&report, &result.files, format, args.output.as_ref())?;
+    Ok(report.outcome())
+}
+
+/// Build the report shared by `verify` and `diff`: one finding per non-ok path, summary
+/// counts per status, and the `files` list of every non-ok path.
+pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: bool) -> Report {
+    let findings: Vec<Finding> = files
+        .iter()
+        .filter(|f| f.status != Status::Ok)
+        .map(|f| to_finding(f, allow_added))
+        .collect();
+    let mut report = Report::gate(command, findings, Severity::High);
+    let mut summary = Map::new();
+    summary.insert("total".into(), files.len().into());
+    for s in Status::ALL {
+        let n = files.iter().filter(|f| f.status == s).count();
+        if n > 0 || s != Status::Removed {
+            summary.insert(s.as_str().into(), n.into());
+        }
+    }
+    if command == "diff" {
+        summary.remove("missing");
+        summary.remove("unreadable");
+    }
+    report.summary = summary;
+    let listed: Vec<Value> = files
+        .iter()
+        .filter(|f| f.status != Status::Ok)
+        .map(|f| serde_json::to_value(f).unwrap_or(Value::Null))
+        .collect();
+    report.extra.insert("files".into(), Value::Array(listed));
+    report
+}
+
+fn to_finding(f: &FileResult, allow_added: bool) -> Finding {
+    let severity = if f.status == Status::Added && allow_added {
+        Severity::Info
+    } else {
+        Severity::High
+    };
+    let title = describe(f);
+    let mut finding = Finding::new(
+        format!("integrity.{}", f.status.as_str()),
+        severity,
+        f.path.clone(),
+        title,
+    );
+    if let Ok(Value::Object(m)) = serde_json::to_value(f) {
+        for (k, v) in m {
+            if k != "path" && k != "status" {
+                finding.evidence.insert(k, v);
+            }
+        }
+    }
+    finding
+}
+
+fn describe(f: &FileResult) -> String {
+    match f.status {
+        Status::Ok => "unchanged".into(),
+        Status::Modified => {
+            let mut s = "content differs".to_string();
+            if let Some([a, b]) = f.first_difference {
+                s.push_str(&format!("; first difference in bytes {a}-{b}"));
+            }
+            if let (Some(x), Some(y)) = (f.expected_size, f.actual_size) {
+                if x != y {
+                    s.push_str(&format!("; size {x} -> {y}"));
+                }
+            }
+            s
+        }
+        Status::Missing => "in the manifest, not in the tree".into(),
+        Status::Removed => "in the old manifest, not in the new one".into(),
+        Status::Added => "not in the manifest".into(),
+        Status::Moved => format!("moved from {}", f.from.as_deref().unwrap_or("?")),
+        Status::TypeChanged => f.detail.clone().unwrap_or_else(|| "type changed".into()),
+        Status::Unreadable => format!("cannot be read: {}", f.detail.as_deref().unwrap_or("?")),
+    }
+}
+
+/// Human output (one line per non-ok path, then a summary) or the report layer's formats.
+pub(crate) fn write_report(
+    report: &Report,
+    files: &[FileResult],
+    format: Format,
+    output: Option<&PathBuf>,
+) -> Result<()> {
+    let mut out = Output::open(output.map(|p| p.as_path()))?;
+    let name = output.cloned().unwrap_or_else(|| "<stdout>".into());
+    match format {
+        Format::Table => {
+            for f in files.iter().filter(|f| f.status != Status::Ok) {
+                writeln!(
+                    out,
+                    "{:<13} {}  ({})",
+                    f.status.as_str().to_uppercase(),
+                    f.path,
+                    describe(f)
+                )
+                .with_path(&name)?;
+            }
+            let counts: Vec<String> = report
+                .summary
+                .iter()
+                .filter(|(k, v)| *k != "total" && v.as_u64().unwrap_or(0) > 0)
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect();
+            let verdict = if report.verdict == Verdict::Pass {
+                "PASS"
+            } else {
+                "FAIL"
+            };
+            writeln!(
+                out,
+                "{}: {verdict} ({} files: {})",
+                report.command,
+                report
+                    .summary
+                    .get("total")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                if counts.is_empty() {
+                    "none".to_string()
+                } else {
+                    counts.join(", ")
+                }
+            )
+            .with_path(&name)?;
+        }
+        other => report::render(report, other, &mut out)?,
+    }
+    out.finish()
 }

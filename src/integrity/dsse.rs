@@ -24,5 +24,7 @@ pub fn open_verified(
     config: &Config,
 ) -> Result<Manifest> {
     let _ = (envelope, pubkeys, threshold, config);
-    Err(Error::usage("signature verification is not implemented yet"))
+    Err(Error::usage(
+        "signature verification is not implemented yet",
+    ))
 }

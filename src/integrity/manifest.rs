@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub const MANIFEST_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     #[default]
@@ -107,6 +107,17 @@ pub struct Manifest {
     /// Hex Merkle root over `files` in order (see `merkle`).
     pub root: String,
     pub files: Vec<Entry>,
+    /// Paths seen in the tree but not hashed (FIFOs, sockets, devices; unreadable files with
+    /// `--allow-unreadable`), with the reason. Not part of the root: listed so that nothing
+    /// is skipped silently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
 }
 
 impl Manifest {
@@ -121,14 +132,14 @@ impl Manifest {
             options,
             root: hex::encode(merkle::root(&leaves)),
             files,
+            skipped: Vec::new(),
         })
     }
 
     /// Parse and validate an untrusted manifest. `name` is used in error messages.
     pub fn from_slice(bytes: &[u8], name: &Path) -> Result<Manifest> {
-        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| {
-            Error::input(name, format!("not a valid mlguard manifest: {e}"))
-        })?;
+        let m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| Error::input(name, format!("not a valid mlguard manifest: {e}")))?;
         m.validate(name)?;
         Ok(m)
     }
@@ -149,11 +160,17 @@ impl Manifest {
         if self.version != MANIFEST_VERSION {
             return Err(Error::input(
                 name,
-                format!("unsupported manifest version {} (this mlguard reads version 1)", self.version),
+                format!(
+                    "unsupported manifest version {} (this mlguard reads version 1)",
+                    self.version
+                ),
             ));
         }
         if self.options.hash != "blake3" {
-            return Err(Error::input(name, format!("unsupported hash '{}'", self.options.hash)));
+            return Err(Error::input(
+                name,
+                format!("unsupported hash '{}'", self.options.hash),
+            ));
         }
         let mut prev: Option<Vec<u8>> = None;
         for e in &self.files {
@@ -176,8 +193,12 @@ impl Manifest {
                 }
             }
             match (e.kind, &e.target) {
-                (EntryKind::Symlink, None) => return Err(at("symlink entry without target".into())),
-                (EntryKind::File, Some(_)) => return Err(at("file entry with a symlink target".into())),
+                (EntryKind::Symlink, None) => {
+                    return Err(at("symlink entry without target".into()))
+                }
+                (EntryKind::File, Some(_)) => {
+                    return Err(at("file entry with a symlink target".into()))
+                }
                 (EntryKind::Symlink, Some(t)) => {
                     let t = decode_path(t).map_err(at)?;
                     if t.contains(&0) {
@@ -352,7 +373,16 @@ mod tests {
 
     #[test]
     fn hostile_paths_are_rejected() {
-        for p in ["", "/etc/passwd", "a/../../b", "..", "./a", "a//b", "a/", "a\\x00b"] {
+        for p in [
+            "",
+            "/etc/passwd",
+            "a/../../b",
+            "..",
+            "./a",
+            "a//b",
+            "a/",
+            "a\\x00b",
+        ] {
             assert!(check_relative_path(p).is_err(), "{p:?} accepted");
         }
         assert!(check_relative_path("a/..b/c..").is_ok());
@@ -373,10 +403,18 @@ mod tests {
         assert!(err.contains("does not match"), "{err}");
         let mut dup = m.clone();
         dup.files[1].path = "a".into();
-        assert!(dup.validate(Path::new("m.json")).unwrap_err().to_string().contains("duplicate"));
+        assert!(dup
+            .validate(Path::new("m.json"))
+            .unwrap_err()
+            .to_string()
+            .contains("duplicate"));
         let mut unsorted = m.clone();
         unsorted.files.swap(0, 1);
-        assert!(unsorted.validate(Path::new("m.json")).unwrap_err().to_string().contains("sorted"));
+        assert!(unsorted
+            .validate(Path::new("m.json"))
+            .unwrap_err()
+            .to_string()
+            .contains("sorted"));
     }
 
     #[test]

@@ -132,7 +132,10 @@ mod tests {
             let r = root(&l);
             for i in 0..n {
                 let p = inclusion_proof(&l, i).unwrap();
-                assert!(verify_inclusion(&l[i], i as u64, n as u64, &p, &r), "n={n} i={i}");
+                assert!(
+                    verify_inclusion(&l[i], i as u64, n as u64, &p, &r),
+                    "n={n} i={i}"
+                );
                 // wrong index, wrong size, wrong leaf, truncated or extended proof all fail
                 if n > 1 {
                     let j = (i + 1) % n;

@@ -1,5 +1,8 @@
-//! Integrity core: hashing, Merkle trees, manifests, DSSE envelopes, keys.
+//! Integrity core: hashing, Merkle trees, manifests, verification, DSSE envelopes, keys.
 
 pub mod dsse;
+pub mod hasher;
 pub mod manifest;
 pub mod merkle;
+pub mod tree;
+pub mod verify;

@@ -42,7 +42,11 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         r#"  <testsuite name="{name}" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#
     )?;
     if findings.is_empty() {
-        let verdict = if report.verdict == Verdict::Pass { "pass" } else { "fail" };
+        let verdict = if report.verdict == Verdict::Pass {
+            "pass"
+        } else {
+            "fail"
+        };
         writeln!(
             out,
             r#"    <testcase classname="mlguard.{}" name="gate ({verdict})"/>"#,

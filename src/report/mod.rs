@@ -118,7 +118,10 @@ impl Report {
         m.insert("tool".into(), "mlguard".into());
         m.insert("version".into(), env!("CARGO_PKG_VERSION").into());
         m.insert("command".into(), self.command.clone().into());
-        m.insert("verdict".into(), serde_json::to_value(self.verdict).unwrap());
+        m.insert(
+            "verdict".into(),
+            serde_json::to_value(self.verdict).unwrap(),
+        );
         m.insert("fail_on".into(), self.fail_on.as_str().into());
         m.insert("summary".into(), Value::Object(self.summary.clone()));
         for (k, v) in &self.extra {
@@ -171,9 +174,9 @@ pub struct Output {
 impl Output {
     pub fn open(path: Option<&Path>) -> Result<Output> {
         let inner: Box<dyn Write> = match path {
-            Some(p) if p.as_os_str() != "-" => Box::new(io::BufWriter::new(
-                std::fs::File::create(p).with_path(p)?,
-            )),
+            Some(p) if p.as_os_str() != "-" => {
+                Box::new(io::BufWriter::new(std::fs::File::create(p).with_path(p)?))
+            }
             _ => Box::new(io::BufWriter::new(io::stdout().lock())),
         };
         Ok(Output {
@@ -190,7 +193,9 @@ impl Output {
         }
     }
     fn name(&self) -> PathBuf {
-        self.path.clone().unwrap_or_else(|| PathBuf::from("<stdout>"))
+        self.path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<stdout>"))
     }
 }
 

@@ -58,7 +58,10 @@ pub fn summary_line(report: &Report) -> String {
     let n = report.findings.len();
     let plural = if n == 1 { "" } else { "s" };
     if counts.is_empty() {
-        format!("verdict: {verdict} (no findings; fail-on {})", report.fail_on)
+        format!(
+            "verdict: {verdict} (no findings; fail-on {})",
+            report.fail_on
+        )
     } else {
         format!(
             "verdict: {verdict} ({n} finding{plural}: {}; fail-on {})",

@@ -26,5 +26,7 @@ pub struct Output {
 /// Scan inference-log files (JSONL, CSV or Parquet) with the `[inference]` schema of `config`.
 pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output> {
     let _ = (files, config, opts);
-    Err(crate::Error::usage("inference-log scanning is not implemented yet"))
+    Err(crate::Error::usage(
+        "inference-log scanning is not implemented yet",
+    ))
 }

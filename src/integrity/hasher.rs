@@ -1,0 +1,331 @@
+//! Hashing one file: BLAKE3 (always), SHA-256 (optional), per-chunk chaining values for
+//! files larger than one chunk.
+//!
+//! Large files are hashed in one pass with both levels of parallelism: each `chunk_size`
+//! piece (a power of two, so every chunk is a complete BLAKE3 subtree) is read with `pread`
+//! into a per-thread buffer and hashed on the rayon pool to its *chaining value*; the chaining
+//! values are then merged up the BLAKE3 tree (`blake3::hazmat`) into the ordinary BLAKE3 of
+//! the whole file — the same digest `b3sum` prints. Memory stays at one chunk buffer per
+//! thread whatever the file size, and the per-chunk values tell `verify` *where* a file
+//! changed. (They are BLAKE3 subtree chaining values, the nodes of a Bao tree, not
+//! `BLAKE3(chunk)`; see docs/manifest.md.)
+//!
+//! A file whose size or modification time changes while it is hashed is an error for that
+//! file, never a silently wrong digest.
+
+use blake3::hazmat::{merge_subtrees_non_root, merge_subtrees_root, HasherExt, Mode};
+use rayon::prelude::*;
+use sha2::Digest;
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::SystemTime;
+
+pub const DEFAULT_CHUNK_SIZE: u64 = 8 << 20;
+
+#[derive(Debug, Clone, Copy)]
+pub struct HashOptions {
+    pub sha256: bool,
+    /// Power of two, at least 1 KiB. Files larger than this get per-chunk values.
+    pub chunk_size: u64,
+}
+
+impl Default for HashOptions {
+    fn default() -> Self {
+        HashOptions {
+            sha256: false,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub size: u64,
+    pub blake3: [u8; 32],
+    pub sha256: Option<[u8; 32]>,
+    /// Present when `size > chunk_size`.
+    pub chunks: Option<Vec<[u8; 32]>>,
+}
+
+/// Validate a chunk size given by the user.
+pub fn check_chunk_size(n: u64) -> Result<u64, String> {
+    if n < 1024 || !n.is_power_of_two() {
+        return Err(format!(
+            "chunk size {n} must be a power of two of at least 1024 bytes (e.g. 1M, 8M, 64M)"
+        ));
+    }
+    Ok(n)
+}
+
+/// Parse `8M`, `8MiB`, `64k`, `1G`, `1048576` (binary multiples).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let idx = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(idx);
+    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a size"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("'{s}': unknown unit (use K, M or G)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+thread_local! {
+    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn stamp(f: &File) -> io::Result<(u64, Option<SystemTime>)> {
+    let m = f.metadata()?;
+    Ok((m.len(), m.modified().ok()))
+}
+
+/// Hash the regular file at `path`.
+pub fn hash_file(path: &Path, opts: &HashOptions) -> io::Result<FileDigest> {
+    let file = File::open(path)?;
+    let before = stamp(&file)?;
+    let size = before.0;
+    let digest = if size > opts.chunk_size {
+        hash_chunked(&file, size, opts)?
+    } else {
+        hash_small(&file, size, opts)?
+    };
+    let after = stamp(&file)?;
+    if after != before {
+        return Err(io::Error::other(
+            "file changed while it was being hashed (size or modification time moved); re-run when writers are done",
+        ));
+    }
+    Ok(digest)
+}
+
+fn hash_small(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDigest> {
+    let mut b3 = blake3::Hasher::new();
+    let mut sha = opts.sha256.then(sha2::Sha256::new);
+    let mut total = 0u64;
+    BUF.with(|buf| -> io::Result<()> {
+        let mut buf = buf.borrow_mut();
+        buf.resize(256 << 10, 0);
+        let mut r = file;
+        loop {
+            let n = match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            b3.update(&buf[..n]);
+            if let Some(s) = sha.as_mut() {
+                s.update(&buf[..n]);
+            }
+            total += n as u64;
+        }
+        Ok(())
+    })?;
+    if total != size {
+        return Err(io::Error::other(format!(
+            "read {total} bytes but the file is {size} bytes long (truncated or growing while read)"
+        )));
+    }
+    Ok(FileDigest {
+        size,
+        blake3: *b3.finalize().as_bytes(),
+        sha256: sha.map(|s| s.finalize().into()),
+        chunks: None,
+    })
+}
+
+fn hash_chunked(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDigest> {
+    let cs = opts.chunk_size;
+    let n = size.div_ceil(cs);
+    let cvs: Vec<[u8; 32]> = (0..n)
+        .into_par_iter()
+        .map(|i| -> io::Result<[u8; 32]> {
+            let off = i * cs;
+            let len = cs.min(size - off) as usize;
+            BUF.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                if buf.len() < len {
+                    buf.resize(len, 0);
+                }
+                read_exact_at(file, &mut buf[..len], off)?;
+                let mut h = blake3::Hasher::new();
+                h.set_input_offset(off);
+                h.update(&buf[..len]);
+                Ok(h.finalize_non_root())
+            })
+        })
+        .collect::<io::Result<_>>()?;
+    let blake3 = merge_root(&cvs, cs, size);
+    let sha256 = if opts.sha256 {
+        // SHA-256 is inherently sequential: a second streaming pass.
+        Some(sha256_stream(file, size)?)
+    } else {
+        None
+    };
+    Ok(FileDigest {
+        size,
+        blake3,
+        sha256,
+        chunks: Some(cvs),
+    })
+}
+
+fn read_exact_at(file: &File, buf: &mut [u8], off: u64) -> io::Result<()> {
+    file.read_exact_at(buf, off).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            io::Error::other(format!(
+                "file ended early at byte offset {off}+ (truncated while being read)"
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+fn sha256_stream(file: &File, size: u64) -> io::Result<[u8; 32]> {
+    let mut s = sha2::Sha256::new();
+    let mut off = 0u64;
+    BUF.with(|buf| -> io::Result<()> {
+        let mut buf = buf.borrow_mut();
+        buf.resize(1 << 20, 0);
+        while off < size {
+            let len = (size - off).min(buf.len() as u64) as usize;
+            read_exact_at(file, &mut buf[..len], off)?;
+            s.update(&buf[..len]);
+            off += len as u64;
+        }
+        Ok(())
+    })?;
+    Ok(s.finalize().into())
+}
+
+/// Merge chunk chaining values (chunks of `cs` bytes, `cs` a power of two >= 1 KiB) of an
+/// input of `len > cs` bytes into the root BLAKE3 hash, following BLAKE3's tree shape: the
+/// left subtree of a node covering `n` bytes holds the largest power-of-two number of 1 KiB
+/// chunks that leaves at least one byte for the right.
+pub fn merge_root(cvs: &[[u8; 32]], cs: u64, len: u64) -> [u8; 32] {
+    fn left_len(len: u64) -> u64 {
+        // blake3::hazmat::left_subtree_len, restated so the invariant is visible here.
+        len.div_ceil(2).next_power_of_two()
+    }
+    fn node(cvs: &[[u8; 32]], cs: u64, len: u64) -> [u8; 32] {
+        if cvs.len() == 1 {
+            return cvs[0];
+        }
+        let l = left_len(len);
+        let k = (l / cs) as usize;
+        merge_subtrees_non_root(
+            &node(&cvs[..k], cs, l),
+            &node(&cvs[k..], cs, len - l),
+            Mode::Hash,
+        )
+    }
+    debug_assert!(cvs.len() >= 2 && len > cs);
+    let l = left_len(len);
+    let k = (l / cs) as usize;
+    let root = merge_subtrees_root(
+        &node(&cvs[..k], cs, l),
+        &node(&cvs[k..], cs, len - l),
+        Mode::Hash,
+    );
+    *root.as_bytes()
+}
+
+/// Chaining values of every `cs`-byte chunk of `data` (for tests and for `verify-file`).
+pub fn chunk_cvs(data: &[u8], cs: u64) -> Vec<[u8; 32]> {
+    data.chunks(cs as usize)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut h = blake3::Hasher::new();
+            h.set_input_offset(i as u64 * cs);
+            h.update(c);
+            h.finalize_non_root()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn chunked_root_equals_plain_blake3() {
+        let cs = 1024u64;
+        for n in [
+            1025usize,
+            2048,
+            2049,
+            3 * 1024,
+            5 * 1024 + 7,
+            8 * 1024,
+            13 * 1024 + 1,
+        ] {
+            let d = data(n);
+            let cvs = chunk_cvs(&d, cs);
+            assert_eq!(
+                merge_root(&cvs, cs, n as u64),
+                *blake3::hash(&d).as_bytes(),
+                "n={n}"
+            );
+        }
+        let d = data(100_000);
+        for cs in [4096u64, 16384, 65536] {
+            let cvs = chunk_cvs(&d, cs);
+            assert_eq!(
+                merge_root(&cvs, cs, d.len() as u64),
+                *blake3::hash(&d).as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn file_hash_matches_for_both_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let d = data(70_001);
+        std::fs::write(&p, &d).unwrap();
+        let expect = *blake3::hash(&d).as_bytes();
+        let big = hash_file(
+            &p,
+            &HashOptions {
+                sha256: true,
+                chunk_size: 4096,
+            },
+        )
+        .unwrap();
+        let small = hash_file(
+            &p,
+            &HashOptions {
+                sha256: true,
+                chunk_size: 1 << 20,
+            },
+        )
+        .unwrap();
+        assert_eq!(big.blake3, expect);
+        assert_eq!(small.blake3, expect);
+        assert_eq!(big.sha256, small.sha256);
+        assert_eq!(big.chunks.as_ref().unwrap().len(), 18);
+        assert!(small.chunks.is_none());
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("8M").unwrap(), 8 << 20);
+        assert_eq!(parse_size("64KiB").unwrap(), 64 << 10);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("8X").is_err());
+        assert!(check_chunk_size(3000).is_err());
+        assert!(check_chunk_size(512).is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! Hashing a whole tree: walk → hash every item in parallel → manifest entries.
+
+use super::hasher::{hash_file, HashOptions};
+use super::manifest::{encode_path, Entry, EntryKind};
+use crate::input::walk::{self, ItemKind, WalkOptions};
+use crate::Result;
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use sha2::Digest;
+use std::path::Path;
+
+/// Entries of a hashed tree plus everything that was not hashed, with reasons.
+#[derive(Debug, Default)]
+pub struct HashedTree {
+    /// Sorted by raw path.
+    pub entries: Vec<Entry>,
+    /// `(escaped path, message)` for files that could not be read.
+    pub unreadable: Vec<(String, String)>,
+    /// `(escaped path, reason)` for FIFOs, sockets, devices.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Walk `root` and hash everything in it. `progress` counts bytes.
+pub fn hash_tree(
+    root: &Path,
+    walk_opts: &WalkOptions,
+    hash_opts: &HashOptions,
+    progress: &ProgressBar,
+) -> Result<HashedTree> {
+    let w = walk::walk(root, walk_opts)?;
+    progress.set_length(w.items.iter().map(|i| i.size).sum());
+    let results: Vec<std::result::Result<Entry, (String, String)>> = w
+        .items
+        .par_iter()
+        .map(|item| {
+            let path = encode_path(&item.rel);
+            let r = match &item.kind {
+                ItemKind::Symlink(target) => Ok(symlink_entry(path.clone(), target, hash_opts)),
+                ItemKind::File => hash_file(&item.abs, hash_opts)
+                    .map(|d| Entry {
+                        path: path.clone(),
+                        kind: EntryKind::File,
+                        size: d.size,
+                        blake3: hex::encode(d.blake3),
+                        sha256: d.sha256.map(hex::encode),
+                        target: None,
+                        chunks: d.chunks.map(|c| c.iter().map(hex::encode).collect()),
+                    })
+                    .map_err(|e| (path, e.to_string())),
+            };
+            progress.inc(item.size);
+            r
+        })
+        .collect();
+    let mut out = HashedTree::default();
+    for r in results {
+        match r {
+            Ok(e) => out.entries.push(e),
+            Err(u) => out.unreadable.push(u),
+        }
+    }
+    for (p, msg) in w.errors {
+        let rel = p.strip_prefix(root).unwrap_or(&p);
+        out.unreadable
+            .push((encode_path(&walk::rel_bytes(rel)), msg));
+    }
+    out.unreadable.sort();
+    out.skipped = w
+        .skipped
+        .into_iter()
+        .map(|(rel, why)| (encode_path(&rel), why))
+        .collect();
+    Ok(out)
+}
+
+/// A symlink is recorded by its raw target: size = target length, digests over the target
+/// bytes. Retargeting it therefore changes its leaf and the root.
+pub fn symlink_entry(path: String, target: &[u8], opts: &HashOptions) -> Entry {
+    Entry {
+        path,
+        kind: EntryKind::Symlink,
+        size: target.len() as u64,
+        blake3: blake3::hash(target).to_hex().to_string(),
+        sha256: opts
+            .sha256
+            .then(|| hex::encode(sha2::Sha256::digest(target))),
+        target: Some(encode_path(target)),
+        chunks: None,
+    }
+}
