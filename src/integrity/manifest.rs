@@ -123,7 +123,7 @@ pub struct Skipped {
 impl Manifest {
     /// Build a manifest from entries (sorted here by raw path bytes) and compute its root.
     pub fn new(options: ManifestOptions, mut files: Vec<Entry>) -> Result<Manifest> {
-        files.sort_by(|a, b| sort_key(&a.path).cmp(&sort_key(&b.path)));
+        files.sort_by_cached_key(|e| sort_key(&e.path));
         let leaves = leaves(&files).map_err(|(p, e)| Error::input(p, e))?;
         Ok(Manifest {
             version: MANIFEST_VERSION,
