@@ -472,7 +472,8 @@ fn write_manifest_with(dir: &Path, edit: impl Fn(&mut Value)) -> PathBuf {
 
 #[test]
 fn malicious_manifests_are_rejected_naming_the_entry() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "absolute path",
             Box::new(|m: &mut Value| m["files"][0]["path"] = "/etc/passwd".into()),
