@@ -127,7 +127,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         }
         _ => {
             let bytes = match &args.sign {
-                Some(key) => dsse::sign_manifest(&manifest, key)?,
+                Some(key) => dsse::sign_manifest(&manifest, key, &subject_name(&args.path))?,
                 None => {
                     let mut v =
                         serde_json::to_vec_pretty(&manifest).map_err(|e| Error::input(&name, e))?;
@@ -201,4 +201,12 @@ fn write_check_lines(
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// The in-toto subject name for a dataset directory: its final path component.
+pub(crate) fn subject_name(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "dataset".into())
 }

@@ -2,7 +2,9 @@
 
 pub mod dsse;
 pub mod hasher;
+pub mod keys;
 pub mod manifest;
 pub mod merkle;
+pub mod proof;
 pub mod tree;
 pub mod verify;

@@ -1,0 +1,570 @@
+//! Integration tests for keygen, sign, verify --signature, prove and verify-file.
+
+use base64::Engine;
+use ed25519_dalek::Signer;
+use mlguard::integrity::{dsse, keys};
+use serde_json::{json, Value};
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mlguard")
+}
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// data/ with three files, keys owner/sec, and data.dsse.json signed by owner.
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("data")).unwrap();
+        for (n, c) in [("a.csv", "1,2\n"), ("b.csv", "3,4\n"), ("c.txt", "label\n")] {
+            std::fs::write(d.join("data").join(n), c).unwrap();
+        }
+        let f = Fixture { dir };
+        for k in ["owner", "sec"] {
+            f.ok(&["keygen", "-o", k, "-q"]);
+        }
+        f.ok(&[
+            "hash",
+            "data",
+            "--sign",
+            "owner",
+            "-o",
+            "data.dsse.json",
+            "-q",
+        ]);
+        f
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        run_in(self.dir.path(), args)
+    }
+    fn ok(&self, args: &[&str]) -> Output {
+        let o = self.run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", err(&o));
+        o
+    }
+    fn envelope(&self, name: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self.p(name)).unwrap()).unwrap()
+    }
+    fn write(&self, name: &str, v: &Value) {
+        std::fs::write(self.p(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    }
+    /// Sign arbitrary payload bytes with payload type `ptype` using key file `key`.
+    fn craft(&self, name: &str, ptype: &str, payload: &[u8], key: &str) {
+        let k = keys::read_private(&self.p(key)).unwrap();
+        let sig = k.sign(&dsse::pae(ptype, payload));
+        let env = json!({
+            "payloadType": ptype,
+            "payload": dsse::b64encode(payload),
+            "signatures": [{"keyid": "ignored", "sig": dsse::b64encode(&sig.to_bytes())}],
+        });
+        self.write(name, &env);
+    }
+    fn payload(&self) -> Value {
+        let env = self.envelope("data.dsse.json");
+        serde_json::from_slice(&dsse::b64decode(env["payload"].as_str().unwrap()).unwrap()).unwrap()
+    }
+    fn verify(&self, env: &str, extra: &[&str]) -> Output {
+        let mut a = vec!["verify", "data", "--signature", env];
+        a.extend_from_slice(extra);
+        self.run(&a)
+    }
+}
+
+#[test]
+fn keygen_writes_standard_private_key_0600_and_refuses_overwrite() {
+    let f = Fixture::new();
+    let meta = std::fs::metadata(f.p("owner")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let pem = std::fs::read_to_string(f.p("owner")).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(std::fs::read_to_string(f.p("owner.pub"))
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
+    let o = f.run(&["keygen", "-o", "owner"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(f.p("owner")).unwrap(),
+        pem,
+        "must not be overwritten"
+    );
+    let o = f.ok(&["keygen", "-o", "owner", "--force"]);
+    assert_ne!(std::fs::read_to_string(f.p("owner")).unwrap(), pem);
+    // Never print private key material.
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), err(&o));
+    assert!(
+        !all.contains("PRIVATE") && !all.contains(&body[..20]),
+        "{all}"
+    );
+}
+
+#[test]
+fn signed_round_trip_and_data_mismatch() {
+    let f = Fixture::new();
+    let env = f.envelope("data.dsse.json");
+    assert_eq!(env["payloadType"], "application/vnd.in-toto+json");
+    let st = f.payload();
+    assert_eq!(st["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        st["subject"][0]["digest"]["blake3"],
+        st["predicate"]["root"]
+    );
+    assert_eq!(st["subject"][0]["name"], "data");
+    assert_eq!(
+        st["subject"][0]["digest"]["sha256"].as_str().unwrap().len(),
+        64
+    );
+    // keyid = sha256 of the SPKI DER.
+    let vk = keys::read_public(&f.p("owner.pub")).unwrap();
+    assert_eq!(env["signatures"][0]["keyid"], keys::keyid(&vk));
+    let o = f.verify("data.dsse.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    std::fs::write(f.p("data/b.csv"), "3,5\n").unwrap();
+    let o = f.verify("data.dsse.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(1), "data mismatch is exit 1");
+}
+
+#[test]
+fn sign_command_and_cosigning_with_threshold() {
+    let f = Fixture::new();
+    f.ok(&["hash", "data", "-o", "m.json", "-q"]);
+    f.ok(&["sign", "m.json", "--key", "owner", "-o", "s.json"]);
+    let before = f.envelope("s.json");
+    f.ok(&["sign", "s.json", "--key", "sec", "-o", "s.json"]);
+    let after = f.envelope("s.json");
+    assert_eq!(
+        before["payload"], after["payload"],
+        "co-signing keeps the payload"
+    );
+    assert_eq!(after["signatures"].as_array().unwrap().len(), 2);
+    f.ok(&[
+        "verify",
+        "data",
+        "--signature",
+        "s.json",
+        "--pubkey",
+        "owner.pub",
+        "--pubkey",
+        "sec.pub",
+        "--threshold",
+        "2",
+    ]);
+    // Only one of two trusted keys signed the single-signature envelope.
+    let o = f.verify(
+        "data.dsse.json",
+        &[
+            "--pubkey",
+            "owner.pub",
+            "--pubkey",
+            "sec.pub",
+            "--threshold",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        err(&o).contains("1 of 2 trusted key(s) signed, threshold is 2"),
+        "{}",
+        err(&o)
+    );
+    // Signing twice with one key is refused.
+    let o = f.run(&["sign", "s.json", "--key", "sec", "-o", "s2.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("already signed"));
+}
+
+#[test]
+fn a_duplicated_signature_counts_once() {
+    let f = Fixture::new();
+    let mut env = f.envelope("data.dsse.json");
+    let sig = env["signatures"][0].clone();
+    env["signatures"].as_array_mut().unwrap().push(sig);
+    f.write("dup.json", &env);
+    let o = f.verify(
+        "dup.json",
+        &[
+            "--pubkey",
+            "owner.pub",
+            "--pubkey",
+            "sec.pub",
+            "--threshold",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    // The same key listed twice is one trusted key.
+    let o = f.verify(
+        "dup.json",
+        &[
+            "--pubkey",
+            "owner.pub",
+            "--pubkey",
+            "owner.pub",
+            "--threshold",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("more than the 1 distinct"));
+}
+
+#[test]
+fn trust_failures_exit_3_and_say_which_check_failed() {
+    let f = Fixture::new();
+    // Wrong key.
+    let o = f.verify("data.dsse.json", &["--pubkey", "sec.pub"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(err(&o).contains("signature check failed"));
+    // Tampered payload byte.
+    let mut env = f.envelope("data.dsse.json");
+    let mut payload = dsse::b64decode(env["payload"].as_str().unwrap()).unwrap();
+    let i = payload.len() / 2;
+    payload[i] ^= 1;
+    env["payload"] = dsse::b64encode(&payload).into();
+    f.write("tampered.json", &env);
+    let o = f.verify("tampered.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(3));
+    // Swapped signature: a valid signature by the right key, over another payload.
+    f.ok(&[
+        "hash",
+        "data",
+        "--exclude",
+        "c.txt",
+        "--sign",
+        "owner",
+        "-o",
+        "other.json",
+        "-q",
+    ]);
+    let mut env = f.envelope("data.dsse.json");
+    env["signatures"] = f.envelope("other.json")["signatures"].clone();
+    f.write("swapped.json", &env);
+    assert_eq!(
+        f.verify("swapped.json", &["--pubkey", "owner.pub"])
+            .status
+            .code(),
+        Some(3)
+    );
+    // No signatures.
+    let mut env = f.envelope("data.dsse.json");
+    env["signatures"] = json!([]);
+    f.write("nosig.json", &env);
+    let o = f.verify("nosig.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(err(&o).contains("no signatures"));
+    // Properly signed, but the wrong payloadType / statement type / predicate type.
+    let payload = serde_json::to_vec(&f.payload()).unwrap();
+    f.craft("ptype.json", "application/json", &payload, "owner");
+    let o = f.verify("ptype.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(err(&o).contains("payloadType"), "{}", err(&o));
+    for (field, value, needle) in [
+        ("_type", "https://in-toto.io/Statement/v0.1", "_type"),
+        (
+            "predicateType",
+            "https://example.com/other",
+            "predicateType",
+        ),
+    ] {
+        let mut st = f.payload();
+        st[field] = value.into();
+        f.craft(
+            "st.json",
+            dsse::PAYLOAD_TYPE,
+            &serde_json::to_vec(&st).unwrap(),
+            "owner",
+        );
+        let o = f.verify("st.json", &["--pubkey", "owner.pub"]);
+        assert_eq!(o.status.code(), Some(3), "{field}");
+        assert!(err(&o).contains(needle), "{}", err(&o));
+    }
+    // Signed manifest whose root does not match its own entries.
+    let mut st = f.payload();
+    st["predicate"]["files"][0]["size"] = 12345.into();
+    f.craft(
+        "badroot.json",
+        dsse::PAYLOAD_TYPE,
+        &serde_json::to_vec(&st).unwrap(),
+        "owner",
+    );
+    let o = f.verify("badroot.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        err(&o).contains("does not match its own entries"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn malformed_envelopes_are_input_errors_and_url_safe_base64_is_accepted() {
+    let f = Fixture::new();
+    let mut env = f.envelope("data.dsse.json");
+    env["payload"] = "%%%not base64%%%".into();
+    f.write("badb64.json", &env);
+    let o = f.verify("badb64.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("badb64.json") && err(&o).contains("base64"),
+        "{}",
+        err(&o)
+    );
+    std::fs::write(f.p("trunc.json"), "{\"payloadType\": ").unwrap();
+    let o = f.verify("trunc.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("trunc.json"));
+    // URL-safe, unpadded base64 (DSSE says verifiers accept it).
+    let mut env = f.envelope("data.dsse.json");
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for key in ["payload"] {
+        let raw = dsse::b64decode(env[key].as_str().unwrap()).unwrap();
+        env[key] = url.encode(raw).into();
+    }
+    let raw = dsse::b64decode(env["signatures"][0]["sig"].as_str().unwrap()).unwrap();
+    env["signatures"][0]["sig"] = url.encode(raw).into();
+    f.write("url.json", &env);
+    let o = f.verify("url.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
+
+#[test]
+fn trust_from_config_file() {
+    let f = Fixture::new();
+    std::fs::write(
+        f.p("mlguard.toml"),
+        "[trust]\nkeys = [\"owner.pub\"]\nthreshold = 1\n",
+    )
+    .unwrap();
+    let o = f.verify("data.dsse.json", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    std::fs::write(f.p("mlguard.toml"), "[trust]\nkeys = [\"sec.pub\"]\n").unwrap();
+    assert_eq!(f.verify("data.dsse.json", &[]).status.code(), Some(3));
+    std::fs::remove_file(f.p("mlguard.toml")).unwrap();
+    let o = f.verify("data.dsse.json", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("no trusted keys"));
+}
+
+#[test]
+fn inclusion_proofs_through_the_binary() {
+    let f = Fixture::new();
+    f.ok(&["prove", "data.dsse.json", "b.csv", "-o", "b.proof"]);
+    let proof: Value = serde_json::from_slice(&std::fs::read(f.p("b.proof")).unwrap()).unwrap();
+    assert_eq!(proof["leaf_index"], 1);
+    assert_eq!(proof["tree_size"], 3);
+    assert_eq!(proof["audit_path"].as_array().unwrap().len(), 2);
+    let args = [
+        "verify-file",
+        "data/b.csv",
+        "--proof",
+        "b.proof",
+        "--signature",
+        "data.dsse.json",
+        "--pubkey",
+        "owner.pub",
+    ];
+    let o = f.ok(&args);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("OK"));
+    // Wrong key: trust failure before anything else.
+    let mut bad = args;
+    bad[7] = "sec.pub";
+    assert_eq!(f.run(&bad).status.code(), Some(3));
+    // A different file presented under the proof: content mismatch, exit 1.
+    let mut other = args;
+    other[1] = "data/a.csv";
+    let o = f.run(&other);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("FAILED"));
+    // Tampered proof: exit 3.
+    let mut p = proof.clone();
+    let h = p["audit_path"][0].as_str().unwrap().to_string();
+    p["audit_path"][0] =
+        format!("{}{}", if h.starts_with('0') { "1" } else { "0" }, &h[1..]).into();
+    f.write("b.proof", &p);
+    let o = f.run(&args);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(err(&o).contains("tampered"), "{}", err(&o));
+    // Unknown path.
+    let o = f.run(&["prove", "data.dsse.json", "nope.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("nope.csv"));
+}
+
+#[test]
+fn inclusion_proofs_for_every_leaf_of_trees_1_to_17() {
+    use mlguard::integrity::manifest::{Entry, EntryKind, Manifest, ManifestOptions};
+    use mlguard::integrity::proof::Proof;
+    for n in 1..=17usize {
+        let files: Vec<Entry> = (0..n)
+            .map(|i| Entry {
+                path: format!("shard-{i:02}"),
+                kind: EntryKind::File,
+                size: i as u64,
+                blake3: blake3::hash(&[i as u8]).to_hex().to_string(),
+                sha256: None,
+                target: None,
+                chunks: None,
+            })
+            .collect();
+        let m = Manifest::new(ManifestOptions::default(), files).unwrap();
+        for e in &m.files {
+            let p = Proof::for_path(&m, &e.path, Path::new("m")).unwrap();
+            assert!(p.includes(e, &m.root), "n={n} {}", e.path);
+            let mut wrong = e.clone();
+            wrong.size += 1;
+            assert!(!p.includes(&wrong, &m.root), "n={n}");
+            if !p.audit_path.is_empty() {
+                let mut t = p.clone();
+                t.audit_path.reverse();
+                t.audit_path[0] = "00".repeat(32);
+                assert!(!t.includes(e, &m.root), "tampered proof accepted n={n}");
+            }
+        }
+    }
+}
+
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("{tool} is required in CI (.ci/run installs it)");
+        }
+        eprintln!("note: {tool} not on PATH; skipping");
+    }
+    ok
+}
+
+fn openssl(dir: &Path, args: &[&OsStr]) -> Output {
+    Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn openssl_interop() {
+    if !have("openssl") {
+        return;
+    }
+    let f = Fixture::new();
+    let d = f.dir.path();
+    let s = OsStr::new;
+    // openssl derives the same public key from our private key.
+    let o = openssl(d, &[s("pkey"), s("-in"), s("owner"), s("-pubout")]);
+    assert!(o.status.success());
+    assert_eq!(o.stdout, std::fs::read(f.p("owner.pub")).unwrap());
+    // Our signature verifies with openssl over the PAE bytes.
+    let env = f.envelope("data.dsse.json");
+    let payload = dsse::b64decode(env["payload"].as_str().unwrap()).unwrap();
+    std::fs::write(
+        f.p("pae.bin"),
+        dsse::pae(env["payloadType"].as_str().unwrap(), &payload),
+    )
+    .unwrap();
+    let sig = dsse::b64decode(env["signatures"][0]["sig"].as_str().unwrap()).unwrap();
+    std::fs::write(f.p("sig.bin"), &sig).unwrap();
+    let o = openssl(
+        d,
+        &[
+            s("pkeyutl"),
+            s("-verify"),
+            s("-pubin"),
+            s("-inkey"),
+            s("owner.pub"),
+            s("-rawin"),
+            s("-in"),
+            s("pae.bin"),
+            s("-sigfile"),
+            s("sig.bin"),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    std::fs::write(f.p("pae.bin"), b"DSSEv1 other").unwrap();
+    let o = openssl(
+        d,
+        &[
+            s("pkeyutl"),
+            s("-verify"),
+            s("-pubin"),
+            s("-inkey"),
+            s("owner.pub"),
+            s("-rawin"),
+            s("-in"),
+            s("pae.bin"),
+            s("-sigfile"),
+            s("sig.bin"),
+        ],
+    );
+    assert!(
+        !o.status.success(),
+        "openssl must reject a different message"
+    );
+    // A key made by openssl signs, and verifies with its openssl-made public key.
+    assert!(openssl(
+        d,
+        &[
+            s("genpkey"),
+            s("-algorithm"),
+            s("ed25519"),
+            s("-out"),
+            s("ossl.key")
+        ]
+    )
+    .status
+    .success());
+    assert!(openssl(
+        d,
+        &[
+            s("pkey"),
+            s("-in"),
+            s("ossl.key"),
+            s("-pubout"),
+            s("-out"),
+            s("ossl.pub")
+        ]
+    )
+    .status
+    .success());
+    f.ok(&[
+        "hash",
+        "data",
+        "--sign",
+        "ossl.key",
+        "-o",
+        "ossl.dsse.json",
+        "-q",
+    ]);
+    f.ok(&[
+        "verify",
+        "data",
+        "--signature",
+        "ossl.dsse.json",
+        "--pubkey",
+        "ossl.pub",
+    ]);
+}
