@@ -30,6 +30,7 @@ pub struct Args {
     pub path: PathBuf,
     /// Manifest written by `mlguard hash` (untrusted: validated before use).
     #[arg(
+        short,
         long,
         value_name = "MANIFEST",
         conflicts_with = "signature",
