@@ -109,22 +109,39 @@ impl<'a> Parser<'a, '_> {
     }
     fn or(&mut self) -> Result<Cond, String> {
         let mut v = vec![self.and()?];
-        while self.peek_word().is_some_and(|w| w.eq_ignore_ascii_case("or")) {
+        while self
+            .peek_word()
+            .is_some_and(|w| w.eq_ignore_ascii_case("or"))
+        {
             self.pos += 1;
             v.push(self.and()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Cond::Or(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Cond::Or(v)
+        })
     }
     fn and(&mut self) -> Result<Cond, String> {
         let mut v = vec![self.not()?];
-        while self.peek_word().is_some_and(|w| w.eq_ignore_ascii_case("and")) {
+        while self
+            .peek_word()
+            .is_some_and(|w| w.eq_ignore_ascii_case("and"))
+        {
             self.pos += 1;
             v.push(self.not()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Cond::And(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Cond::And(v)
+        })
     }
     fn not(&mut self) -> Result<Cond, String> {
-        if self.peek_word().is_some_and(|w| w.eq_ignore_ascii_case("not")) {
+        if self
+            .peek_word()
+            .is_some_and(|w| w.eq_ignore_ascii_case("not"))
+        {
             self.pos += 1;
             return Ok(Cond::Not(Box::new(self.not()?)));
         }
@@ -147,7 +164,9 @@ impl<'a> Parser<'a, '_> {
                 self.pos += 1;
                 let lw = w.to_ascii_lowercase();
                 if lw == "near" {
-                    return Err("'near' conditions need state across events and are not supported".into());
+                    return Err(
+                        "'near' conditions need state across events and are not supported".into(),
+                    );
                 }
                 if lw == "and" || lw == "or" {
                     return Err(format!("'{w}' where an operand was expected"));
@@ -160,7 +179,10 @@ impl<'a> Parser<'a, '_> {
                     None
                 };
                 if let Some(all) = quant {
-                    if self.peek_word().is_some_and(|x| x.eq_ignore_ascii_case("of")) {
+                    if self
+                        .peek_word()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("of"))
+                    {
                         self.pos += 1;
                         let target = self
                             .peek_word()
@@ -199,9 +221,7 @@ impl<'a> Parser<'a, '_> {
                 .collect()
         };
         if idx.is_empty() {
-            return Err(format!(
-                "'of {target}' matches no selection of the rule"
-            ));
+            return Err(format!("'of {target}' matches no selection of the rule"));
         }
         Ok(idx)
     }
@@ -261,7 +281,9 @@ mod tests {
             .unwrap_err()
             .contains("unknown selection 'other'"));
         assert!(parse("(selection", &n).unwrap_err().contains("parenthes"));
-        assert!(parse("1 of nothing*", &n).unwrap_err().contains("matches no"));
+        assert!(parse("1 of nothing*", &n)
+            .unwrap_err()
+            .contains("matches no"));
         assert!(parse("selection and", &n).is_err());
         assert!(parse("selection near x", &n).is_err());
     }

@@ -150,7 +150,10 @@ pub(crate) enum NumOp {
 pub(crate) enum Matcher {
     /// Plain value or contains/startswith/endswith (as wildcards). `num` holds the value
     /// when the rule wrote a number, so that `0` matches `0`, `"0"` and `0.0`.
-    Pattern { glob: Glob, num: Option<f64> },
+    Pattern {
+        glob: Glob,
+        num: Option<f64>,
+    },
     Regex(Regex),
     Cidr(IpNet),
     Num(NumOp, f64),
@@ -225,7 +228,10 @@ impl Matcher {
 fn scalar_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::String(x), Value::String(y)) => {
-            x.len() == y.len() && x.chars().zip(y.chars()).all(|(p, q)| fold(p, false) == fold(q, false))
+            x.len() == y.len()
+                && x.chars()
+                    .zip(y.chars())
+                    .all(|(p, q)| fold(p, false) == fold(q, false))
         }
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,

@@ -107,10 +107,9 @@ impl RuleSet {
                     }
                 })?;
                 let p = entry.path();
-                let is_yaml = p
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+                let is_yaml = p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml")
+                });
                 if entry.file_type().is_file() && is_yaml {
                     files.push(p.to_path_buf());
                 }
@@ -150,7 +149,10 @@ impl RuleSet {
 
     fn push(&mut self, rule: Rule) {
         let key = rule.product.clone().unwrap_or_default();
-        self.by_product.entry(key).or_default().push(self.rules.len());
+        self.by_product
+            .entry(key)
+            .or_default()
+            .push(self.rules.len());
         self.rules.push(rule);
     }
 
@@ -198,9 +200,11 @@ impl RuleSet {
                     continue;
                 }
             }
-            let hit = rule
-                .condition
-                .eval(&mut |s| rule.selections.get(s).is_some_and(|sel| sel_match(sel, record, al)));
+            let hit = rule.condition.eval(&mut |s| {
+                rule.selections
+                    .get(s)
+                    .is_some_and(|sel| sel_match(sel, record, al))
+            });
             if hit {
                 out.push(finding(rule, record, al));
             }
@@ -253,7 +257,9 @@ fn item_match(item: &Item, record: &Value, al: &[(&str, &str)]) -> bool {
                     });
                     return !found || null;
                 }
-                matcher::visit(record, &item.field, al, &mut |v| m.matches_scalar(v, record, al))
+                matcher::visit(record, &item.field, al, &mut |v| {
+                    m.matches_scalar(v, record, al)
+                })
             };
             if *all {
                 ms.iter().all(one)
@@ -313,7 +319,11 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| file.to_string())
     });
-    let severity = match ystr(get("level")).as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let severity = match ystr(get("level"))
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("informational") => Severity::Info,
         Some("low") => Severity::Low,
         None | Some("medium") => Severity::Medium,
@@ -322,7 +332,11 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
         Some(other) => return Err(format!("unknown level '{other}'")),
     };
     let tags = match get("tags") {
-        Some(Y::Sequence(s)) => s.iter().filter_map(|t| ystr(Some(t))).map(|t| convert_tag(&t)).collect(),
+        Some(Y::Sequence(s)) => s
+            .iter()
+            .filter_map(|t| ystr(Some(t)))
+            .map(|t| convert_tag(&t))
+            .collect(),
         _ => Vec::new(),
     };
     let (product, service) = match get("logsource") {
@@ -351,7 +365,8 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
             // Only meaningful with aggregations, which are refused in the condition.
             "timeframe" => {}
             _ => {
-                let sel = compile_selection(&name, v).map_err(|e| format!("selection '{name}': {e}"))?;
+                let sel =
+                    compile_selection(&name, v).map_err(|e| format!("selection '{name}': {e}"))?;
                 selections.push(sel);
             }
         }
@@ -388,7 +403,8 @@ fn convert_tag(t: &str) -> String {
     };
     let is_id = |p: char| {
         let mut c = rest.chars();
-        c.next().is_some_and(|x| x.eq_ignore_ascii_case(&p)) && c.next().is_some_and(|x| x.is_ascii_digit())
+        c.next().is_some_and(|x| x.eq_ignore_ascii_case(&p))
+            && c.next().is_some_and(|x| x.is_ascii_digit())
     };
     if ns.eq_ignore_ascii_case("attack") && (is_id('t') || is_id('g') || is_id('s') || is_id('m')) {
         return format!("attack:{}", rest.to_ascii_uppercase());
@@ -399,7 +415,9 @@ fn convert_tag(t: &str) -> String {
 fn compile_selection(name: &str, v: &Y) -> std::result::Result<Selection, String> {
     let groups = match v {
         Y::Mapping(m) => vec![compile_map(m)?],
-        Y::Sequence(items) if items.iter().all(|i| matches!(i, Y::Mapping(_))) && !items.is_empty() => {
+        Y::Sequence(items)
+            if items.iter().all(|i| matches!(i, Y::Mapping(_))) && !items.is_empty() =>
+        {
             let mut g = Vec::new();
             for i in items {
                 if let Y::Mapping(m) = i {
@@ -514,7 +532,12 @@ fn compile_item(field: &str, mods: &[&str], v: &Y) -> std::result::Result<Item, 
     })
 }
 
-fn compile_value(field: &str, md: &Mods, v: &Y, out: &mut Vec<Matcher>) -> std::result::Result<(), String> {
+fn compile_value(
+    field: &str,
+    md: &Mods,
+    v: &Y,
+    out: &mut Vec<Matcher>,
+) -> std::result::Result<(), String> {
     if matches!(v, Y::Null) {
         out.push(Matcher::Null);
         return Ok(());
@@ -530,8 +553,16 @@ fn compile_value(field: &str, md: &Mods, v: &Y, out: &mut Vec<Matcher>) -> std::
         _ => return Err(format!("field '{field}': value is not a scalar")),
     };
     if md.fieldref {
-        if md.contains || md.startswith || md.endswith || md.re.is_some() || md.cidr || md.num.is_some() {
-            return Err(format!("field '{field}': 'fieldref' combined with another modifier is not supported"));
+        if md.contains
+            || md.startswith
+            || md.endswith
+            || md.re.is_some()
+            || md.cidr
+            || md.num.is_some()
+        {
+            return Err(format!(
+                "field '{field}': 'fieldref' combined with another modifier is not supported"
+            ));
         }
         out.push(Matcher::FieldRef(s));
         return Ok(());

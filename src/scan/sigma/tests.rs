@@ -23,9 +23,7 @@ fn rule_ls(detection: &str, product: &str, service: Option<&str>) -> RuleSet {
 }
 
 fn compile_err(detection: &str) -> String {
-    let text = format!(
-        "title: T\nid: x\nlogsource:\n    product: aws\ndetection:\n{detection}"
-    );
+    let text = format!("title: T\nid: x\nlogsource:\n    product: aws\ndetection:\n{detection}");
     RuleSet::default().add_yaml(&text, "t.yml").unwrap_err()
 }
 
@@ -70,7 +68,10 @@ fn list_of_maps_is_or() {
 #[test]
 fn contains_startswith_endswith() {
     let s = rule("    sel:\n        a|contains: mid\n        b|startswith: pre\n        c|endswith: suf\n    condition: sel\n");
-    assert!(hits(&s, json!({"a": "xMIDx", "b": "PREfix", "c": "theSUF"})));
+    assert!(hits(
+        &s,
+        json!({"a": "xMIDx", "b": "PREfix", "c": "theSUF"})
+    ));
     assert!(!hits(&s, json!({"a": "xMIDx", "b": "xpre", "c": "theSUF"})));
     assert!(!hits(&s, json!({"a": "xMIDx", "b": "pre", "c": "sufx"})));
     assert!(!hits(&s, json!({"a": "mi d", "b": "pre", "c": "suf"})));
@@ -88,8 +89,14 @@ fn contains_all() {
 #[test]
 fn regex_with_flags() {
     let s = rule("    sel:\n        arn|re: '.+:assumed-role/aws:.+'\n    condition: sel\n");
-    assert!(hits(&s, json!({"arn": "arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"})));
-    assert!(!hits(&s, json!({"arn": "arn:aws:sts::1:assumed-role/AWS:x"})), "re is case-sensitive");
+    assert!(hits(
+        &s,
+        json!({"arn": "arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"})
+    ));
+    assert!(
+        !hits(&s, json!({"arn": "arn:aws:sts::1:assumed-role/AWS:x"})),
+        "re is case-sensitive"
+    );
     let i = rule("    sel:\n        arn|re|i: '^ABC$'\n    condition: sel\n");
     assert!(hits(&i, json!({"arn": "abc"})));
     let m = rule("    sel:\n        t|re|m: '^b$'\n    condition: sel\n");
@@ -172,7 +179,10 @@ fn windash_and_base64() {
     assert!(!hits(&w, json!({"cmd": "powershell +enc abc"})));
     let b = rule("    sel:\n        d|base64: 'hello'\n    condition: sel\n");
     assert!(hits(&b, json!({"d": "aGVsbG8="})));
-    assert!(!hits(&b, json!({"d": "AGVSBG8="})), "base64 is case-sensitive");
+    assert!(
+        !hits(&b, json!({"d": "AGVSBG8="})),
+        "base64 is case-sensitive"
+    );
     // base64offset finds the value at any alignment inside a larger encoded blob.
     let o = rule("    sel:\n        d|base64offset|contains: 'http'\n    condition: sel\n");
     for prefix in ["", "a", "ab", "abc"] {
@@ -192,9 +202,15 @@ fn cased_modifier() {
 #[test]
 fn keywords_search_every_value() {
     let s = rule("    keywords:\n        - 'Microsoft.Authorization/roleAssignments/write'\n        - 'other'\n    condition: keywords\n");
-    assert!(hits(&s, json!({"operationName": {"value": "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE"}})));
+    assert!(hits(
+        &s,
+        json!({"operationName": {"value": "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE"}})
+    ));
     assert!(hits(&s, json!({"list": [1, "xx other xx"]})));
-    assert!(!hits(&s, json!({"operationName": "Microsoft.Compute/virtualMachines/write"})));
+    assert!(!hits(
+        &s,
+        json!({"operationName": "Microsoft.Compute/virtualMachines/write"})
+    ));
 }
 
 #[test]
@@ -205,9 +221,15 @@ fn nested_paths_and_arrays() {
         {"permission": "storage.buckets.setIamPolicy"}
     ]}});
     assert!(hits(&s, rec));
-    assert!(!hits(&s, json!({"protoPayload": {"authorizationInfo": [{"permission": "x"}]}})));
+    assert!(!hits(
+        &s,
+        json!({"protoPayload": {"authorizationInfo": [{"permission": "x"}]}})
+    ));
     // A key that itself contains dots.
-    assert!(hits(&s, json!({"protoPayload.authorizationInfo.permission": "storage.buckets.setIamPolicy"})));
+    assert!(hits(
+        &s,
+        json!({"protoPayload.authorizationInfo.permission": "storage.buckets.setIamPolicy"})
+    ));
 }
 
 #[test]
@@ -221,43 +243,74 @@ fn conditions_and_or_not_parens() {
 
 #[test]
 fn one_of_all_of_them() {
-    let one = rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: 1 of sel_*\n");
+    let one =
+        rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: 1 of sel_*\n");
     assert!(hits(&one, json!({"y": 1})));
     assert!(!hits(&one, json!({"z": 1})));
-    let all = rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: all of sel_*\n");
+    let all =
+        rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: all of sel_*\n");
     assert!(!hits(&all, json!({"y": 1})));
     assert!(hits(&all, json!({"x": 1, "y": 1})));
-    let them = rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: 1 of them\n");
+    let them =
+        rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: 1 of them\n");
     assert!(hits(&them, json!({"x": 1})));
-    let allthem = rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: all of them\n");
+    let allthem =
+        rule("    sel_a:\n        x: 1\n    sel_b:\n        y: 1\n    condition: all of them\n");
     assert!(!hits(&allthem, json!({"x": 1})));
     assert!(hits(&allthem, json!({"x": 1, "y": "1"})));
 }
 
 #[test]
 fn condition_list_is_or() {
-    let s = rule("    a:\n        x: 1\n    b:\n        y: 1\n    condition:\n        - a\n        - b\n");
+    let s = rule(
+        "    a:\n        x: 1\n    b:\n        y: 1\n    condition:\n        - a\n        - b\n",
+    );
     assert!(hits(&s, json!({"y": 1})));
     assert!(!hits(&s, json!({"z": 1})));
 }
 
 #[test]
 fn unsupported_constructs_give_precise_reasons() {
-    assert!(compile_err("    sel:\n        a: 1\n    condition: sel | count() by b > 5\n").contains("aggregation"));
-    assert!(compile_err("    sel:\n        a: 1\n    b:\n        c: 1\n    condition: sel near b\n").contains("near"));
-    assert!(compile_err("    sel:\n        a|utf16le: x\n    condition: sel\n").contains("unsupported modifier 'utf16le'"));
-    assert!(compile_err("    sel:\n        a: 1\n    condition: sel and missing\n").contains("unknown selection 'missing'"));
+    assert!(
+        compile_err("    sel:\n        a: 1\n    condition: sel | count() by b > 5\n")
+            .contains("aggregation")
+    );
+    assert!(compile_err(
+        "    sel:\n        a: 1\n    b:\n        c: 1\n    condition: sel near b\n"
+    )
+    .contains("near"));
+    assert!(
+        compile_err("    sel:\n        a|utf16le: x\n    condition: sel\n")
+            .contains("unsupported modifier 'utf16le'")
+    );
+    assert!(
+        compile_err("    sel:\n        a: 1\n    condition: sel and missing\n")
+            .contains("unknown selection 'missing'")
+    );
     assert!(compile_err("    sel:\n        a: 1\n").contains("no 'condition'"));
     let corr = "title: c\nid: c\ncorrelation:\n    type: event_count\n    rules: [a]\n";
-    assert!(RuleSet::default().add_yaml(corr, "c.yml").unwrap_err().contains("correlation"));
+    assert!(RuleSet::default()
+        .add_yaml(corr, "c.yml")
+        .unwrap_err()
+        .contains("correlation"));
     let multi = "action: global\ntitle: t\n---\nlogsource:\n    product: aws\n";
-    assert!(RuleSet::default().add_yaml(multi, "m.yml").unwrap_err().contains("multi-document"));
-    assert!(RuleSet::default().add_yaml("a: [", "bad.yml").unwrap_err().contains("YAML error"));
+    assert!(RuleSet::default()
+        .add_yaml(multi, "m.yml")
+        .unwrap_err()
+        .contains("multi-document"));
+    assert!(RuleSet::default()
+        .add_yaml("a: [", "bad.yml")
+        .unwrap_err()
+        .contains("YAML error"));
 }
 
 #[test]
 fn logsource_filters_rules() {
-    let s = rule_ls("    sel:\n        a: 1\n    condition: sel\n", "azure", Some("signinlogs"));
+    let s = rule_ls(
+        "    sel:\n        a: 1\n    condition: sel\n",
+        "azure",
+        Some("signinlogs"),
+    );
     let rec = json!({"a": 1});
     assert_eq!(s.evaluate(&rec, "azure", Some("signinlogs")).len(), 1);
     assert_eq!(s.evaluate(&rec, "AZURE", Some("SigninLogs")).len(), 1);
@@ -266,7 +319,11 @@ fn logsource_filters_rules() {
     // Caller does not know the service: every rule of the product runs.
     assert_eq!(s.evaluate(&rec, "azure", None).len(), 1);
     // A rule without a service runs for every service of its product.
-    let any = rule_ls("    sel:\n        a: 1\n    condition: sel\n", "azure", None);
+    let any = rule_ls(
+        "    sel:\n        a: 1\n    condition: sel\n",
+        "azure",
+        None,
+    );
     assert_eq!(any.evaluate(&rec, "azure", Some("auditlogs")).len(), 1);
 }
 
@@ -286,15 +343,33 @@ fn gcp_field_aliases() {
         "gcp",
         None,
     );
-    assert_eq!(d.evaluate(&json!({"protoPayload": {"methodName": "m"}}), "gcp", None).len(), 1);
-    assert_eq!(d.evaluate(&json!({"data": {"protoPayload": {"methodName": "m"}}}), "gcp", None).len(), 1);
-    assert!(d.evaluate(&json!({"protoPayload": {"methodName": "n"}}), "gcp", None).is_empty());
+    assert_eq!(
+        d.evaluate(&json!({"protoPayload": {"methodName": "m"}}), "gcp", None)
+            .len(),
+        1
+    );
+    assert_eq!(
+        d.evaluate(
+            &json!({"data": {"protoPayload": {"methodName": "m"}}}),
+            "gcp",
+            None
+        )
+        .len(),
+        1
+    );
+    assert!(d
+        .evaluate(&json!({"protoPayload": {"methodName": "n"}}), "gcp", None)
+        .is_empty());
 }
 
 #[test]
 fn finding_fields() {
     let s = rule("    selection:\n        eventName: StopLogging\n    filter:\n        errorCode: x\n    condition: selection and not filter\n");
-    let f = s.evaluate(&json!({"eventName": "StopLogging"}), "aws", Some("cloudtrail"));
+    let f = s.evaluate(
+        &json!({"eventName": "StopLogging"}),
+        "aws",
+        Some("cloudtrail"),
+    );
     assert_eq!(f.len(), 1);
     let f = &f[0];
     assert_eq!(f.id, "sigma.11111111-2222-3333-4444-555555555555");
@@ -302,18 +377,27 @@ fn finding_fields() {
     assert_eq!(f.severity, Severity::High);
     assert_eq!(f.tags, vec!["attack:defense-evasion", "attack:T1562.008"]);
     assert_eq!(f.evidence["rule_file"], json!("test.yml"));
-    assert_eq!(f.evidence["rule_id"], json!("11111111-2222-3333-4444-555555555555"));
+    assert_eq!(
+        f.evidence["rule_id"],
+        json!("11111111-2222-3333-4444-555555555555")
+    );
     assert_eq!(f.evidence["matched_selections"], json!(["selection"]));
 }
 
 #[test]
 fn tag_conversion() {
     assert_eq!(convert_tag("attack.t1562.008"), "attack:T1562.008");
-    assert_eq!(convert_tag("attack.initial-access"), "attack:initial-access");
+    assert_eq!(
+        convert_tag("attack.initial-access"),
+        "attack:initial-access"
+    );
     assert_eq!(convert_tag("attack.g0016"), "attack:G0016");
     assert_eq!(convert_tag("attack.s0002"), "attack:S0002");
     assert_eq!(convert_tag("cve.2021-44228"), "cve:2021-44228");
-    assert_eq!(convert_tag("detection.threat-hunting"), "detection:threat-hunting");
+    assert_eq!(
+        convert_tag("detection.threat-hunting"),
+        "detection:threat-hunting"
+    );
     assert_eq!(convert_tag("plain"), "plain");
 }
 
