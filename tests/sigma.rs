@@ -267,6 +267,16 @@ fn azure_activity_and_signin_records() {
         ids.contains("sigma.80eeab92-0979-4152-942d-96749e11df40"),
         "{ids:?}"
     );
+    // The REST API form (`{"value": [...]}` export) has LocalizableString objects.
+    let mut rest = activity.clone();
+    rest["operationName"] = json!({
+        "value": "Microsoft.KeyVault/vaults/keys/delete",
+        "localizedValue": "Delete Key"
+    });
+    assert!(set
+        .evaluate(&rest, "azure", Some("activitylogs"))
+        .iter()
+        .any(|f| f.id == "sigma.80eeab92-0979-4152-942d-96749e11df40"));
     // Not a sign-in record: the signinlogs rules never run on it.
     assert!(set
         .evaluate(&activity, "azure", Some("signinlogs"))
@@ -293,4 +303,37 @@ fn azure_activity_and_signin_records() {
         .evaluate(&other, "azure", Some("signinlogs"))
         .iter()
         .all(|f| f.id != "sigma.5496ff55-42ec-4369-81cb-00f417029e25"));
+}
+
+/// Throughput probe (not a timing assertion): `cargo test --test sigma -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput_probe() {
+    let set = rules();
+    let mut recs = Vec::new();
+    for e in std::fs::read_dir(Path::new(EVENTS).join("cloudtrail")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p
+            .strip_prefix(EVENTS)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        recs.extend(records(&name));
+    }
+    let rounds = 2000;
+    let t = std::time::Instant::now();
+    let mut hits = 0usize;
+    for _ in 0..rounds {
+        for r in &recs {
+            hits += set.evaluate(r, "aws", Some("cloudtrail")).len();
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let n = recs.len() * rounds;
+    println!(
+        "{n} record evaluations x {} aws rules in {secs:.3}s = {:.0} records/s ({hits} findings)",
+        57,
+        n as f64 / secs
+    );
+    assert!(hits > 0);
 }

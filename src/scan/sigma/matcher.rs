@@ -175,6 +175,17 @@ impl Matcher {
     /// Does this matcher accept the scalar `v` (never an array: callers iterate)?
     /// `root` is the whole record (for `fieldref`), `aliases` the product's field mapping.
     pub fn matches_scalar(&self, v: &Value, root: &Value, aliases: &[(&str, &str)]) -> bool {
+        // Azure REST API exports carry `LocalizableString`s (`{"value": .., "localizedValue":
+        // ..}`) where diagnostic-settings exports carry the plain string: match its `value`.
+        if let Value::Object(o) = v {
+            if o.contains_key("localizedValue") {
+                if let Some(inner) = o.get("value") {
+                    if !inner.is_object() {
+                        return self.matches_scalar(inner, root, aliases);
+                    }
+                }
+            }
+        }
         match self {
             Matcher::Null => v.is_null(),
             Matcher::Pattern { glob, num } => match v {
