@@ -90,13 +90,14 @@ fn unsupported_and_broken_rules_are_reported_with_reasons() {
     )
     .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
+    std::fs::write(dir.path().join("sub/zcopy.yml"), &good).unwrap();
     let (set, rep) = RuleSet::load_dir(dir.path()).unwrap();
     assert_eq!(
         rep.loaded,
         vec!["4db60cc0-36fb-42b7-9b58-a5b53019fb74".to_string()]
     );
     assert_eq!(set.len(), 1);
-    assert_eq!(rep.skipped.len(), 3, "{:?}", rep.skipped);
+    assert_eq!(rep.skipped.len(), 4, "{:?}", rep.skipped);
     let reason = |name: &str| {
         rep.skipped
             .iter()
@@ -107,6 +108,8 @@ fn unsupported_and_broken_rules_are_reported_with_reasons() {
     assert!(reason("agg.yml").contains("aggregation"));
     assert!(reason("broken.yaml").contains("YAML error"));
     assert!(reason("mod.yml").contains("unsupported modifier 'utf16le'"));
+    assert!(reason("zcopy.yml").contains("duplicate rule id 4db60cc0-36fb-42b7-9b58-a5b53019fb74"));
+    assert!(reason("zcopy.yml").contains("good.yml"));
 }
 
 #[test]

@@ -129,6 +129,16 @@ impl RuleSet {
             };
             match compile_text(&text, &name) {
                 Ok(rule) => {
+                    if let Some(first) = set.rules.iter().find(|r| r.id == rule.id) {
+                        // Findings are keyed by rule id: two rules with one id would be
+                        // indistinguishable in reports and suppressions.
+                        let reason = format!(
+                            "duplicate rule id {} (already loaded from {})",
+                            rule.id, first.file
+                        );
+                        report.skipped.push((name, reason));
+                        continue;
+                    }
                     report.loaded.push(rule.id.clone());
                     set.push(rule);
                 }
