@@ -60,6 +60,26 @@ fn every_sigmahq_cloud_rule_loads_or_is_reported() {
         .loaded
         .iter()
         .any(|i| i == "4db60cc0-36fb-42b7-9b58-a5b53019fb74"));
+    let counts: Vec<(String, String, usize)> = set
+        .logsource_counts()
+        .into_iter()
+        .map(|((p, s), n)| (p, s, n))
+        .collect();
+    let want: Vec<(String, String, usize)> = [
+        ("aws", "cloudtrail", 57),
+        ("azure", "activitylogs", 35),
+        ("azure", "auditlogs", 44),
+        ("azure", "pim", 7),
+        ("azure", "riskdetection", 19),
+        ("azure", "signinlogs", 18),
+        ("gcp", "gcp.audit", 16),
+        ("gcp", "google_workspace.admin", 7),
+        ("gcp", "google_workspace.login", 3),
+    ]
+    .iter()
+    .map(|(p, s, n)| (p.to_string(), s.to_string(), *n))
+    .collect();
+    assert_eq!(counts, want);
     for (product, n) in [("aws", 57), ("gcp", 26), ("azure", 123)] {
         let (_, r) = RuleSet::load_dir(&Path::new(RULES).join(product)).unwrap();
         assert_eq!(r.loaded.len(), n, "{product}");

@@ -175,6 +175,20 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
+    /// Number of loaded rules per `(product, service)` (lowercased; `""` when the rule names
+    /// none), for coverage reports: rules of a logsource absent from the input never ran.
+    pub fn logsource_counts(&self) -> std::collections::BTreeMap<(String, String), usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in &self.rules {
+            let key = (
+                r.product.clone().unwrap_or_default(),
+                r.service.clone().unwrap_or_default(),
+            );
+            *out.entry(key).or_insert(0) += 1;
+        }
+        out
+    }
+
     /// Evaluate one raw record (the original JSON of a CloudTrail/GCP/Azure event).
     /// `product` is the Sigma logsource product of the record: `"aws"`, `"gcp"` or `"azure"`;
     /// `service` its logsource service when known (`"cloudtrail"`, `"gcp.audit"`,
