@@ -205,10 +205,14 @@ impl RuleSet {
         service: Option<&str>,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
-        let product_l = product.to_ascii_lowercase();
+        let product_l: std::borrow::Cow<str> = if product.bytes().any(|b| b.is_ascii_uppercase()) {
+            product.to_ascii_lowercase().into()
+        } else {
+            product.into()
+        };
         let al = aliases(&product_l);
         let lists = [
-            self.by_product.get(product_l.as_str()),
+            self.by_product.get(product_l.as_ref()),
             if product_l.is_empty() {
                 None
             } else {
