@@ -360,3 +360,29 @@ fn throughput_probe() {
     );
     assert!(hits > 0);
 }
+
+#[test]
+fn empty_and_odd_records_match_nothing() {
+    let set = rules();
+    for rec in [
+        json!({}),
+        json!(null),
+        json!([]),
+        json!("StopLogging"),
+        json!({"eventName": null, "eventSource": 12, "requestParameters": [[], {}]}),
+    ] {
+        for (p, s) in [
+            ("aws", Some("cloudtrail")),
+            ("gcp", None),
+            ("azure", None),
+            ("", None),
+        ] {
+            let f = set.evaluate(&rec, p, s);
+            assert!(
+                f.is_empty(),
+                "{rec} as {p}: {:?}",
+                f.iter().map(|f| &f.id).collect::<Vec<_>>()
+            );
+        }
+    }
+}
