@@ -60,6 +60,26 @@ fn every_sigmahq_cloud_rule_loads_or_is_reported() {
         .loaded
         .iter()
         .any(|i| i == "4db60cc0-36fb-42b7-9b58-a5b53019fb74"));
+    let counts: Vec<(String, String, usize)> = set
+        .logsource_counts()
+        .into_iter()
+        .map(|((p, s), n)| (p, s, n))
+        .collect();
+    let want: Vec<(String, String, usize)> = [
+        ("aws", "cloudtrail", 57),
+        ("azure", "activitylogs", 35),
+        ("azure", "auditlogs", 44),
+        ("azure", "pim", 7),
+        ("azure", "riskdetection", 19),
+        ("azure", "signinlogs", 18),
+        ("gcp", "gcp.audit", 16),
+        ("gcp", "google_workspace.admin", 7),
+        ("gcp", "google_workspace.login", 3),
+    ]
+    .iter()
+    .map(|(p, s, n)| (p.to_string(), s.to_string(), *n))
+    .collect();
+    assert_eq!(counts, want);
     for (product, n) in [("aws", 57), ("gcp", 26), ("azure", 123)] {
         let (_, r) = RuleSet::load_dir(&Path::new(RULES).join(product)).unwrap();
         assert_eq!(r.loaded.len(), n, "{product}");
@@ -90,13 +110,14 @@ fn unsupported_and_broken_rules_are_reported_with_reasons() {
     )
     .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
+    std::fs::write(dir.path().join("sub/zcopy.yml"), &good).unwrap();
     let (set, rep) = RuleSet::load_dir(dir.path()).unwrap();
     assert_eq!(
         rep.loaded,
         vec!["4db60cc0-36fb-42b7-9b58-a5b53019fb74".to_string()]
     );
     assert_eq!(set.len(), 1);
-    assert_eq!(rep.skipped.len(), 3, "{:?}", rep.skipped);
+    assert_eq!(rep.skipped.len(), 4, "{:?}", rep.skipped);
     let reason = |name: &str| {
         rep.skipped
             .iter()
@@ -107,6 +128,8 @@ fn unsupported_and_broken_rules_are_reported_with_reasons() {
     assert!(reason("agg.yml").contains("aggregation"));
     assert!(reason("broken.yaml").contains("YAML error"));
     assert!(reason("mod.yml").contains("unsupported modifier 'utf16le'"));
+    assert!(reason("zcopy.yml").contains("duplicate rule id 4db60cc0-36fb-42b7-9b58-a5b53019fb74"));
+    assert!(reason("zcopy.yml").contains("good.yml"));
 }
 
 #[test]
@@ -336,4 +359,30 @@ fn throughput_probe() {
         n as f64 / secs
     );
     assert!(hits > 0);
+}
+
+#[test]
+fn empty_and_odd_records_match_nothing() {
+    let set = rules();
+    for rec in [
+        json!({}),
+        json!(null),
+        json!([]),
+        json!("StopLogging"),
+        json!({"eventName": null, "eventSource": 12, "requestParameters": [[], {}]}),
+    ] {
+        for (p, s) in [
+            ("aws", Some("cloudtrail")),
+            ("gcp", None),
+            ("azure", None),
+            ("", None),
+        ] {
+            let f = set.evaluate(&rec, p, s);
+            assert!(
+                f.is_empty(),
+                "{rec} as {p}: {:?}",
+                f.iter().map(|f| &f.id).collect::<Vec<_>>()
+            );
+        }
+    }
 }

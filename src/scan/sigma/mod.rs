@@ -129,6 +129,16 @@ impl RuleSet {
             };
             match compile_text(&text, &name) {
                 Ok(rule) => {
+                    if let Some(first) = set.rules.iter().find(|r| r.id == rule.id) {
+                        // Findings are keyed by rule id: two rules with one id would be
+                        // indistinguishable in reports and suppressions.
+                        let reason = format!(
+                            "duplicate rule id {} (already loaded from {})",
+                            rule.id, first.file
+                        );
+                        report.skipped.push((name, reason));
+                        continue;
+                    }
                     report.loaded.push(rule.id.clone());
                     set.push(rule);
                 }
@@ -165,6 +175,20 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
+    /// Number of loaded rules per `(product, service)` (lowercased; `""` when the rule names
+    /// none), for coverage reports: rules of a logsource absent from the input never ran.
+    pub fn logsource_counts(&self) -> std::collections::BTreeMap<(String, String), usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in &self.rules {
+            let key = (
+                r.product.clone().unwrap_or_default(),
+                r.service.clone().unwrap_or_default(),
+            );
+            *out.entry(key).or_insert(0) += 1;
+        }
+        out
+    }
+
     /// Evaluate one raw record (the original JSON of a CloudTrail/GCP/Azure event).
     /// `product` is the Sigma logsource product of the record: `"aws"`, `"gcp"` or `"azure"`;
     /// `service` its logsource service when known (`"cloudtrail"`, `"gcp.audit"`,
@@ -181,10 +205,14 @@ impl RuleSet {
         service: Option<&str>,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
-        let product_l = product.to_ascii_lowercase();
+        let product_l: std::borrow::Cow<str> = if product.bytes().any(|b| b.is_ascii_uppercase()) {
+            product.to_ascii_lowercase().into()
+        } else {
+            product.into()
+        };
         let al = aliases(&product_l);
         let lists = [
-            self.by_product.get(product_l.as_str()),
+            self.by_product.get(product_l.as_ref()),
             if product_l.is_empty() {
                 None
             } else {
