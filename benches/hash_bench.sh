@@ -6,6 +6,7 @@
 # /usr/bin/time -v. Prints wall seconds, MiB/s, peak RSS and mlguard's speed-up ratio.
 #
 # Usage: benches/hash_bench.sh [OUT_DIR]   (default: bench-out/integrity, gitignored)
+#        TREES= benches/hash_bench.sh      only the 2 GiB file; REPS=N runs per command
 # Needs: b3sum (cargo install b3sum), hashdeep (apt-get install hashdeep), GNU coreutils,
 #        /usr/bin/time, perl (data generation only).
 set -euo pipefail
@@ -97,7 +98,7 @@ hashdeep -r~hashdeep -r $DATA
 sha256sum~sha256sum $DATA/big.bin
 EOF
 
-for set in small mixed; do
+for set in ${TREES-small mixed}; do
   DATA=$OUT/$set
   BYTES=$(find "$DATA" -type f -printf '%s\n' | awk '{s+=$1} END{print s}')
   if [ $set = small ]; then title="(b) 50,000 files of 4-64 KiB"; else title="(c) mixed tree"; fi
