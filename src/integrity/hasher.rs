@@ -143,25 +143,42 @@ fn hash_small(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDige
 
 fn hash_chunked(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDigest> {
     let cs = opts.chunk_size;
-    let n = size.div_ceil(cs);
-    let cvs: Vec<[u8; 32]> = (0..n)
-        .into_par_iter()
-        .map(|i| -> io::Result<[u8; 32]> {
-            let off = i * cs;
-            let len = cs.min(size - off) as usize;
-            BUF.with(|buf| {
-                let mut buf = buf.borrow_mut();
-                if buf.len() < len {
-                    buf.resize(len, 0);
-                }
-                read_exact_at(file, &mut buf[..len], off)?;
-                let mut h = blake3::Hasher::new();
-                h.set_input_offset(off);
-                h.update(&buf[..len]);
-                Ok(h.finalize_non_root())
-            })
+    // SAFETY: a read-only shared mapping of a file we opened. If another process truncates
+    // the file while it is mapped, touching a page past the new end raises SIGBUS (the
+    // trade-off b3sum makes too, for the same speed); a rewrite in place can make us read
+    // mixed content, which the size/mtime check in `hash_file` turns into an error.
+    let map = unsafe { memmap2::Mmap::map(file) }?;
+    if map.len() as u64 != size {
+        return Err(io::Error::other(
+            "file changed size while it was being mapped; re-run when writers are done",
+        ));
+    }
+    // Hashed chunks are dropped from this process's mapping so resident memory stays at a
+    // few chunks whatever the file size (the pages stay in the page cache).
+    let release = cs % 4096 == 0;
+    let cvs: Vec<[u8; 32]> = map
+        .par_chunks(cs as usize)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut h = blake3::Hasher::new();
+            h.set_input_offset(i as u64 * cs);
+            h.update(c);
+            let cv = h.finalize_non_root();
+            if release {
+                // SAFETY: MADV_DONTNEED on a read-only file-backed shared mapping only drops
+                // page-table entries; a later access re-reads the same bytes from the page
+                // cache, so no reference into `map` can observe different content.
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        i * cs as usize,
+                        c.len(),
+                    )
+                };
+            }
+            cv
         })
-        .collect::<io::Result<_>>()?;
+        .collect();
     let blake3 = merge_root(&cvs, cs, size);
     let sha256 = if opts.sha256 {
         // SHA-256 is inherently sequential: a second streaming pass.
