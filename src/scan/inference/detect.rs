@@ -304,9 +304,18 @@ pub fn hourly(c: &Client) -> Option<(u64, f64, usize)> {
     Some((peak, median(&mut v), hours))
 }
 
-/// 64-bit SimHash over lower-cased word 3-shingles (FNV-1a 64 per shingle); prompts with
-/// fewer than 3 words use the words themselves.
-pub fn simhash(text: &str) -> u64 {
+const MINHASH_K: usize = 64;
+
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// MinHash signature (64 hash functions) of the set of lower-cased word 3-shingles of `text`
+/// (prompts with fewer than 3 words use their words). Shingles are hashed with FNV-1a 64;
+/// function k is SplitMix64's finaliser of (shingle hash XOR a per-k constant).
+pub fn minhash(text: &str) -> [u64; MINHASH_K] {
     fn fnv(parts: &[&str]) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for p in parts {
@@ -320,51 +329,65 @@ pub fn simhash(text: &str) -> u64 {
         h
     }
     let words: Vec<&str> = text.split_whitespace().collect();
-    let mut acc = [0i32; 64];
-    let mut add = |h: u64| {
-        for (i, a) in acc.iter_mut().enumerate() {
-            if (h >> i) & 1 == 1 {
-                *a += 1;
-            } else {
-                *a -= 1;
+    let shingles: Vec<u64> = if words.len() < 3 {
+        words.iter().map(|w| fnv(&[w])).collect()
+    } else {
+        words.windows(3).map(fnv).collect()
+    };
+    let mut sig = [u64::MAX; MINHASH_K];
+    for h in shingles {
+        for (k, s) in sig.iter_mut().enumerate() {
+            let v = mix64(h ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            if v < *s {
+                *s = v;
             }
         }
-    };
-    if words.len() < 3 {
-        for w in &words {
-            add(fnv(&[w]));
-        }
-    } else {
-        for w in words.windows(3) {
-            add(fnv(w));
-        }
     }
-    let mut out = 0u64;
-    for (i, a) in acc.iter().enumerate() {
-        if *a > 0 {
-            out |= 1 << i;
-        }
-    }
-    out
+    sig
 }
 
-/// Size of the largest near-duplicate prompt family (SimHash Hamming distance ≤
-/// `max_hamming` to the family's first prompt; at most 512 families are tracked).
-pub fn largest_family(texts: &[String], max_hamming: u32) -> usize {
-    let mut reps: Vec<(u64, usize)> = Vec::new();
+/// Estimated Jaccard similarity of two MinHash signatures.
+pub fn similarity(a: &[u64; MINHASH_K], b: &[u64; MINHASH_K]) -> f64 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / MINHASH_K as f64
+}
+
+/// Size of the largest near-duplicate prompt family: prompts whose estimated Jaccard
+/// similarity (word 3-shingles, MinHash) to the family's first prompt is at least
+/// `min_similarity`. At most 512 families are tracked per client.
+pub fn largest_family(texts: &[String], min_similarity: f64) -> usize {
+    let mut reps: Vec<([u64; MINHASH_K], usize)> = Vec::new();
     for t in texts {
         if t.trim().is_empty() {
             continue;
         }
-        let h = simhash(t);
-        if let Some(r) = reps
-            .iter_mut()
-            .find(|(rh, _)| (rh ^ h).count_ones() <= max_hamming)
-        {
+        let h = minhash(t);
+        if let Some(r) = reps.iter_mut().find(|(rh, _)| similarity(rh, &h) >= min_similarity) {
             r.1 += 1;
         } else if reps.len() < 512 {
             reps.push((h, 1));
         }
     }
     reps.iter().map(|r| r.1).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minhash_groups_templates_not_distinct_prompts() {
+        let t: Vec<String> = (0..100)
+            .map(|i| format!("Translate the following customer review into French and rate its sentiment from one to five: review id {i}"))
+            .collect();
+        let h0 = minhash(&t[0]);
+        let d: Vec<f64> = t.iter().map(|x| similarity(&minhash(x), &h0)).collect();
+        assert!(largest_family(&t, 0.5) >= 90, "{d:?}");
+        let distinct = [
+            "how do I bake sourdough bread at home",
+            "explain the difference between TCP and UDP",
+            "what is the capital of Australia",
+        ];
+        let v: Vec<String> = distinct.iter().map(|s| s.to_string()).collect();
+        assert_eq!(largest_family(&v, 0.5), 1);
+    }
 }

@@ -75,7 +75,7 @@ pub struct Settings {
     pub error_min: u64,
     pub family_min_size: usize,
     pub family_share: f64,
-    pub family_max_hamming: u32,
+    pub family_min_similarity: f64,
     pub jailbreak_patterns: Vec<String>,
     pub extraction_patterns: Vec<String>,
 }
@@ -129,7 +129,7 @@ impl Default for Settings {
             error_min: 20,
             family_min_size: 50,
             family_share: 0.5,
-            family_max_hamming: 6,
+            family_min_similarity: 0.5,
             jailbreak_patterns: DEFAULT_JAILBREAK.iter().map(|s| s.to_string()).collect(),
             extraction_patterns: DEFAULT_EXTRACTION.iter().map(|s| s.to_string()).collect(),
         }
@@ -355,7 +355,7 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             );
         }
         if !c.text.is_empty() {
-            let fam = largest_family(&c.text, s.family_max_hamming);
+            let fam = largest_family(&c.text, s.family_min_similarity);
             let nt = c.text.iter().filter(|t| !t.trim().is_empty()).count();
             if fam >= s.family_min_size && nt > 0 && fam as f64 / nt as f64 >= s.family_share {
                 out.findings.push(
@@ -363,11 +363,11 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
                         "scan.inference.prompt_family",
                         Severity::Medium,
                         &c.name,
-                        format!("{fam} of {nt} prompts are near-duplicates of one template (SimHash)"),
+                        format!("{fam} of {nt} prompts are near-duplicates of one template (MinHash)"),
                     )
                     .with("family_size", fam as u64)
                     .with("prompts", nt as u64)
-                    .with("max_hamming", s.family_max_hamming)
+                    .with("min_similarity", s.family_min_similarity)
                     .tag(ATLAS_INJECT)
                     .tag(ATLAS_API),
                 );

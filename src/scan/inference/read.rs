@@ -145,6 +145,7 @@ fn open_batches(path: &Path) -> Result<Batches> {
                 arrow_json::reader::infer_json_schema_from_seekable(&mut br, Some(INFER))
                     .map_err(|e| Error::input(path, format!("JSON: {e}")))?;
             let r = arrow_json::ReaderBuilder::new(Arc::new(widen(schema)))
+                .with_coerce_primitive(true)
                 .with_batch_size(BATCH)
                 .build(br)
                 .map_err(|e| Error::input(path, format!("JSON: {e}")))?;
