@@ -20,17 +20,25 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let seeds: u64 = arg(&args, "--seeds").and_then(|v| v.parse().ok()).unwrap_or(10);
-    let queries: usize = arg(&args, "--queries").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let seeds: u64 = arg(&args, "--seeds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let queries: usize = arg(&args, "--queries")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = PathBuf::from(arg(&args, "--dir").unwrap_or_else(|| "/tmp/mlguard-inference".into()));
     std::fs::create_dir_all(&dir).expect("create bench dir");
-    let data = gen::load_csv(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets/digits.csv"))
-        .expect("digits.csv");
+    let data = gen::load_csv(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets/digits.csv"),
+    )
+    .expect("digits.csv");
 
     // Part 1: quality.
     let mut detected: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -41,17 +49,31 @@ fn main() {
     let mut benign_flagged = 0usize;
     let mut benign_queries = 0usize;
     for seed in 0..seeds {
-        let cfg = GenConfig { seed: 1000 + seed, ..GenConfig::default() };
+        let cfg = GenConfig {
+            seed: 1000 + seed,
+            ..GenConfig::default()
+        };
         let g = gen::generate(&data, &cfg);
         let path = dir.join(format!("quality-{seed}.csv"));
         gen::write_csv(&g, &path).expect("write");
         let out = scan(&[path], &Config::default(), &Options::default()).expect("scan");
         let mut by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for f in &out.findings {
-            by.entry(f.subject.as_str()).or_default().insert(f.id.as_str());
+            by.entry(f.subject.as_str())
+                .or_default()
+                .insert(f.id.as_str());
             if f.id == "scan.inference.prada" {
-                let kind = g.clients.iter().find(|c| c.0 == f.subject).map(|c| c.1.name()).unwrap_or("?");
-                if let Some(q) = f.evidence.get("queries_to_detection").and_then(|v| v.as_u64()) {
+                let kind = g
+                    .clients
+                    .iter()
+                    .find(|c| c.0 == f.subject)
+                    .map(|c| c.1.name())
+                    .unwrap_or("?");
+                if let Some(q) = f
+                    .evidence
+                    .get("queries_to_detection")
+                    .and_then(|v| v.as_u64())
+                {
                     qtd.entry(kind).or_default().push(q);
                 }
             }
@@ -64,9 +86,17 @@ fn main() {
             None,
         )
         .expect("read");
-        let no_stop = mlguard::scan::inference::Settings { prada_delta: 0.0, ..s.clone() };
+        let no_stop = mlguard::scan::inference::Settings {
+            prada_delta: 0.0,
+            ..s.clone()
+        };
         for c in &log.clients {
-            let kind = g.clients.iter().find(|x| x.0 == c.name).map(|x| x.1.name()).unwrap_or("?");
+            let kind = g
+                .clients
+                .iter()
+                .find(|x| x.0 == c.name)
+                .map(|x| x.1.name())
+                .unwrap_or("?");
             if let Some(p) = mlguard::scan::inference::detect::prada(c, log.dim, &no_stop) {
                 prada_w.entry(kind).or_default().push(p.w);
             }
@@ -75,11 +105,19 @@ fn main() {
             let ids = by.get(name.as_str());
             if *kind == Kind::Benign {
                 benign_total += 1;
-                benign_queries += g.queries.iter().filter(|q| g.clients[q.client as usize].0 == *name).count();
+                benign_queries += g
+                    .queries
+                    .iter()
+                    .filter(|q| g.clients[q.client as usize].0 == *name)
+                    .count();
                 if ids.is_some() {
                     benign_flagged += 1;
                     for id in ids.into_iter().flatten() {
-                        *detectors.entry("benign").or_default().entry(id.to_string()).or_default() += 1;
+                        *detectors
+                            .entry("benign")
+                            .or_default()
+                            .entry(id.to_string())
+                            .or_default() += 1;
                     }
                 }
                 continue;
@@ -89,14 +127,22 @@ fn main() {
             if let Some(ids) = ids {
                 e.0 += 1;
                 for id in ids {
-                    *detectors.entry(kind.name()).or_default().entry(id.to_string()).or_default() += 1;
+                    *detectors
+                        .entry(kind.name())
+                        .or_default()
+                        .entry(id.to_string())
+                        .or_default() += 1;
                 }
             }
         }
     }
     println!("== quality: {seeds} seeds, digits (64 features), default [inference] settings ==");
     for (kind, (d, n)) in &detected {
-        println!("{kind:<11} detected {d}/{n} ({:.0}%)  detectors: {:?}", 100.0 * *d as f64 / *n as f64, detectors.get(kind));
+        println!(
+            "{kind:<11} detected {d}/{n} ({:.0}%)  detectors: {:?}",
+            100.0 * *d as f64 / *n as f64,
+            detectors.get(kind)
+        );
     }
     println!(
         "benign      flagged {benign_flagged}/{benign_total} clients (FPR {:.2}%), {benign_queries} benign queries  detectors: {:?}",
@@ -138,7 +184,13 @@ fn main() {
         let mut part = 0u64;
         let mut header = true;
         while written < queries {
-            let cfg = GenConfig { seed: 50_000 + part, benign: 99, attackers: vec![(Kind::Jbda, 1)], attacker_queries: 300, ..GenConfig::default() };
+            let cfg = GenConfig {
+                seed: 50_000 + part,
+                benign: 99,
+                attackers: vec![(Kind::Jbda, 1)],
+                attacker_queries: 300,
+                ..GenConfig::default()
+            };
             let mut g = gen::generate(&data, &cfg);
             for c in g.clients.iter_mut() {
                 c.0 = format!("p{part}-{}", c.0);
@@ -146,8 +198,14 @@ fn main() {
             let tmp = dir.join("part.csv");
             gen::write_csv(&g, &tmp).expect("write part");
             let text = std::fs::read(&tmp).expect("read part");
-            let body = if header { &text[..] } else {
-                let nl = text.iter().position(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+            let body = if header {
+                &text[..]
+            } else {
+                let nl = text
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
                 &text[nl..]
             };
             w.write_all(body).expect("write");
@@ -158,16 +216,30 @@ fn main() {
         w.flush().expect("flush");
     }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    println!("\n== throughput: generated {written} queries ({:.1} MiB CSV) in {:.1}s ==", size as f64 / 1048576.0, t0.elapsed().as_secs_f64());
+    println!(
+        "\n== throughput: generated {written} queries ({:.1} MiB CSV) in {:.1}s ==",
+        size as f64 / 1048576.0,
+        t0.elapsed().as_secs_f64()
+    );
     let t1 = Instant::now();
-    let read = mlguard::scan::inference::read::read_files(&[path.clone()], &mlguard::scan::inference::Settings::default(), None).expect("read");
+    let read = mlguard::scan::inference::read::read_files(
+        &[path.clone()],
+        &mlguard::scan::inference::Settings::default(),
+        None,
+    )
+    .expect("read");
     let tr = t1.elapsed().as_secs_f64();
     drop(read);
     let t2 = Instant::now();
     let out = scan(&[path], &Config::default(), &Options::default()).expect("scan");
     let ts = t2.elapsed().as_secs_f64();
     println!("read only: {tr:.1}s ({:.0} queries/s)", written as f64 / tr);
-    println!("full scan: {ts:.1}s ({:.0} queries/s), {} findings, threads={}", written as f64 / ts, out.findings.len(), rayon::current_num_threads());
+    println!(
+        "full scan: {ts:.1}s ({:.0} queries/s), {} findings, threads={}",
+        written as f64 / ts,
+        out.findings.len(),
+        rayon::current_num_threads()
+    );
     let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &out.findings {
         *ids.entry(f.id.as_str()).or_default() += 1;

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn digits() -> gen::Dataset {
-    gen::load_csv(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets/digits.csv")).unwrap()
+    gen::load_csv(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets/digits.csv"))
+        .unwrap()
 }
 
 fn flagged(out: &mlguard::scan::inference::Output) -> BTreeMap<String, BTreeSet<String>> {
@@ -41,7 +42,11 @@ fn generated_log_attackers_flagged_benign_clean() {
             Kind::Knockoff => {} // reported honestly in docs (PRADA is known to miss it)
         }
     }
-    let p = out.findings.iter().find(|f| f.id == "scan.inference.prada").unwrap();
+    let p = out
+        .findings
+        .iter()
+        .find(|f| f.id == "scan.inference.prada")
+        .unwrap();
     assert!(p.evidence["w"].as_f64().unwrap() < 0.9);
     assert!(p.evidence["queries_to_detection"].as_u64().unwrap() > 100);
     assert!(p.tags.iter().any(|t| t == "atlas:AML.T0024.002"));
@@ -51,14 +56,25 @@ fn generated_log_attackers_flagged_benign_clean() {
 fn sampling_keeps_whole_clients_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.csv");
-    let g = gen::generate(&digits(), &GenConfig { benign: 20, ..GenConfig::default() });
+    let g = gen::generate(
+        &digits(),
+        &GenConfig {
+            benign: 20,
+            ..GenConfig::default()
+        },
+    );
     gen::write_csv(&g, &path).unwrap();
-    let opts = Options { sample_rate: Some(0.5) };
+    let opts = Options {
+        sample_rate: Some(0.5),
+    };
     let a = scan(&[path.clone()], &Config::default(), &opts).unwrap();
     let b = scan(&[path.clone()], &Config::default(), &opts).unwrap();
     assert_eq!(a.queries, b.queries, "deterministic");
     assert!(a.queries < g.queries.len() as u64 && a.queries > 0);
-    assert!(a.notes.iter().any(|n| n.contains("--sample-rate 0.5") && n.contains("whole clients")));
+    assert!(a
+        .notes
+        .iter()
+        .any(|n| n.contains("--sample-rate 0.5") && n.contains("whole clients")));
     // Every kept client is kept with all its queries.
     let kept: BTreeSet<&str> = g
         .clients
@@ -72,7 +88,13 @@ fn sampling_keeps_whole_clients_and_says_so() {
         .filter(|q| kept.contains(g.clients[q.client as usize].0.as_str()))
         .count();
     assert_eq!(a.queries as usize, expect);
-    let bad = scan(&[path], &Config::default(), &Options { sample_rate: Some(0.0) });
+    let bad = scan(
+        &[path],
+        &Config::default(),
+        &Options {
+            sample_rate: Some(0.0),
+        },
+    );
     assert!(bad.is_err());
 }
 
@@ -112,12 +134,19 @@ fn text_endpoint_families_and_markers() {
     let f = flagged(&out);
     assert!(f["templ"].contains("scan.inference.prompt_family"), "{f:?}");
     assert!(f["jb"].contains("scan.inference.jailbreak"), "{f:?}");
-    assert!(f["leak"].contains("scan.inference.prompt_extraction"), "{f:?}");
+    assert!(
+        f["leak"].contains("scan.inference.prompt_extraction"),
+        "{f:?}"
+    );
     for u in 0..6 {
         assert!(!f.contains_key(&format!("user-{u}")), "{f:?}");
     }
     assert!(out.notes.iter().any(|n| n.contains("no feature columns")));
-    let j = out.findings.iter().find(|x| x.id == "scan.inference.jailbreak").unwrap();
+    let j = out
+        .findings
+        .iter()
+        .find(|x| x.id == "scan.inference.jailbreak")
+        .unwrap();
     assert!(j.tags.iter().any(|t| t == "atlas:AML.T0054"));
 }
 
@@ -139,9 +168,21 @@ fn errors_low_confidence_and_list_features() {
     let p = write(dir.path(), "q.ndjson", &s);
     let out = scan(&[p], &Config::default(), &Options::default()).unwrap();
     let f = flagged(&out);
-    assert!(f.get("c4").is_some_and(|s| s.contains("scan.inference.errors")), "{f:?}");
-    assert!(f.get("c5").is_some_and(|s| s.contains("scan.inference.low_confidence")), "{f:?}");
-    assert!(f.get("c0").is_none_or(|s| !s.contains("scan.inference.errors")), "{f:?}");
+    assert!(
+        f.get("c4")
+            .is_some_and(|s| s.contains("scan.inference.errors")),
+        "{f:?}"
+    );
+    assert!(
+        f.get("c5")
+            .is_some_and(|s| s.contains("scan.inference.low_confidence")),
+        "{f:?}"
+    );
+    assert!(
+        f.get("c0")
+            .is_none_or(|s| !s.contains("scan.inference.errors")),
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -159,13 +200,21 @@ fn config_mapping_and_errors() {
     .unwrap();
     let out = scan(&[p.clone()], &cfg, &Options::default()).unwrap();
     assert_eq!(out.queries, 2);
-    assert!(out.notes.iter().any(|n| n.contains("2 features")), "{:?}", out.notes);
+    assert!(
+        out.notes.iter().any(|n| n.contains("2 features")),
+        "{:?}",
+        out.notes
+    );
     // Unknown key → error naming the section.
     let bad = Config::parse("[inference]\nclinet = \"x\"\n", None).unwrap();
-    let e = scan(&[p.clone()], &bad, &Options::default()).unwrap_err().to_string();
+    let e = scan(&[p.clone()], &bad, &Options::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("[inference]") && e.contains("clinet"), "{e}");
     // Default schema: client column missing → error naming the file and column.
-    let e = scan(&[p.clone()], &Config::default(), &Options::default()).unwrap_err().to_string();
+    let e = scan(&[p.clone()], &Config::default(), &Options::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("q.csv") && e.contains("client_id"), "{e}");
     // Ragged feature vectors → error with the row.
     let r = write(
@@ -173,13 +222,17 @@ fn config_mapping_and_errors() {
         "r.jsonl",
         "{\"client_id\":\"a\",\"features\":[1,2]}\n{\"client_id\":\"a\",\"features\":[1,2,3]}\n",
     );
-    let e = scan(&[r], &Config::default(), &Options::default()).unwrap_err().to_string();
+    let e = scan(&[r], &Config::default(), &Options::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("r.jsonl") && e.contains("row 2"), "{e}");
     // Bad regex in pattern list.
     let bad = Config::parse("[inference]\njailbreak_patterns = [\"(\"]\n", None).unwrap();
     assert!(scan(&[p], &bad, &Options::default()).is_err());
     // Unknown extension.
     let u = write(dir.path(), "x.txt", "a");
-    let e = scan(&[u], &Config::default(), &Options::default()).unwrap_err().to_string();
+    let e = scan(&[u], &Config::default(), &Options::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("x.txt"), "{e}");
 }

@@ -361,7 +361,10 @@ pub fn largest_family(texts: &[String], min_similarity: f64) -> usize {
             continue;
         }
         let h = minhash(t);
-        if let Some(r) = reps.iter_mut().find(|(rh, _)| similarity(rh, &h) >= min_similarity) {
+        if let Some(r) = reps
+            .iter_mut()
+            .find(|(rh, _)| similarity(rh, &h) >= min_similarity)
+        {
             r.1 += 1;
         } else if reps.len() < 512 {
             reps.push((h, 1));

@@ -72,11 +72,24 @@ pub fn load_csv(path: &Path) -> Result<Dataset> {
     }
     let dim = rows.first().map(|r| r.len()).unwrap_or(0);
     if dim == 0 || rows.iter().any(|r| r.len() != dim) {
-        return Err(Error::input(path, "rows have differing or zero feature counts"));
+        return Err(Error::input(
+            path,
+            "rows have differing or zero feature counts",
+        ));
     }
     let lo = rows.iter().flatten().copied().fold(f32::INFINITY, f32::min);
-    let hi = rows.iter().flatten().copied().fold(f32::NEG_INFINITY, f32::max);
-    Ok(Dataset { rows, labels, dim, lo, hi })
+    let hi = rows
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    Ok(Dataset {
+        rows,
+        labels,
+        dim,
+        lo,
+        hi,
+    })
 }
 
 /// The served model: nearest centroid; confidence = softmax(−‖x−μ_c‖²/τ) maximum.
@@ -100,10 +113,17 @@ impl Model {
         let centroids = sums
             .into_iter()
             .zip(counts)
-            .map(|(s, n)| s.into_iter().map(|v| (v / n.max(1) as f64) as f32).collect())
+            .map(|(s, n)| {
+                s.into_iter()
+                    .map(|v| (v / n.max(1) as f64) as f32)
+                    .collect()
+            })
             .collect();
         let range = (d.hi - d.lo).max(1e-6);
-        Model { centroids, tau: 0.5 * range * range }
+        Model {
+            centroids,
+            tau: 0.5 * range * range,
+        }
     }
     pub fn predict(&self, x: &[f32]) -> (u32, f32) {
         let d: Vec<f32> = self
@@ -111,10 +131,11 @@ impl Model {
             .iter()
             .map(|c| c.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum())
             .collect();
-        let (best, dmin) = d
-            .iter()
-            .enumerate()
-            .fold((0, f32::INFINITY), |acc, (i, v)| if *v < acc.1 { (i, *v) } else { acc });
+        let (best, dmin) =
+            d.iter().enumerate().fold(
+                (0, f32::INFINITY),
+                |acc, (i, v)| if *v < acc.1 { (i, *v) } else { acc },
+            );
         let z: f32 = d.iter().map(|v| (-(v - dmin) / self.tau).exp()).sum();
         (best as u32, 1.0 / z)
     }
@@ -165,7 +186,12 @@ impl Default for GenConfig {
             seed: 7,
             benign: 40,
             benign_queries: (150, 400),
-            attackers: vec![(Kind::Jbda, 2), (Kind::Uniform, 2), (Kind::OneFeature, 2), (Kind::Knockoff, 2)],
+            attackers: vec![
+                (Kind::Jbda, 2),
+                (Kind::Uniform, 2),
+                (Kind::OneFeature, 2),
+                (Kind::Knockoff, 2),
+            ],
             attacker_queries: 600,
             noise: 0.03,
             span: 86_400,
@@ -192,16 +218,29 @@ fn clip(d: &Dataset, v: f32) -> f32 {
     v.clamp(d.lo, d.hi)
 }
 
-fn client_queries(d: &Dataset, m: &Model, kind: Kind, n: usize, noise: f32, rng: &mut Rng) -> Vec<Vec<f32>> {
+fn client_queries(
+    d: &Dataset,
+    m: &Model,
+    kind: Kind,
+    n: usize,
+    noise: f32,
+    rng: &mut Rng,
+) -> Vec<Vec<f32>> {
     let range = d.hi - d.lo;
     let natural = |rng: &mut Rng| -> Vec<f32> {
         let r = &d.rows[rng.below(d.rows.len())];
-        r.iter().map(|v| clip(d, v + noise * range * rng.normal() as f32)).collect()
+        r.iter()
+            .map(|v| clip(d, v + noise * range * rng.normal() as f32))
+            .collect()
     };
     match kind {
         Kind::Benign | Kind::Knockoff => (0..n).map(|_| natural(rng)).collect(),
         Kind::Uniform => (0..n)
-            .map(|_| (0..d.dim).map(|_| d.lo + range * rng.f64() as f32).collect())
+            .map(|_| {
+                (0..d.dim)
+                    .map(|_| d.lo + range * rng.f64() as f32)
+                    .collect()
+            })
             .collect(),
         Kind::OneFeature => {
             let mut out = Vec::with_capacity(n);
@@ -249,13 +288,22 @@ fn client_queries(d: &Dataset, m: &Model, kind: Kind, n: usize, noise: f32, rng:
                 let mut new = Vec::with_capacity(set.len());
                 for x in &set {
                     let c = m.predict(x).0 as usize;
-                    let mu: Vec<f32> = sums[c].iter().map(|s| (*s / cnt[c].max(1) as f64) as f32).collect();
+                    let mu: Vec<f32> = sums[c]
+                        .iter()
+                        .map(|s| (*s / cnt[c].max(1) as f64) as f32)
+                        .collect();
                     let xn: Vec<f32> = x
                         .iter()
                         .zip(&mu)
                         .map(|(v, u)| {
                             let g = u - v;
-                            let sg = if g > 0.0 { 1.0 } else if g < 0.0 { -1.0 } else { 0.0 };
+                            let sg = if g > 0.0 {
+                                1.0
+                            } else if g < 0.0 {
+                                -1.0
+                            } else {
+                                0.0
+                            };
                             clip(d, v + sign_flip * lambda * sg)
                         })
                         .collect();
@@ -301,7 +349,13 @@ pub fn generate(d: &Dataset, cfg: &GenConfig) -> Generated {
         for (q, x) in xs.into_iter().enumerate() {
             let (class, conf) = model.predict(&x);
             let ts = 1_700_000_000 + start + (q as i64 * len) / n.max(1) as i64;
-            queries.push(Query { ts, client: ci as u32, x, class, conf });
+            queries.push(Query {
+                ts,
+                client: ci as u32,
+                x,
+                class,
+                conf,
+            });
         }
     }
     queries.sort_by_key(|q| (q.ts, q.client));
@@ -323,7 +377,11 @@ pub fn write_csv(g: &Generated, path: &Path) -> Result<()> {
     for q in &g.queries {
         use std::fmt::Write as _;
         line.clear();
-        let name = g.clients.get(q.client as usize).map(|c| c.0.as_str()).unwrap_or("?");
+        let name = g
+            .clients
+            .get(q.client as usize)
+            .map(|c| c.0.as_str())
+            .unwrap_or("?");
         let _ = write!(line, "{},{},digits-nc", q.ts, name);
         for v in &q.x {
             let _ = write!(line, ",{v:.3}");

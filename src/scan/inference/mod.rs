@@ -138,7 +138,8 @@ impl Default for Settings {
 
 impl Settings {
     fn validate(&self, config: &Config) -> Result<(regex::RegexSet, regex::RegexSet)> {
-        let bad = |m: String| crate::Error::input(config.display_path(), format!("[inference]: {m}"));
+        let bad =
+            |m: String| crate::Error::input(config.display_path(), format!("[inference]: {m}"));
         if !(0.0..=1.0).contains(&self.prada_delta) {
             return Err(bad("prada_delta must be in [0, 1]".into()));
         }
@@ -184,11 +185,16 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         "inference: {} queries from {} client(s){}",
         log.queries,
         log.clients.len(),
-        if log.dim > 0 { format!(", {} features", log.dim) } else { String::new() }
+        if log.dim > 0 {
+            format!(", {} features", log.dim)
+        } else {
+            String::new()
+        }
     ));
     let dim = log.dim;
     if dim == 0 {
-        out.notes.push("no feature columns: PRADA, sweep and coverage detectors skipped".into());
+        out.notes
+            .push("no feature columns: PRADA, sweep and coverage detectors skipped".into());
     } else if !log.has_class {
         out.notes.push(format!(
             "prediction column '{}' absent: PRADA runs with one class per client",
@@ -196,13 +202,20 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         ));
     }
     if !log.has_ts {
-        out.notes.push(format!("timestamp column '{}' absent: rate detector skipped", s.timestamp));
+        out.notes.push(format!(
+            "timestamp column '{}' absent: rate detector skipped",
+            s.timestamp
+        ));
     }
     if !log.has_conf {
-        out.notes.push("no confidence/probabilities column: low-confidence detector skipped".into());
+        out.notes
+            .push("no confidence/probabilities column: low-confidence detector skipped".into());
     }
     if !log.has_status {
-        out.notes.push(format!("status column '{}' absent: error detector skipped", s.status));
+        out.notes.push(format!(
+            "status column '{}' absent: error detector skipped",
+            s.status
+        ));
     }
 
     // PRADA, per client in parallel.
@@ -213,7 +226,11 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     };
     let ranges = normal_ranges(&log, &s);
     let oor: Vec<f64> = match &ranges {
-        Some(r) => log.clients.par_iter().map(|c| out_of_range_share(c, dim, r)).collect(),
+        Some(r) => log
+            .clients
+            .par_iter()
+            .map(|c| out_of_range_share(c, dim, r))
+            .collect(),
         None => vec![0.0; log.clients.len()],
     };
     let mut oor_pop: Vec<f64> = log
@@ -237,7 +254,10 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         .map(|c| {
             let known: Vec<f32> = c.conf.iter().copied().filter(|v| v.is_finite()).collect();
             (!known.is_empty()).then(|| {
-                known.iter().filter(|v| (**v as f64) < s.low_confidence).count() as f64
+                known
+                    .iter()
+                    .filter(|v| (**v as f64) < s.low_confidence)
+                    .count() as f64
                     / known.len() as f64
             })
         })
@@ -253,7 +273,11 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
 
     for (i, c) in log.clients.iter().enumerate() {
         let n = c.len() as u64;
-        if let Some(f) = pradas.get(i).and_then(|p| p.as_ref()).and_then(|p| prada_finding(c, p, &s)) {
+        if let Some(f) = pradas
+            .get(i)
+            .and_then(|p| p.as_ref())
+            .and_then(|p| prada_finding(c, p, &s))
+        {
             out.findings.push(f);
         }
         if dim > 0 {
@@ -301,9 +325,21 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             }
         }
         if let Some(Some((peak, own_med, active_hours))) = hours.get(i) {
-            let z = if peak_mad > 0.0 { (*peak as f64 - peak_med) / peak_mad } else if (*peak as f64) > peak_med { f64::INFINITY } else { 0.0 };
-            let burst = if *own_med > 0.0 { *peak as f64 / own_med } else { 0.0 };
-            if *peak >= s.rate_min_per_hour && (z >= s.rate_z || (burst >= s.rate_burst_ratio && *active_hours >= 3)) {
+            let z = if peak_mad > 0.0 {
+                (*peak as f64 - peak_med) / peak_mad
+            } else if (*peak as f64) > peak_med {
+                f64::INFINITY
+            } else {
+                0.0
+            };
+            let burst = if *own_med > 0.0 {
+                *peak as f64 / own_med
+            } else {
+                0.0
+            };
+            if *peak >= s.rate_min_per_hour
+                && (z >= s.rate_z || (burst >= s.rate_burst_ratio && *active_hours >= 3))
+            {
                 out.findings.push(
                     Finding::new(
                         "scan.inference.rate",
@@ -322,7 +358,10 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             }
         }
         if let Some(Some(share)) = lowc.get(i) {
-            if c.len() >= s.min_queries && *share >= s.low_confidence_share && *share >= 3.0 * lowc_median {
+            if c.len() >= s.min_queries
+                && *share >= s.low_confidence_share
+                && *share >= 3.0 * lowc_median
+            {
                 out.findings.push(
                     Finding::new(
                         "scan.inference.low_confidence",
@@ -363,7 +402,9 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
                         "scan.inference.prompt_family",
                         Severity::Medium,
                         &c.name,
-                        format!("{fam} of {nt} prompts are near-duplicates of one template (MinHash)"),
+                        format!(
+                            "{fam} of {nt} prompts are near-duplicates of one template (MinHash)"
+                        ),
                     )
                     .with("family_size", fam as u64)
                     .with("prompts", nt as u64)
@@ -387,22 +428,48 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
                 }
             }
             for (count, first, id, tag, what) in [
-                (jb, jb_first, "scan.inference.jailbreak", ATLAS_JAILBREAK, "jailbreak"),
-                (ex, ex_first, "scan.inference.prompt_extraction", ATLAS_SYSPROMPT, "system-prompt extraction"),
+                (
+                    jb,
+                    jb_first,
+                    "scan.inference.jailbreak",
+                    ATLAS_JAILBREAK,
+                    "jailbreak",
+                ),
+                (
+                    ex,
+                    ex_first,
+                    "scan.inference.prompt_extraction",
+                    ATLAS_SYSPROMPT,
+                    "system-prompt extraction",
+                ),
             ] {
                 if count > 0 {
                     out.findings.push(
-                        Finding::new(id, if count >= 5 { Severity::High } else { Severity::Medium }, &c.name, format!("{count} prompt(s) with {what} markers"))
-                            .with("matches", count)
-                            .with("first_query", first.unwrap_or(0) as u64)
-                            .with("prompts", nt as u64)
-                            .tag(tag)
-                            .tag(ATLAS_INJECT),
+                        Finding::new(
+                            id,
+                            if count >= 5 {
+                                Severity::High
+                            } else {
+                                Severity::Medium
+                            },
+                            &c.name,
+                            format!("{count} prompt(s) with {what} markers"),
+                        )
+                        .with("matches", count)
+                        .with("first_query", first.unwrap_or(0) as u64)
+                        .with("prompts", nt as u64)
+                        .tag(tag)
+                        .tag(ATLAS_INJECT),
                     );
                 }
             }
         }
     }
-    out.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.subject.cmp(&b.subject)).then(a.id.cmp(&b.id)));
+    out.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.subject.cmp(&b.subject))
+            .then(a.id.cmp(&b.id))
+    });
     Ok(out)
 }

@@ -178,7 +178,10 @@ fn resolve_features(schema: &Schema, s: &Settings, path: &Path) -> Result<FeatSr
     if let Some(e) = &s.embedding {
         return match schema.index_of(e) {
             Ok(i) => Ok(FeatSrc::List(i)),
-            Err(_) => Err(Error::input(path, format!("embedding column '{e}' not found"))),
+            Err(_) => Err(Error::input(
+                path,
+                format!("embedding column '{e}' not found"),
+            )),
         };
     }
     if let Some(list) = &s.features {
@@ -194,9 +197,11 @@ fn resolve_features(schema: &Schema, s: &Settings, path: &Path) -> Result<FeatSr
         }
         let mut idx = Vec::with_capacity(list.len());
         for f in list {
-            idx.push(schema.index_of(f).map_err(|_| {
-                Error::input(path, format!("feature column '{f}' not found"))
-            })?);
+            idx.push(
+                schema
+                    .index_of(f)
+                    .map_err(|_| Error::input(path, format!("feature column '{f}' not found")))?,
+            );
         }
         return Ok(FeatSrc::Columns(idx));
     }
@@ -380,7 +385,14 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
             let feat_cols: Vec<ArrayRef> = match &feat {
                 FeatSrc::Columns(idx) => idx
                     .iter()
-                    .map(|&i| cast(path, b.column(i), schema.field(i).name(), &DataType::Float64))
+                    .map(|&i| {
+                        cast(
+                            path,
+                            b.column(i),
+                            schema.field(i).name(),
+                            &DataType::Float64,
+                        )
+                    })
                     .collect::<Result<_>>()?,
                 _ => Vec::new(),
             };
@@ -439,13 +451,21 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
                         let v = l.value(r);
                         let v = v.as_primitive::<Float64Type>();
                         for k in 0..v.len() {
-                            c.feats.push(if v.is_null(k) { f32::NAN } else { v.value(k) as f32 });
+                            c.feats.push(if v.is_null(k) {
+                                f32::NAN
+                            } else {
+                                v.value(k) as f32
+                            });
                         }
                     }
                 } else {
                     for col in &feat_cols {
                         let v = col.as_primitive::<Float64Type>();
-                        c.feats.push(if v.is_null(r) { f32::NAN } else { v.value(r) as f32 });
+                        c.feats.push(if v.is_null(r) {
+                            f32::NAN
+                        } else {
+                            v.value(r) as f32
+                        });
                     }
                 }
                 let got = c.feats.len() - before;
@@ -512,7 +532,11 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
                     }
                     None => f32::NAN,
                 });
-                c.ts.push(ts.as_ref().and_then(|t| t.get(r).copied()).unwrap_or(i64::MIN));
+                c.ts.push(
+                    ts.as_ref()
+                        .and_then(|t| t.get(r).copied())
+                        .unwrap_or(i64::MIN),
+                );
                 c.error.push(match &status {
                     Some(a) => {
                         let a = a.as_string::<i32>();
@@ -522,11 +546,18 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
                 });
                 if let Some(a) = &text {
                     let a = a.as_string::<i32>();
-                    c.text.push(if a.is_null(r) { String::new() } else { a.value(r).to_string() });
+                    c.text.push(if a.is_null(r) {
+                        String::new()
+                    } else {
+                        a.value(r).to_string()
+                    });
                 }
                 if let Some(a) = &model {
                     let a = a.as_string::<i32>();
-                    if !a.is_null(r) && !c.models.iter().any(|m| m == a.value(r)) && c.models.len() < 16 {
+                    if !a.is_null(r)
+                        && !c.models.iter().any(|m| m == a.value(r))
+                        && c.models.len() < 16
+                    {
                         c.models.push(a.value(r).to_string());
                     }
                 }
