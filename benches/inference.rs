@@ -223,7 +223,7 @@ fn main() {
     );
     let t1 = Instant::now();
     let read = mlguard::scan::inference::read::read_files(
-        &[path.clone()],
+        std::slice::from_ref(&path),
         &mlguard::scan::inference::Settings::default(),
         None,
     )

@@ -67,8 +67,8 @@ fn sampling_keeps_whole_clients_and_says_so() {
     let opts = Options {
         sample_rate: Some(0.5),
     };
-    let a = scan(&[path.clone()], &Config::default(), &opts).unwrap();
-    let b = scan(&[path.clone()], &Config::default(), &opts).unwrap();
+    let a = scan(std::slice::from_ref(&path), &Config::default(), &opts).unwrap();
+    let b = scan(std::slice::from_ref(&path), &Config::default(), &opts).unwrap();
     assert_eq!(a.queries, b.queries, "deterministic");
     assert!(a.queries < g.queries.len() as u64 && a.queries > 0);
     assert!(a
@@ -198,7 +198,7 @@ fn config_mapping_and_errors() {
         None,
     )
     .unwrap();
-    let out = scan(&[p.clone()], &cfg, &Options::default()).unwrap();
+    let out = scan(std::slice::from_ref(&p), &cfg, &Options::default()).unwrap();
     assert_eq!(out.queries, 2);
     assert!(
         out.notes.iter().any(|n| n.contains("2 features")),
@@ -207,12 +207,12 @@ fn config_mapping_and_errors() {
     );
     // Unknown key → error naming the section.
     let bad = Config::parse("[inference]\nclinet = \"x\"\n", None).unwrap();
-    let e = scan(&[p.clone()], &bad, &Options::default())
+    let e = scan(std::slice::from_ref(&p), &bad, &Options::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("[inference]") && e.contains("clinet"), "{e}");
     // Default schema: client column missing → error naming the file and column.
-    let e = scan(&[p.clone()], &Config::default(), &Options::default())
+    let e = scan(std::slice::from_ref(&p), &Config::default(), &Options::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("q.csv") && e.contains("client_id"), "{e}");

@@ -40,6 +40,9 @@ impl Client {
     pub fn len(&self) -> usize {
         self.class.len()
     }
+    pub fn is_empty(&self) -> bool {
+        self.class.is_empty()
+    }
 }
 
 #[derive(Debug, Default)]
