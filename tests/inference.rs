@@ -212,9 +212,13 @@ fn config_mapping_and_errors() {
         .to_string();
     assert!(e.contains("[inference]") && e.contains("clinet"), "{e}");
     // Default schema: client column missing → error naming the file and column.
-    let e = scan(std::slice::from_ref(&p), &Config::default(), &Options::default())
-        .unwrap_err()
-        .to_string();
+    let e = scan(
+        std::slice::from_ref(&p),
+        &Config::default(),
+        &Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("q.csv") && e.contains("client_id"), "{e}");
     // Ragged feature vectors → error with the row.
     let r = write(
@@ -235,4 +239,112 @@ fn config_mapping_and_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("x.txt"), "{e}");
+}
+
+#[test]
+fn rate_burst_with_rfc3339_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::new();
+    for c in 0..10 {
+        for h in 0..5 {
+            for m in 0..50 {
+                s.push_str(&format!(
+                    "{{\"timestamp\":\"2025-03-0{}T{:02}:{:02}:00Z\",\"client_id\":\"n{c}\",\"prediction\":\"a\"}}\n",
+                    1 + h % 2, 8 + h, m
+                ));
+            }
+        }
+    }
+    for i in 0..1200 {
+        s.push_str(&format!(
+            "{{\"timestamp\":\"2025-03-01 10:{:02}:{:02}\",\"client_id\":\"burst\",\"prediction\":\"a\"}}\n",
+            (i / 60) % 60,
+            i % 60
+        ));
+    }
+    let p = write(dir.path(), "r.jsonl", &s);
+    let out = scan(&[p], &Config::default(), &Options::default()).unwrap();
+    let f = flagged(&out);
+    assert!(
+        f.get("burst")
+            .is_some_and(|s| s.contains("scan.inference.rate")),
+        "{f:?}"
+    );
+    assert_eq!(f.len(), 1, "only the burst client: {f:?}");
+    let r = out
+        .findings
+        .iter()
+        .find(|x| x.id == "scan.inference.rate")
+        .unwrap();
+    assert_eq!(r.evidence["peak_per_hour"].as_u64(), Some(1200));
+    // A bad timestamp is an error naming the file.
+    let b = write(
+        dir.path(),
+        "b.jsonl",
+        "{\"timestamp\":\"yesterday\",\"client_id\":\"x\"}\n",
+    );
+    let e = scan(&[b], &Config::default(), &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("b.jsonl") && e.contains("yesterday"), "{e}");
+}
+
+#[test]
+fn parquet_input_and_corrupt_parquet() {
+    use arrow_array::builder::{Float64Builder, ListBuilder};
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 300;
+    let clients: Vec<String> = (0..n).map(|i| format!("c{}", i % 3)).collect();
+    let preds: Vec<String> = (0..n).map(|i| format!("{}", i % 2)).collect();
+    let mut lb = ListBuilder::new(Float64Builder::new());
+    for i in 0..n {
+        // client c2 sweeps feature 1 only
+        let v = if i % 3 == 2 {
+            [1.0, i as f64, 3.0]
+        } else {
+            [
+                (i as f64 * 0.7).sin(),
+                (i as f64 * 1.3).cos(),
+                (i as f64).sqrt(),
+            ]
+        };
+        for x in v {
+            lb.values().append_value(x);
+        }
+        lb.append(true);
+    }
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "client_id",
+            Arc::new(StringArray::from(clients)) as ArrayRef,
+        ),
+        ("features", Arc::new(lb.finish()) as ArrayRef),
+        ("prediction", Arc::new(StringArray::from(preds)) as ArrayRef),
+    ])
+    .unwrap();
+    let p = dir.path().join("q.parquet");
+    let f = std::fs::File::create(&p).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let out = scan(&[p], &Config::default(), &Options::default()).unwrap();
+    assert_eq!(out.queries, 300);
+    let fl = flagged(&out);
+    assert!(
+        fl.get("c2")
+            .is_some_and(|s| s.contains("scan.inference.sweep")),
+        "{fl:?}"
+    );
+    assert!(
+        fl.get("c0")
+            .is_none_or(|s| !s.contains("scan.inference.sweep")),
+        "{fl:?}"
+    );
+    let bad = write(dir.path(), "bad.parquet", "PAR1 not really parquet");
+    let e = scan(&[bad], &Config::default(), &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bad.parquet"), "{e}");
 }
