@@ -260,17 +260,18 @@ fn client_queries(
             out
         }
         Kind::Jbda => {
-            // Seed: one natural row per class (10 rows for digits), then Jacobian-based
-            // augmentation rounds: x' = clip(x + λ·sign(μ̂_{O(x)} − x)), λ = 0.1·range, where
-            // μ̂ is the attacker's substitute (class means of its own labelled queries) — the
-            // sign of the gradient of the substitute's score for the oracle label. Each round
+            // Seed: one random natural row per class (10 rows for digits), then Jacobian-based
+            // augmentation rounds: x' = clip(x + λ·sign(∇ log p̂_{O(x)}(x))), λ = 0.1·range,
+            // where p̂ is the attacker's substitute: a softmax nearest-centroid model over the
+            // class means μ̂ of its own labelled queries, whose gradient is ∝ μ̂_c − Σ p̂_k μ̂_k. Each round
             // queries every new point and doubles the set (Papernot et al. 2017).
             let lambda = 0.1 * range;
             let k = m.centroids.len();
             let mut set: Vec<Vec<f32>> = Vec::new();
             for c in 0..k as u32 {
-                if let Some(i) = d.labels.iter().position(|l| *l == c) {
-                    set.push(d.rows[i].clone());
+                let idx: Vec<usize> = (0..d.labels.len()).filter(|&i| d.labels[i] == c).collect();
+                if !idx.is_empty() {
+                    set.push(d.rows[idx[rng.below(idx.len())]].clone());
                 }
             }
             let mut out: Vec<Vec<f32>> = set.clone();
@@ -286,17 +287,37 @@ fn client_queries(
                     }
                 }
                 let mut new = Vec::with_capacity(set.len());
+                let mus: Vec<Vec<f32>> = (0..k)
+                    .map(|c| {
+                        sums[c]
+                            .iter()
+                            .map(|s| (*s / cnt[c].max(1) as f64) as f32)
+                            .collect()
+                    })
+                    .collect();
                 for x in &set {
                     let c = m.predict(x).0 as usize;
-                    let mu: Vec<f32> = sums[c]
-                        .iter()
-                        .map(|s| (*s / cnt[c].max(1) as f64) as f32)
+                    // Substitute: softmax over −‖x − μ̂_k‖²/τ (classes seen so far);
+                    // ∇ log p_c ∝ μ̂_c − Σ_k p_k μ̂_k.
+                    let dist: Vec<f32> = (0..k)
+                        .map(|j| {
+                            if cnt[j] == 0 {
+                                f32::INFINITY
+                            } else {
+                                mus[j].iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum()
+                            }
+                        })
                         .collect();
-                    let xn: Vec<f32> = x
-                        .iter()
-                        .zip(&mu)
-                        .map(|(v, u)| {
-                            let g = u - v;
+                    let dmin = dist.iter().copied().fold(f32::INFINITY, f32::min);
+                    let w: Vec<f32> = dist.iter().map(|v| (-(v - dmin) / m.tau).exp()).collect();
+                    let z: f32 = w.iter().sum::<f32>().max(1e-30);
+                    let xn: Vec<f32> = (0..d.dim)
+                        .map(|f| {
+                            let avg: f32 = (0..k)
+                                .filter(|&j| cnt[j] > 0)
+                                .map(|j| w[j] / z * mus[j][f])
+                                .sum();
+                            let g = mus[c][f] - avg;
                             let sg = if g > 0.0 {
                                 1.0
                             } else if g < 0.0 {
@@ -304,7 +325,7 @@ fn client_queries(
                             } else {
                                 0.0
                             };
-                            clip(d, v + sign_flip * lambda * sg)
+                            clip(d, x[f] + sign_flip * lambda * sg)
                         })
                         .collect();
                     new.push(xn);
