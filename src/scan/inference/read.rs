@@ -1,0 +1,583 @@
+//! Reading inference logs (CSV, JSONL/NDJSON, Parquet) into per-client query columns.
+//!
+//! All reading goes through [`read_files`], so it can be switched to `input::table` later.
+//! Every file is read with arrow-rs into `RecordBatch`es and the configured columns are cast
+//! to the types the detectors need.
+
+use super::Settings;
+use crate::error::{Error, IoContext, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Everything one client sent, in log order.
+#[derive(Debug, Default, Clone)]
+pub struct Client {
+    pub name: String,
+    /// Flattened feature vectors (`dim` values per query) — empty without features.
+    pub feats: Vec<f32>,
+    /// Predicted class id per query (index into `Log::classes`), `u32::MAX` = none.
+    pub class: Vec<u32>,
+    /// Confidence per query (max probability), NaN = not logged.
+    pub conf: Vec<f32>,
+    /// Unix seconds per query, `i64::MIN` = not logged.
+    pub ts: Vec<i64>,
+    /// Whether the response was an error.
+    pub error: Vec<bool>,
+    /// Prompt text per query (only when a text column is present).
+    pub text: Vec<String>,
+    /// Models queried (distinct).
+    pub models: Vec<String>,
+}
+
+impl Client {
+    pub fn len(&self) -> usize {
+        self.class.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.class.is_empty()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Log {
+    pub clients: Vec<Client>,
+    pub dim: usize,
+    pub classes: Vec<String>,
+    pub queries: u64,
+    pub sampled_out_clients: u64,
+    pub sampled_out_queries: u64,
+    pub has_features: bool,
+    pub has_conf: bool,
+    pub has_ts: bool,
+    pub has_status: bool,
+    pub has_text: bool,
+    pub has_class: bool,
+    pub notes: Vec<String>,
+}
+
+/// Deterministic per-client sampling: keep the client when the first 8 bytes of
+/// BLAKE3(client id) read as a little-endian u64, divided by 2^64, are below `rate`.
+pub fn keep_client(name: &str, rate: Option<f64>) -> bool {
+    match rate {
+        None => true,
+        Some(r) if r >= 1.0 => true,
+        Some(r) => {
+            let h = blake3::hash(name.as_bytes());
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&h.as_bytes()[..8]);
+            (u64::from_le_bytes(b) as f64 / 18_446_744_073_709_551_616.0) < r
+        }
+    }
+}
+
+enum Format {
+    Csv,
+    Json,
+    Parquet,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if name.ends_with(".csv") {
+        Ok(Format::Csv)
+    } else if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
+        Ok(Format::Json)
+    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+        Ok(Format::Parquet)
+    } else {
+        Err(Error::input(
+            path,
+            "unknown inference-log format (expected .csv, .jsonl/.ndjson/.json or .parquet)",
+        ))
+    }
+}
+
+/// Integers become Float64 so that a column inferred as integer from the first rows still
+/// reads a later fractional value.
+fn widen(schema: Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Int64 => f.as_ref().clone().with_data_type(DataType::Float64),
+            DataType::List(inner) if inner.data_type() == &DataType::Int64 => {
+                f.as_ref().clone().with_data_type(DataType::List(Arc::new(
+                    inner.as_ref().clone().with_data_type(DataType::Float64),
+                )))
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Schema::new(fields)
+}
+
+type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>>;
+
+fn open_batches(path: &Path) -> Result<Batches> {
+    const BATCH: usize = 65_536;
+    const INFER: usize = 10_000;
+    let fmt = format_of(path)?;
+    let mut file = File::open(path).with_path(path)?;
+    match fmt {
+        Format::Csv => {
+            let (schema, _) = arrow_csv::reader::Format::default()
+                .with_header(true)
+                .infer_schema(&mut file, Some(INFER))
+                .map_err(|e| Error::input(path, format!("CSV: {e}")))?;
+            file.seek(SeekFrom::Start(0)).with_path(path)?;
+            let r = arrow_csv::ReaderBuilder::new(Arc::new(widen(schema)))
+                .with_header(true)
+                .with_batch_size(BATCH)
+                .build(file)
+                .map_err(|e| Error::input(path, format!("CSV: {e}")))?;
+            Ok(Box::new(r))
+        }
+        Format::Json => {
+            let mut br = BufReader::new(file);
+            let (schema, _) =
+                arrow_json::reader::infer_json_schema_from_seekable(&mut br, Some(INFER))
+                    .map_err(|e| Error::input(path, format!("JSON: {e}")))?;
+            let r = arrow_json::ReaderBuilder::new(Arc::new(widen(schema)))
+                .with_coerce_primitive(true)
+                .with_batch_size(BATCH)
+                .build(br)
+                .map_err(|e| Error::input(path, format!("JSON: {e}")))?;
+            Ok(Box::new(r))
+        }
+        Format::Parquet => {
+            let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| Error::input(path, format!("Parquet: {e}")))?
+                .with_batch_size(BATCH)
+                .build()
+                .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
+            Ok(Box::new(r))
+        }
+    }
+}
+
+fn cast(path: &Path, col: &ArrayRef, name: &str, to: &DataType) -> Result<ArrayRef> {
+    arrow_cast::cast(col, to)
+        .map_err(|e| Error::input(path, format!("column '{name}' cannot be read as {to}: {e}")))
+}
+
+/// Where features come from in a given schema.
+enum FeatSrc {
+    None,
+    Columns(Vec<usize>),
+    List(usize),
+}
+
+fn resolve_features(schema: &Schema, s: &Settings, path: &Path) -> Result<FeatSrc> {
+    if let Some(e) = &s.embedding {
+        return match schema.index_of(e) {
+            Ok(i) => Ok(FeatSrc::List(i)),
+            Err(_) => Err(Error::input(
+                path,
+                format!("embedding column '{e}' not found"),
+            )),
+        };
+    }
+    if let Some(list) = &s.features {
+        if list.len() == 1 {
+            if let Ok(i) = schema.index_of(&list[0]) {
+                if matches!(
+                    schema.field(i).data_type(),
+                    DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)
+                ) {
+                    return Ok(FeatSrc::List(i));
+                }
+            }
+        }
+        let mut idx = Vec::with_capacity(list.len());
+        for f in list {
+            idx.push(
+                schema
+                    .index_of(f)
+                    .map_err(|_| Error::input(path, format!("feature column '{f}' not found")))?,
+            );
+        }
+        return Ok(FeatSrc::Columns(idx));
+    }
+    // Default schema: a list column `features`, else columns f0, f1, ... (numeric order).
+    if let Ok(i) = schema.index_of("features") {
+        return Ok(FeatSrc::List(i));
+    }
+    let mut fs: Vec<(usize, usize)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let n = f.name();
+            let rest = n.strip_prefix('f')?;
+            if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+                rest.parse::<usize>().ok().map(|k| (k, i))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if fs.is_empty() {
+        return Ok(FeatSrc::None);
+    }
+    fs.sort();
+    Ok(FeatSrc::Columns(fs.into_iter().map(|(_, i)| i).collect()))
+}
+
+fn utf8_col(path: &Path, b: &RecordBatch, name: &str) -> Result<Option<ArrayRef>> {
+    match b.schema().index_of(name) {
+        Ok(i) => Ok(Some(cast(path, b.column(i), name, &DataType::Utf8)?)),
+        Err(_) => Ok(None),
+    }
+}
+
+fn f64_col(path: &Path, b: &RecordBatch, name: &str) -> Result<Option<ArrayRef>> {
+    match b.schema().index_of(name) {
+        Ok(i) => Ok(Some(cast(path, b.column(i), name, &DataType::Float64)?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Timestamp column → unix seconds (RFC 3339 / `YYYY-MM-DD HH:MM:SS[.f]` strings, numbers as
+/// epoch seconds — or milliseconds when > 1e11 — or Arrow timestamps).
+fn ts_col(path: &Path, b: &RecordBatch, name: &str) -> Result<Option<Vec<i64>>> {
+    let Ok(i) = b.schema().index_of(name) else {
+        return Ok(None);
+    };
+    let col = b.column(i);
+    let n = col.len();
+    let mut out = vec![i64::MIN; n];
+    match col.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let s = cast(path, col, name, &DataType::Utf8)?;
+            let s = s.as_string::<i32>();
+            for (r, o) in out.iter_mut().enumerate() {
+                if s.is_null(r) {
+                    continue;
+                }
+                let v = s.value(r).trim();
+                let t = chrono::DateTime::parse_from_rfc3339(v)
+                    .map(|d| d.timestamp())
+                    .or_else(|_| {
+                        chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f")
+                            .map(|d| d.and_utc().timestamp())
+                    })
+                    .or_else(|_| v.parse::<f64>().map(epoch).map_err(|_| ()))
+                    .map_err(|_| {
+                        Error::input(
+                            path,
+                            format!("column '{name}': cannot parse timestamp '{v}'"),
+                        )
+                    })?;
+                *o = t;
+            }
+        }
+        DataType::Timestamp(unit, _) => {
+            let div = match unit {
+                TimeUnit::Second => 1,
+                TimeUnit::Millisecond => 1_000,
+                TimeUnit::Microsecond => 1_000_000,
+                TimeUnit::Nanosecond => 1_000_000_000,
+            };
+            let v = cast(path, col, name, &DataType::Int64)?;
+            let v = v.as_primitive::<arrow_array::types::Int64Type>();
+            for (r, o) in out.iter_mut().enumerate() {
+                if !v.is_null(r) {
+                    *o = v.value(r).div_euclid(div);
+                }
+            }
+        }
+        _ => {
+            let v = cast(path, col, name, &DataType::Float64)?;
+            let v = v.as_primitive::<Float64Type>();
+            for (r, o) in out.iter_mut().enumerate() {
+                if !v.is_null(r) {
+                    *o = epoch(v.value(r));
+                }
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+fn epoch(v: f64) -> i64 {
+    if v.abs() > 1e11 {
+        (v / 1000.0) as i64
+    } else {
+        v as i64
+    }
+}
+
+/// HTTP-like status: numeric >= 400 is an error; text is ok when it is one of `ok`,
+/// `success`, `succeeded`, `completed`, `200`-`399`; anything else (e.g. `error`,
+/// `blocked`, `rejected`) is an error.
+fn is_error(s: &str) -> bool {
+    let t = s.trim();
+    if let Ok(code) = t.parse::<f64>() {
+        return code >= 400.0;
+    }
+    !matches!(
+        t.to_ascii_lowercase().as_str(),
+        "ok" | "success" | "succeeded" | "completed" | "true" | ""
+    )
+}
+
+/// Read all `files` into per-client columns.
+pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>) -> Result<Log> {
+    let mut log = Log::default();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut class_index: HashMap<String, u32> = HashMap::new();
+    let mut keep_cache: HashMap<String, bool> = HashMap::new();
+    let mut dim: Option<usize> = None;
+    for path in files {
+        let mut row_base: u64 = 0;
+        let mut first = true;
+        for batch in open_batches(path)? {
+            let b = batch.map_err(|e| {
+                Error::input_at(path, format!("after row {row_base}"), e.to_string())
+            })?;
+            let schema = b.schema();
+            let n = b.num_rows();
+            let clients = utf8_col(path, &b, &s.client)?.ok_or_else(|| {
+                Error::input(
+                    path,
+                    format!(
+                        "client column '{}' not found (set [inference] client = \"...\")",
+                        s.client
+                    ),
+                )
+            })?;
+            let clients = clients.as_string::<i32>();
+            let feat = resolve_features(&schema, s, path)?;
+            let class = utf8_col(path, &b, &s.prediction)?;
+            let conf = match (&s.probabilities, f64_col(path, &b, &s.confidence)?) {
+                (_, Some(c)) => Some(Conf::Scalar(c)),
+                (Some(p), None) => match schema.index_of(p) {
+                    Ok(i) => Some(Conf::List(cast(
+                        path,
+                        b.column(i),
+                        p,
+                        &DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))),
+                    )?)),
+                    Err(_) => None,
+                },
+                _ => None,
+            };
+            let status = utf8_col(path, &b, &s.status)?;
+            let text = utf8_col(path, &b, &s.text)?;
+            let model = utf8_col(path, &b, &s.model)?;
+            let ts = ts_col(path, &b, &s.timestamp)?;
+            if first {
+                log.has_class |= class.is_some();
+                log.has_conf |= conf.is_some();
+                log.has_status |= status.is_some();
+                log.has_text |= text.is_some();
+                log.has_ts |= ts.is_some();
+                first = false;
+            }
+            // Feature columns as f64 arrays.
+            let feat_cols: Vec<ArrayRef> = match &feat {
+                FeatSrc::Columns(idx) => idx
+                    .iter()
+                    .map(|&i| {
+                        cast(
+                            path,
+                            b.column(i),
+                            schema.field(i).name(),
+                            &DataType::Float64,
+                        )
+                    })
+                    .collect::<Result<_>>()?,
+                _ => Vec::new(),
+            };
+            let feat_list: Option<ArrayRef> = match &feat {
+                FeatSrc::List(i) => Some(cast(
+                    path,
+                    b.column(*i),
+                    schema.field(*i).name(),
+                    &DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))),
+                )?),
+                _ => None,
+            };
+            if !matches!(feat, FeatSrc::None) {
+                log.has_features = true;
+            }
+            for r in 0..n {
+                let row = row_base + r as u64 + 1;
+                if clients.is_null(r) {
+                    return Err(Error::input_at(
+                        path,
+                        format!("row {row}"),
+                        format!("client column '{}' is empty", s.client),
+                    ));
+                }
+                let cname = clients.value(r);
+                let keep = match keep_cache.get(cname) {
+                    Some(k) => *k,
+                    None => {
+                        let k = keep_client(cname, rate);
+                        keep_cache.insert(cname.to_string(), k);
+                        k
+                    }
+                };
+                if !keep {
+                    log.sampled_out_queries += 1;
+                    continue;
+                }
+                let ci = match index.get(cname) {
+                    Some(&i) => i,
+                    None => {
+                        let i = log.clients.len();
+                        index.insert(cname.to_string(), i);
+                        log.clients.push(Client {
+                            name: cname.to_string(),
+                            ..Default::default()
+                        });
+                        i
+                    }
+                };
+                let c = &mut log.clients[ci];
+                // features
+                let before = c.feats.len();
+                if let Some(l) = &feat_list {
+                    let l = l.as_list::<i32>();
+                    if !l.is_null(r) {
+                        let v = l.value(r);
+                        let v = v.as_primitive::<Float64Type>();
+                        for k in 0..v.len() {
+                            c.feats.push(if v.is_null(k) {
+                                f32::NAN
+                            } else {
+                                v.value(k) as f32
+                            });
+                        }
+                    }
+                } else {
+                    for col in &feat_cols {
+                        let v = col.as_primitive::<Float64Type>();
+                        c.feats.push(if v.is_null(r) {
+                            f32::NAN
+                        } else {
+                            v.value(r) as f32
+                        });
+                    }
+                }
+                let got = c.feats.len() - before;
+                if log.has_features {
+                    match dim {
+                        None if got > 0 => dim = Some(got),
+                        Some(d) if d != got => {
+                            return Err(Error::input_at(
+                                path,
+                                format!("row {row}"),
+                                format!("feature vector has {got} values, earlier rows had {d}"),
+                            ))
+                        }
+                        _ => {}
+                    }
+                    if got == 0 {
+                        return Err(Error::input_at(
+                            path,
+                            format!("row {row}"),
+                            "feature vector is empty",
+                        ));
+                    }
+                }
+                // class
+                let cl = match &class {
+                    Some(a) => {
+                        let a = a.as_string::<i32>();
+                        if a.is_null(r) {
+                            u32::MAX
+                        } else {
+                            let v = a.value(r);
+                            match class_index.get(v) {
+                                Some(&k) => k,
+                                None => {
+                                    let k = log.classes.len() as u32;
+                                    class_index.insert(v.to_string(), k);
+                                    log.classes.push(v.to_string());
+                                    k
+                                }
+                            }
+                        }
+                    }
+                    None => u32::MAX,
+                };
+                c.class.push(cl);
+                c.conf.push(match &conf {
+                    Some(Conf::Scalar(a)) => {
+                        let a = a.as_primitive::<Float64Type>();
+                        if a.is_null(r) {
+                            f32::NAN
+                        } else {
+                            a.value(r) as f32
+                        }
+                    }
+                    Some(Conf::List(a)) => {
+                        let a = a.as_list::<i32>();
+                        if a.is_null(r) {
+                            f32::NAN
+                        } else {
+                            let v = a.value(r);
+                            let v = v.as_primitive::<Float64Type>();
+                            v.iter().flatten().fold(f64::NAN, f64::max) as f32
+                        }
+                    }
+                    None => f32::NAN,
+                });
+                c.ts.push(
+                    ts.as_ref()
+                        .and_then(|t| t.get(r).copied())
+                        .unwrap_or(i64::MIN),
+                );
+                c.error.push(match &status {
+                    Some(a) => {
+                        let a = a.as_string::<i32>();
+                        !a.is_null(r) && is_error(a.value(r))
+                    }
+                    None => false,
+                });
+                if let Some(a) = &text {
+                    let a = a.as_string::<i32>();
+                    c.text.push(if a.is_null(r) {
+                        String::new()
+                    } else {
+                        a.value(r).to_string()
+                    });
+                }
+                if let Some(a) = &model {
+                    let a = a.as_string::<i32>();
+                    if !a.is_null(r)
+                        && !c.models.iter().any(|m| m == a.value(r))
+                        && c.models.len() < 16
+                    {
+                        c.models.push(a.value(r).to_string());
+                    }
+                }
+                log.queries += 1;
+            }
+            row_base += n as u64;
+        }
+    }
+    log.sampled_out_clients = keep_cache.values().filter(|k| !**k).count() as u64;
+    log.dim = dim.unwrap_or(0);
+    if !log.has_features {
+        log.has_features = false;
+    }
+    Ok(log)
+}
+
+enum Conf {
+    Scalar(ArrayRef),
+    List(ArrayRef),
+}
