@@ -556,6 +556,10 @@ fn diff_compares_manifests() {
     );
     assert_eq!(status_of(&r, "train/b.csv").unwrap()["status"], "removed");
     assert_eq!(status_of(&r, "new.csv").unwrap()["status"], "added");
+    assert_eq!(r["summary"]["removed"], 1);
+    assert_eq!(r["summary"]["moved"], 1);
+    assert_eq!(r["summary"]["added"], 1);
+    assert!(r["summary"].get("missing").is_none());
     let o = run(&[s("diff"), m1.as_os_str(), m1.as_os_str()]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("diff: PASS"));

@@ -118,15 +118,19 @@ pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: b
     let mut report = Report::gate(command, findings, Severity::High);
     let mut summary = Map::new();
     summary.insert("total".into(), files.len().into());
+    // `verify` never reports `removed`; `diff` compares two manifests, so nothing can be
+    // `missing` from disk or `unreadable` there.
+    let not_applicable: &[Status] = if command == "diff" {
+        &[Status::Missing, Status::Unreadable]
+    } else {
+        &[Status::Removed]
+    };
     for s in Status::ALL {
-        let n = files.iter().filter(|f| f.status == s).count();
-        if n > 0 || s != Status::Removed {
-            summary.insert(s.as_str().into(), n.into());
+        if not_applicable.contains(&s) {
+            continue;
         }
-    }
-    if command == "diff" {
-        summary.remove("missing");
-        summary.remove("unreadable");
+        let n = files.iter().filter(|f| f.status == s).count();
+        summary.insert(s.as_str().into(), n.into());
     }
     report.summary = summary;
     let listed: Vec<Value> = files

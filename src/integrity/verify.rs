@@ -29,7 +29,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::Ok,
         Status::Modified,
         Status::Missing,
@@ -37,6 +37,7 @@ impl Status {
         Status::Moved,
         Status::TypeChanged,
         Status::Unreadable,
+        Status::Removed,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
