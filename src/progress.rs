@@ -39,3 +39,18 @@ pub fn items(total: u64, what: &str, quiet: bool) -> ProgressBar {
     );
     pb
 }
+
+/// A spinner with a message, for work whose size is not known up front (`scan`).
+pub fn spinner(g: &crate::cli::Global, msg: &str) -> ProgressBar {
+    if !enabled(g.quiet) {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .expect("static template"),
+    );
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}

@@ -1,11 +1,319 @@
-//! `mlguard scan` (not implemented yet).
+//! `mlguard scan`: offline forensics over exported cloud audit logs, MLflow registry exports
+//! and inference request logs.
 
 use crate::cli::Global;
+use crate::error::IoContext;
+use crate::input::logs::Source;
+use crate::report::{self, Format, Output, Report, Severity};
+use crate::scan;
 use crate::{Error, Outcome, Result};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Inputs (auto-detected per record; --source overrides):
+  CloudTrail   {\"Records\": [...]} files (also .json.gz), JSON arrays, single events, JSON Lines,
+               and AWSLogs/<account>/CloudTrail/<region>/yyyy/mm/dd/ trees
+  GCP          Cloud Audit Log entries (protoPayload), as JSON, arrays or JSON Lines
+  Azure        activity logs ({\"records\": [...]} or {\"value\": [...]}) and Storage logs (GetBlob)
+  MLflow       registry REST responses and mlflow-export-import models/<name>/model.json
+  inference    request logs (CSV, JSONL, Parquet): only with --source inference
 
-pub fn run(_args: Args, _g: &Global) -> Result<Outcome> {
-    Err(Error::usage("'mlguard scan' is not implemented yet"))
+Examples:
+  mlguard scan exports/AWSLogs --baseline-days 7
+  mlguard scan exports/ --rules sigma/rules/cloud --format sarif -o scan.sarif
+  mlguard scan mlflow-export/ --config mlguard.toml          ([scan] approvers = [...])
+  mlguard scan --source inference requests.jsonl --sample-rate 0.1
+
+Unreadable or malformed files are warnings naming the file; the scan goes on. What the
+input could not show (no S3 data events, no baseline...) is printed as coverage.
+Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usage or
+input error (including: no event could be read at all). See docs/scan.md.")]
+pub struct Args {
+    /// Log files or directories (walked recursively; .json, .json.gz, .jsonl, .ndjson, .log).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Input kind [default: auto-detect per record].
+    #[arg(long, value_enum)]
+    pub source: Option<Source>,
+    /// Directory of Sigma rules (YAML) to run on every audit record.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Learn behaviour from the first N days of the input before alerting on new principals,
+    /// IPs, user agents and bulk downloads [default: [scan] baseline_days, else 0 = none].
+    #[arg(long, value_name = "N")]
+    pub baseline_days: Option<f64>,
+    /// A baseline saved by an earlier scan (--save-baseline) to compare against.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Save the behavioural baseline at the end of this scan.
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
+    /// Fail (exit 1) on findings at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub fail_on: Severity,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write results to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Inference logs only: process a deterministic per-client sample (0 < R <= 1).
+    #[arg(long, value_name = "R")]
+    pub sample_rate: Option<f64>,
+}
+
+const FORMATS: &[Format] = &[
+    Format::Table,
+    Format::Json,
+    Format::Jsonl,
+    Format::Sarif,
+    Format::Junit,
+    Format::Ocsf,
+];
+
+pub fn run(args: Args, g: &Global) -> Result<Outcome> {
+    let format = args.format.check("scan", FORMATS)?;
+    let config = g.load_config()?;
+    if args.sample_rate.is_some() && args.source != Some(Source::Inference) {
+        return Err(Error::usage(
+            "--sample-rate applies to --source inference only",
+        ));
+    }
+    let report = if args.source == Some(Source::Inference) {
+        inference(&args, &config, g)?
+    } else {
+        audit(&args, &config, g)?
+    };
+    let mut out = Output::open(args.output.as_deref())?;
+    match format {
+        Format::Table => {
+            report::table::write_grouped(&report, &mut out).with_path("<output>")?;
+            write_coverage(&report, &mut out).with_path("<output>")?;
+        }
+        f => {
+            report::render(&report, f, &mut out)?;
+            if !matches!(f, Format::Json) {
+                // Coverage is part of the JSON document; for the other formats it goes to
+                // stderr so it is still never silent.
+                for c in report
+                    .extra
+                    .get("coverage")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if c["status"] != "active" {
+                        g.note(format!(
+                            "coverage: {} {}: {}",
+                            c["detection"].as_str().unwrap_or(""),
+                            c["status"].as_str().unwrap_or(""),
+                            c["reason"].as_str().unwrap_or("")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out.finish()?;
+    Ok(report.outcome())
+}
+
+fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let cov = report.extra.get("coverage").and_then(Value::as_array);
+    let blind: Vec<&Value> = cov
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] != "active")
+        .collect();
+    if !blind.is_empty() {
+        writeln!(
+            out,
+            "coverage (detections that could not run on this input):"
+        )?;
+        for c in blind {
+            writeln!(
+                out,
+                "  {:<8} {}: {}",
+                c["status"].as_str().unwrap_or(""),
+                c["detection"].as_str().unwrap_or(""),
+                c["reason"].as_str().unwrap_or("")
+            )?;
+        }
+    }
+    if let Some(n) = report.summary.get("warnings").and_then(Value::as_u64) {
+        if n > 0 {
+            writeln!(out, "{n} input warning(s): see stderr or --format json")?;
+        }
+    }
+    Ok(())
+}
+
+fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
+    let opts = scan::Options {
+        source: args.source,
+        rules: args.rules.clone(),
+        baseline_days: args.baseline_days,
+        baseline: args.baseline.clone(),
+    };
+    let pb = crate::progress::spinner(g, "scanning logs");
+    let out = scan::scan(&args.paths, config, &opts)?;
+    pb.finish_and_clear();
+    const SHOWN: usize = 20;
+    for w in out.warnings.iter().take(SHOWN) {
+        g.note(format!("warning: {w}"));
+    }
+    if out.warnings.len() > SHOWN {
+        g.note(format!(
+            "warning: ... and {} more (all listed in --format json)",
+            out.warnings.len() - SHOWN
+        ));
+    }
+    if let Some((loaded, skipped, matched)) = &out.sigma {
+        g.note(format!(
+            "sigma: {loaded} rules loaded, {} skipped, {matched} matched",
+            skipped.len()
+        ));
+        for (f, why) in skipped {
+            g.note(format!("sigma: skipped {f}: {why}"));
+        }
+    }
+    if !out.ignored.is_empty() {
+        g.note(format!(
+            "{} file(s) not used (listed with reasons in --format json: ignored_files)",
+            out.ignored.len()
+        ));
+    }
+    let total: usize = out.events.values().sum();
+    if total == 0 {
+        return Err(match out.warnings.first() {
+            Some(w) => Error::input(
+                &w.at.file,
+                format!(
+                    "no audit event could be read from {} file(s) ({} warning(s)); first: {}",
+                    out.files,
+                    out.warnings.len(),
+                    w.message
+                ),
+            ),
+            None => Error::usage(format!(
+                "no log files found in {} (looked for .json, .json.gz, .jsonl, .ndjson, .log)",
+                args.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        });
+    }
+    if let Some(p) = &args.save_baseline {
+        let bytes = serde_json::to_vec_pretty(&out.baseline).unwrap_or_default();
+        std::fs::write(p, bytes).with_path(p)?;
+        g.note(format!("baseline saved to {}", p.display()));
+    }
+    let mut report = Report::gate("scan", out.findings, args.fail_on);
+    let mut summary = Map::new();
+    summary.insert("files".into(), out.files.into());
+    summary.insert(
+        "events".into(),
+        Value::Object(
+            out.events
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
+        ),
+    );
+    summary.insert("warnings".into(), out.warnings.len().into());
+    summary.insert("findings".into(), report.findings.len().into());
+    report.summary = summary;
+    report.extra.insert(
+        "coverage".into(),
+        serde_json::to_value(&out.coverage).unwrap_or(Value::Null),
+    );
+    report.extra.insert(
+        "warnings".into(),
+        Value::Array(
+            out.warnings
+                .iter()
+                .map(|w| {
+                    json!({"file": w.at.file.display().to_string(), "line": w.at.line,
+                           "record": w.at.index, "message": w.message})
+                })
+                .collect(),
+        ),
+    );
+    if !out.ignored.is_empty() {
+        report.extra.insert(
+            "ignored_files".into(),
+            out.ignored
+                .iter()
+                .map(|(p, why)| json!({"file": p.display().to_string(), "reason": why}))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
+    if let Some((loaded, skipped, matched)) = out.sigma {
+        report.extra.insert(
+            "sigma".into(),
+            json!({"loaded": loaded, "matched": matched,
+                   "skipped": skipped.iter().map(|(f, r)| json!({"file": f, "reason": r})).collect::<Vec<_>>()}),
+        );
+    }
+    Ok(report)
+}
+
+/// Files for `--source inference`: directories are walked for CSV, JSONL and Parquet.
+fn inference_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
+                let e = e.map_err(|e| Error::input(p, format!("cannot walk: {e}")))?;
+                let ext = e
+                    .path()
+                    .extension()
+                    .map(|x| x.to_string_lossy().to_ascii_lowercase())
+                    .unwrap_or_default();
+                if e.file_type().is_file()
+                    && ["csv", "jsonl", "ndjson", "json", "parquet", "pq"].contains(&ext.as_str())
+                {
+                    files.push(e.into_path());
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::usage(
+            "no inference log files (.csv, .jsonl, .parquet) found",
+        ));
+    }
+    Ok(files)
+}
+
+fn inference(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
+    let files = inference_files(&args.paths)?;
+    let pb = crate::progress::spinner(g, "scanning inference logs");
+    let out = scan::inference::scan(
+        &files,
+        config,
+        &scan::inference::Options {
+            sample_rate: args.sample_rate,
+        },
+    )?;
+    pb.finish_and_clear();
+    for n in &out.notes {
+        g.note(n);
+    }
+    let mut report = Report::gate("scan", out.findings, args.fail_on);
+    let mut summary = Map::new();
+    summary.insert("files".into(), files.len().into());
+    summary.insert("queries".into(), out.queries.into());
+    summary.insert("findings".into(), report.findings.len().into());
+    report.summary = summary;
+    report.extra.insert("notes".into(), out.notes.into());
+    Ok(report)
 }

@@ -3,6 +3,7 @@
 
 pub mod finding;
 pub mod junit;
+pub mod ocsf;
 pub mod sarif;
 pub mod table;
 
@@ -154,6 +155,7 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> Result<()
         })(),
         Format::Sarif => sarif::write(report, out),
         Format::Junit => junit::write(report, out),
+        Format::Ocsf => ocsf::write(report, out),
         other => {
             return Err(Error::usage(format!(
                 "format {} is not available for '{}'",

@@ -41,6 +41,49 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", summary_line(report))
 }
 
+/// Findings grouped by subject (a principal, a client), groups worst first; inside a group
+/// worst first. For `scan`, where the question is "who did what".
+pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<&str, Vec<&super::Finding>> = BTreeMap::new();
+    for f in report.sorted_findings() {
+        groups.entry(f.subject.as_str()).or_default().push(f);
+    }
+    let mut order: Vec<(&str, Vec<&super::Finding>)> = groups.into_iter().collect();
+    // Worst severity first, then more findings first, then by name.
+    order.sort_by(|a, b| {
+        b.1[0]
+            .severity
+            .cmp(&a.1[0].severity)
+            .then(b.1.len().cmp(&a.1.len()))
+            .then(a.0.cmp(b.0))
+    });
+    for (subject, fs) in order {
+        writeln!(
+            out,
+            "{subject}  ({} finding{})",
+            fs.len(),
+            if fs.len() == 1 { "" } else { "s" }
+        )?;
+        let w = fs.iter().map(|f| f.id.len()).max().unwrap_or(0);
+        for f in fs {
+            let at = f
+                .location
+                .as_ref()
+                .map(|l| format!("  [{l}]"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {:<8}  {:<w$}  {}{at}",
+                f.severity.as_str(),
+                f.id,
+                f.title
+            )?;
+        }
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
 /// `verdict: FAIL (3 findings: 1 high, 2 medium; fail-on high)`
 pub fn summary_line(report: &Report) -> String {
     use super::Severity;

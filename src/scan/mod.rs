@@ -1,4 +1,164 @@
 //! Offline scanning of audit logs, registry exports and inference logs.
+//!
+//! Pipeline: `input::logs` reads and normalises every record into one `Event` →
+//! `assets` classifies resources (model artifacts, training data...) → `detect` runs the
+//! built-in detections and `sigma` the user's rules → findings → `report`.
+//! Inference request logs take their own path (`inference`), with the same findings.
 
+pub mod assets;
+pub mod detect;
 pub mod inference;
+pub mod scenario;
 pub mod sigma;
+
+use crate::config::Config;
+use crate::input::logs::{self, Event, Source, Warning};
+use crate::report::Finding;
+use crate::Result;
+use std::path::{Path, PathBuf};
+
+/// What `mlguard scan` asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub source: Option<Source>,
+    pub rules: Option<PathBuf>,
+    pub baseline_days: Option<f64>,
+    pub baseline: Option<PathBuf>,
+}
+
+/// Everything a scan found and could not do.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Warning>,
+    pub coverage: Vec<detect::Coverage>,
+    pub files: usize,
+    pub ignored: Vec<(PathBuf, String)>,
+    /// Events per source name.
+    pub events: std::collections::BTreeMap<&'static str, usize>,
+    /// Sigma load report: (loaded, skipped (file, reason), matched rule ids).
+    pub sigma: Option<(usize, Vec<(String, String)>, usize)>,
+    /// The behavioural baseline at the end of the scan (for `--save-baseline`).
+    pub baseline: detect::Baseline,
+}
+
+fn sigma_service(e: &Event) -> Option<&'static str> {
+    match e.source {
+        Source::Cloudtrail => Some("cloudtrail"),
+        Source::Gcp => Some("gcp.audit"),
+        Source::Azure => {
+            let c = e.raw.get("category").and_then(|c| c.as_str()).unwrap_or("");
+            match c.to_ascii_lowercase().as_str() {
+                "administrative" | "policy" | "security" | "servicehealth" | "alert"
+                | "recommendation" | "autoscale" | "resourcehealth" => Some("activitylogs"),
+                "signinlogs" | "noninteractiveusersigninlogs" => Some("signinlogs"),
+                "auditlogs" => Some("auditlogs"),
+                "riskyusers" | "userriskevents" => Some("riskdetection"),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Read the inputs and run every detection.
+pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output> {
+    let mut settings: detect::Settings = config.section("scan")?;
+    if let Some(d) = opts.baseline_days {
+        settings.baseline_days = d;
+    }
+    if !(settings.baseline_days >= 0.0) {
+        return Err(crate::Error::usage("--baseline-days must be 0 or more"));
+    }
+    let asset_cfg: assets::AssetConfig = config.section("assets")?;
+    let mut amap = assets::AssetMap::new(&asset_cfg)?;
+    let prior = match &opts.baseline {
+        Some(p) => Some(load_baseline(p)?),
+        None => None,
+    };
+    let rules = match &opts.rules {
+        Some(dir) => Some(sigma::RuleSet::load_dir(dir)?),
+        None => None,
+    };
+    let loaded = logs::load(paths, opts.source.unwrap_or(Source::Auto))?;
+    // Registry exports teach the asset map where model artifacts live.
+    for e in loaded.events.iter().filter(|e| e.source == Source::Mlflow) {
+        if let Some(src) = e.raw["source"].as_str() {
+            amap.add_model_source(src)?;
+        }
+    }
+    // Buckets seen holding assets count as asset buckets for bucket-level events.
+    let seen: Vec<(String, assets::AssetKind)> = loaded
+        .events
+        .iter()
+        .filter_map(|e| amap.classify(&e.resource).map(|k| (e.resource.clone(), k)))
+        .collect();
+    for (r, k) in seen {
+        amap.note_bucket(&r, k);
+    }
+    let has_baseline = settings.baseline_days > 0.0 || prior.is_some();
+    let mut det = detect::Detector::new(&settings, &amap, prior)?;
+    det.run(&loaded.events);
+    let mut findings = std::mem::take(&mut det.findings);
+    let mut sigma_summary = None;
+    if let Some((rs, report)) = &rules {
+        let mut matched = std::collections::BTreeSet::new();
+        for e in &loaded.events {
+            let product = e.source.product();
+            if product.is_empty() || e.source == Source::Mlflow {
+                continue;
+            }
+            for mut f in rs.evaluate(&e.raw, product, sigma_service(e)) {
+                f.subject = e.principal.clone();
+                f.location = Some(e.at.location());
+                if let Some(t) = e.time {
+                    f.evidence.insert(
+                        "time".into(),
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into(),
+                    );
+                }
+                f.evidence.insert("action".into(), e.action.clone().into());
+                matched.insert(f.id.clone());
+                findings.push(f);
+            }
+        }
+        sigma_summary = Some((report.loaded.len(), report.skipped.clone(), matched.len()));
+    }
+    let mut events = std::collections::BTreeMap::new();
+    for e in &loaded.events {
+        *events.entry(e.source.name()).or_insert(0) += 1;
+    }
+    let coverage = detect::coverage(
+        &loaded.events,
+        &settings,
+        has_baseline,
+        rules.as_ref().map(|(r, _)| r.len()),
+    );
+    Ok(Output {
+        findings,
+        warnings: loaded.warnings,
+        coverage,
+        files: loaded.files,
+        ignored: loaded.ignored,
+        events,
+        sigma: sigma_summary,
+        baseline: det.baseline,
+    })
+}
+
+pub fn load_baseline(p: &Path) -> Result<detect::Baseline> {
+    use crate::error::IoContext;
+    let bytes = std::fs::read(p).with_path(p)?;
+    let b: detect::Baseline = serde_json::from_slice(&bytes)
+        .map_err(|e| crate::Error::input(p, format!("not an mlguard scan baseline: {e}")))?;
+    if b.version != 1 {
+        return Err(crate::Error::input(
+            p,
+            format!(
+                "baseline version {} is not supported (expected 1)",
+                b.version
+            ),
+        ));
+    }
+    Ok(b)
+}

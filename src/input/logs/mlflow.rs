@@ -1,0 +1,186 @@
+//! MLflow model-registry exports as events: one event per model version, carrying the
+//! version's state (stage, aliases, run, source, who last changed it).
+//!
+//! Accepted documents:
+//! - the mlflow-export-import layout `models/<name>/model.json`:
+//!   `{"mlflow": {"registered_model": {"name", "versions" | "latest_versions": [...]}}}`;
+//! - REST API responses: `registered-models/search` (`{"registered_models": [...]}`),
+//!   `registered-models/get` (`{"registered_model": {...}}`), `model-versions/search`
+//!   (`{"model_versions": [...]}`) and `model-versions/get` (`{"model_version": {...}}`).
+//!
+//! Version `tags` come as a map (export-import) or a list of `{key, value}` (REST): both
+//! are normalised to a map, as are registered-model aliases (`[{alias, version}]`).
+
+use super::parse::{parse_time, s};
+use super::{Event, RecordRef, Source};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+/// Does this JSON document look like an MLflow registry export?
+pub fn is_document(doc: &Value) -> bool {
+    is_registry(doc) || is_other_export(doc)
+}
+
+/// An mlflow-export-import file that is not a registered model (experiments, runs, prompts,
+/// evaluation datasets): recognised, and listed as not used by the scan.
+pub fn is_other_export(doc: &Value) -> bool {
+    doc.pointer("/system/script").is_some() || doc.pointer("/system/mlflow_version").is_some()
+}
+
+fn is_registry(doc: &Value) -> bool {
+    doc.pointer("/mlflow/registered_model").is_some()
+        || [
+            "registered_models",
+            "model_versions",
+            "registered_model",
+            "model_version",
+        ]
+        .iter()
+        .any(|k| doc.get(*k).is_some())
+}
+
+/// `[{key, value}]` or `{k: v}` → map of strings.
+fn tags(v: Option<&Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    match v {
+        Some(Value::Object(o)) => {
+            for (k, x) in o {
+                m.insert(k.clone(), x.clone());
+            }
+        }
+        Some(Value::Array(a)) => {
+            for t in a {
+                if let Some(k) = t.get("key").and_then(Value::as_str) {
+                    m.insert(k.into(), t.get("value").cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        _ => {}
+    }
+    m
+}
+
+/// Events for every model version in `doc`; `None` when it is not a registry document.
+pub fn events(doc: &Value, path: &Path) -> Option<Vec<Event>> {
+    let mut out = Vec::new();
+    let mut models: Vec<&Value> = Vec::new();
+    if let Some(rm) = doc.pointer("/mlflow/registered_model") {
+        models.push(rm);
+    }
+    if let Some(rm) = doc.get("registered_model") {
+        models.push(rm);
+    }
+    if let Some(a) = doc.get("registered_models").and_then(Value::as_array) {
+        models.extend(a.iter());
+    }
+    let mut idx = 0u64;
+    for m in &models {
+        let name = s(m, "name").unwrap_or_default();
+        // Model-level aliases: [{alias, version}] → version → [alias].
+        let mut alias_of: Map<String, Value> = Map::new();
+        if let Some(a) = m.get("aliases").and_then(Value::as_array) {
+            for x in a {
+                if let (Some(al), Some(v)) = (s(x, "alias"), s(x, "version")) {
+                    let e = alias_of.entry(v).or_insert_with(|| json!([]));
+                    if let Some(arr) = e.as_array_mut() {
+                        arr.push(al.into());
+                    }
+                }
+            }
+        }
+        let versions = m
+            .get("versions")
+            .or_else(|| m.get("latest_versions"))
+            .and_then(Value::as_array);
+        for v in versions.into_iter().flatten() {
+            out.push(version_event(v, &name, &alias_of, path, idx));
+            idx += 1;
+        }
+    }
+    if let Some(v) = doc.get("model_version") {
+        out.push(version_event(v, "", &Map::new(), path, idx));
+        idx += 1;
+    }
+    if let Some(a) = doc.get("model_versions").and_then(Value::as_array) {
+        for v in a {
+            out.push(version_event(v, "", &Map::new(), path, idx));
+            idx += 1;
+        }
+    }
+    if models.is_empty() && idx == 0 && !is_registry(doc) {
+        return None;
+    }
+    let server = s(doc, "system/mlflow_tracking_uri").unwrap_or_default();
+    for e in &mut out {
+        e.raw["tracking_uri"] = server.clone().into();
+    }
+    Some(out)
+}
+
+fn version_event(
+    v: &Value,
+    model: &str,
+    alias_of: &Map<String, Value>,
+    path: &Path,
+    idx: u64,
+) -> Event {
+    let name = s(v, "name").unwrap_or_else(|| model.to_string());
+    let version = s(v, "version").unwrap_or_default();
+    let mut aliases: Vec<Value> = v
+        .get("aliases")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(Value::Array(extra)) = alias_of.get(&version) {
+        for a in extra {
+            if !aliases.contains(a) {
+                aliases.push(a.clone());
+            }
+        }
+    }
+    let user = s(v, "user_id").unwrap_or_default();
+    let raw = json!({
+        "model": name,
+        "version": version,
+        "current_stage": s(v, "current_stage").unwrap_or_else(|| "None".into()),
+        "aliases": aliases,
+        "run_id": s(v, "run_id").unwrap_or_default(),
+        "run_link": s(v, "run_link").unwrap_or_default(),
+        "source": s(v, "source").unwrap_or_default(),
+        "status": s(v, "status").unwrap_or_default(),
+        "user_id": user,
+        "tags": tags(v.get("tags")),
+        "creation_timestamp": v.get("creation_timestamp").cloned().unwrap_or(Value::Null),
+        "last_updated_timestamp": v.get("last_updated_timestamp").cloned().unwrap_or(Value::Null),
+    });
+    Event {
+        time: v
+            .get("last_updated_timestamp")
+            .and_then(parse_time)
+            .or_else(|| v.get("creation_timestamp").and_then(parse_time)),
+        source: Source::Mlflow,
+        principal: if user.is_empty() {
+            "(unknown)".into()
+        } else {
+            user
+        },
+        principal_type: "mlflow_user".into(),
+        account: String::new(),
+        action: "ModelVersion".into(),
+        service: "mlflow".into(),
+        resource: format!("models:/{name}/{version}"),
+        region: None,
+        source_ip: None,
+        user_agent: None,
+        bytes_out: None,
+        objects: 1,
+        success: true,
+        error: None,
+        raw,
+        at: RecordRef {
+            file: path.to_path_buf(),
+            index: Some(idx),
+            line: None,
+        },
+    }
+}
