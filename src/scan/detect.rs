@@ -171,6 +171,10 @@ pub struct Detector<'a> {
     known: BTreeSet<String>,
 }
 
+/// A behavioural finding waiting for the history borrow to end:
+/// (id, severity, title, tags, detail).
+type Pending = (String, Severity, String, Vec<&'static str>, Option<String>);
+
 /// Aggregate of one principal-hour of object reads.
 #[derive(Default)]
 struct HourAgg {
@@ -320,16 +324,27 @@ impl<'a> Detector<'a> {
             _ => None,
         };
         if let Some(sev) = logging {
-            if e.success {
-                let f = self.finding(
+            // A denied attempt is still a defense-evasion signal, one step lower.
+            let f = if e.success {
+                self.finding(
                     "scan.logging_disabled",
                     sev,
                     e,
                     format!("audit logging disabled or changed: {a}"),
                     &["attack:T1562.008"],
-                );
-                self.findings.push(f);
-            }
+                )
+            } else {
+                let err = e.error.clone().unwrap_or_default();
+                self.finding(
+                    "scan.logging_disabled",
+                    Severity::Medium.min(sev),
+                    e,
+                    format!("attempt to disable or change audit logging was denied: {a}"),
+                    &["attack:T1562.008"],
+                )
+                .with("error", err)
+            };
+            self.findings.push(f);
         }
         // Versioning suspended.
         if a == "PutBucketVersioning"
@@ -623,7 +638,7 @@ impl<'a> Detector<'a> {
                 .entry(e.principal.clone())
                 .or_default();
             let known = self.known.contains(&e.principal);
-            let mut out: Vec<(String, Severity, String, Vec<&str>, Option<String>)> = Vec::new();
+            let mut out: Vec<Pending> = Vec::new();
             if let (Some(kind), Some(loc)) = (kind, &loc) {
                 if !hist.assets.contains(loc)
                     && has_baseline

@@ -26,6 +26,9 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
 }
 
+/// Sigma load report: (rules loaded, skipped `(file, reason)`, distinct rules matched).
+pub type SigmaSummary = (usize, Vec<(String, String)>, usize);
+
 /// Everything a scan found and could not do.
 #[derive(Debug, Default)]
 pub struct Output {
@@ -36,8 +39,7 @@ pub struct Output {
     pub ignored: Vec<(PathBuf, String)>,
     /// Events per source name.
     pub events: std::collections::BTreeMap<&'static str, usize>,
-    /// Sigma load report: (loaded, skipped (file, reason), matched rule ids).
-    pub sigma: Option<(usize, Vec<(String, String)>, usize)>,
+    pub sigma: Option<SigmaSummary>,
     /// The behavioural baseline at the end of the scan (for `--save-baseline`).
     pub baseline: detect::Baseline,
 }
@@ -67,7 +69,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     if let Some(d) = opts.baseline_days {
         settings.baseline_days = d;
     }
-    if !(settings.baseline_days >= 0.0) {
+    if settings.baseline_days.is_nan() || settings.baseline_days < 0.0 {
         return Err(crate::Error::usage("--baseline-days must be 0 or more"));
     }
     let asset_cfg: assets::AssetConfig = config.section("assets")?;

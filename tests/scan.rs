@@ -1,0 +1,653 @@
+//! `mlguard scan` end to end: the real binary on the real public samples in
+//! `testdata/scan/`, dirty files in temporary trees, the generated insider month, and
+//! generated inference logs.
+
+use mlguard::scan::inference::gen::{self, GenConfig, Kind};
+use mlguard::scan::scenario::{self, Scenario};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
+}
+
+fn td(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(p)
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn scan_json(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
+    let mut c = bin();
+    c.arg("scan")
+        .args(paths)
+        .args(["--format", "json"])
+        .args(extra);
+    let o = c.output().unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (
+        o.status.code().unwrap(),
+        v,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn ids(v: &Value) -> BTreeSet<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn stratus(p: &str) -> PathBuf {
+    td("scan/cloudtrail/stratus-red-team.cloud").join(p)
+}
+
+#[test]
+fn stratus_recordings_produce_their_findings() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "defense_evasion/StopCloudtrailTrail.json",
+            "scan.logging_disabled",
+        ),
+        (
+            "defense_evasion/DeleteCloudtrailTrail.json",
+            "scan.logging_disabled",
+        ),
+        (
+            "defense_evasion/DisableCloudtrailLoggingThroughEventSelectors.json",
+            "scan.logging_disabled",
+        ),
+        (
+            "defense_evasion/RemoveVPCFlowLogs.json",
+            "scan.logging_disabled",
+        ),
+        (
+            "impact/InvokeBedrockModel.json",
+            "scan.llm_entitlement_then_invoke",
+        ),
+        (
+            "impact/InvokeBedrockModel.json",
+            "scan.llm_model_enumeration",
+        ),
+        (
+            "exfiltration/ExfiltrateAMIBySharingIt.json",
+            "scan.public_or_external_access",
+        ),
+        (
+            "exfiltration/ExfiltrateEBSSnapshotBySharingIt.json",
+            "scan.public_or_external_access",
+        ),
+        (
+            "exfiltration/ExfiltrateRDSSnapshotBySharingIt.json",
+            "scan.public_or_external_access",
+        ),
+    ];
+    for (file, id) in cases {
+        let (code, v, err) = scan_json(&[stratus(file)], &["--fail-on", "medium"]);
+        assert_eq!(code, 1, "{file}: {err}");
+        assert!(
+            ids(&v).contains(*id),
+            "{file}: expected {id}, got {:?}",
+            ids(&v)
+        );
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == *id)
+            .unwrap();
+        // Every finding names its record and carries framework ids.
+        assert!(f["location"]["file"].as_str().unwrap().ends_with(file));
+        assert!(f["location"]["record"].is_u64());
+        assert!(!f["tags"].as_array().unwrap().is_empty());
+    }
+    // The AMI is shared with an external account: the grantee is in the evidence.
+    let (_, v, _) = scan_json(
+        &[stratus("exfiltration/ExfiltrateAMIBySharingIt.json")],
+        &[],
+    );
+    let f = &v["findings"][0];
+    assert_eq!(f["severity"], "high");
+    assert!(f["evidence"]["grantees"].as_array().unwrap().len() == 1);
+    // A recording with nothing ML- or logging-related gives no built-in finding.
+    let (code, v, _) = scan_json(
+        &[stratus("discovery/DownloadEC2InstanceUserData.json")],
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(ids(&v).is_empty(), "{:?}", ids(&v));
+}
+
+#[test]
+fn traildiscover_events_parse_and_bad_files_warn() {
+    let dir = td("scan/cloudtrail/traildiscover.cloud/aws/cloudtrail");
+    let (code, v, err) = scan_json(&[dir], &[]);
+    // The three trail events were denied (AccessDenied): attempts, reported as medium.
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["summary"]["files"], 6);
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
+    let warnings: Vec<(String, String)> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings
+        .iter()
+        .any(|(f, m)| f == "PutEventSelectors.json" && m.contains("no records")));
+    assert!(warnings
+        .iter()
+        .any(|(f, m)| f == "CreateApiKey.json" && m.contains("not JSON")));
+    // Warnings are also on stderr, naming the file.
+    assert!(err.contains("PutEventSelectors.json"));
+    let found = ids(&v);
+    assert!(found.contains("scan.logging_disabled"));
+    let actions: BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "scan.logging_disabled")
+        .map(|f| f["evidence"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["DeleteTrail", "StopLogging", "UpdateTrail"]
+            .into_iter()
+            .collect()
+    );
+    for f in v["findings"].as_array().unwrap() {
+        assert_eq!(f["severity"], "medium");
+        assert!(f["evidence"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("AccessDenied"));
+    }
+}
+
+#[test]
+fn gcp_and_mlflow_samples_parse_into_events() {
+    let (code, v, err) = scan_json(&[td("scan/gcp")], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["summary"]["events"]["gcp"], 3);
+    assert_eq!(v["summary"]["warnings"], 0);
+
+    let (_, v, err) = scan_json(&[td("scan/mlflow")], &["--fail-on", "critical"]);
+    assert_eq!(v["summary"]["events"]["mlflow"], 8, "{err}");
+    // Experiments and runs are recognised and listed as unused, not warned about.
+    assert!(v["ignored_files"].as_array().unwrap().len() >= 10);
+    // The only unreadable file is a real export with a raw control character.
+    assert_eq!(v["summary"]["warnings"], 1);
+    assert!(v["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("control character"));
+    // sklearn_wine v1 was exported twice from one server with different runs.
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "scan.registry_version_source_changed")
+        .expect("source change");
+    assert_eq!(f["evidence"]["resource"], "models:/sklearn_wine/1");
+    assert_eq!(f["evidence"]["variants"].as_array().unwrap().len(), 2);
+
+    // With approvers configured, Production versions by anyone else are flagged.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mlguard.toml");
+    std::fs::write(&cfg, "[scan]\napprovers = [\"release-bot\"]\n").unwrap();
+    let (code, v, _) = scan_json(
+        &[td("scan/mlflow/single/models/src_tags")],
+        &["--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "scan.registry_unapproved_promotion")
+        .expect("unapproved promotion");
+    assert_eq!(f["evidence"]["stage"], "Production");
+    assert!(f["title"].as_str().unwrap().contains("unrecorded user"));
+}
+
+#[test]
+fn every_sigma_cloud_rule_loads_and_rules_match_real_records() {
+    let (code, v, err) = scan_json(
+        &[stratus("initial_access/ConsoleLoginWithoutMFA.json")],
+        &["--rules", td("sigma/rules/cloud").to_str().unwrap()],
+    );
+    assert_eq!(v["sigma"]["loaded"], 206, "{err}");
+    assert_eq!(v["sigma"]["skipped"].as_array().unwrap().len(), 0);
+    assert!(v["sigma"]["matched"].as_u64().unwrap() >= 1);
+    let titles: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"].as_str().unwrap().starts_with("sigma."))
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"AWS Successful Console Login Without MFA"),
+        "{titles:?}"
+    );
+    let sigma = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"].as_str().unwrap().starts_with("sigma."))
+        .unwrap();
+    assert!(sigma["subject"].as_str().unwrap().starts_with("arn:aws:"));
+    assert!(sigma["location"]["record"].is_u64());
+    assert!(code == 0 || code == 1);
+    let cov: Vec<&Value> = v["coverage"].as_array().unwrap().iter().collect();
+    assert!(cov
+        .iter()
+        .any(|c| c["detection"] == "sigma" && c["status"] == "active"));
+}
+
+fn write_month(dir: &Path, insider_day: u32) -> PathBuf {
+    let sc = Scenario {
+        insider_day,
+        ..Scenario::default()
+    };
+    scenario::write(dir, &sc).unwrap();
+    dir.join("AWSLogs")
+}
+
+#[test]
+fn insider_month_raises_bulk_and_new_principal_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = write_month(dir.path(), 25);
+    let (code, v, err) = scan_json(std::slice::from_ref(&logs), &["--baseline-days", "7"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["summary"]["files"], 30);
+    assert_eq!(v["summary"]["warnings"], 0);
+    let found = ids(&v);
+    assert_eq!(
+        found,
+        [
+            "scan.bulk_download",
+            "scan.new_principal_on_asset",
+            "scan.new_source_ip",
+            "scan.new_user_agent"
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
+    );
+    for f in v["findings"].as_array().unwrap() {
+        assert_eq!(f["subject"], "arn:aws:iam::111122223333:user/bob");
+        assert!(f["evidence"]["time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-10-25T01:"));
+    }
+    let bulk = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "scan.bulk_download")
+        .unwrap();
+    assert_eq!(bulk["severity"], "high");
+    assert_eq!(bulk["evidence"]["objects"], 400);
+    assert_eq!(bulk["evidence"]["asset_kind"], "model_artifact");
+    let np = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "scan.new_principal_on_asset")
+        .unwrap();
+    assert!(np["title"]
+        .as_str()
+        .unwrap()
+        .contains("s3://acme-ml-models"));
+
+    // The same month without the insider: nothing at all.
+    let clean = tempfile::tempdir().unwrap();
+    let logs = write_month(clean.path(), 0);
+    let (code, v, _) = scan_json(&[logs], &["--baseline-days", "7", "--fail-on", "low"]);
+    assert_eq!(code, 0, "{:?}", v["findings"]);
+    assert!(ids(&v).is_empty());
+}
+
+#[test]
+fn saved_baseline_is_used_for_a_later_scan() {
+    let clean = tempfile::tempdir().unwrap();
+    let logs = write_month(clean.path(), 0);
+    let base = clean.path().join("baseline.json");
+    let o = run(&[
+        "scan".as_ref(),
+        logs.as_os_str(),
+        "--baseline-days".as_ref(),
+        "30".as_ref(),
+        "--save-baseline".as_ref(),
+        base.as_os_str(),
+        "-q".as_ref(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let b: Value = serde_json::from_slice(&std::fs::read(&base).unwrap()).unwrap();
+    assert_eq!(b["version"], 1);
+    assert!(b["principals"]["arn:aws:iam::111122223333:user/bob"]["ips"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("198.51.100.20")));
+    // A later export holding only the insider's day, judged against the saved baseline.
+    let later = tempfile::tempdir().unwrap();
+    let logs2 = write_month(later.path(), 25);
+    let day25: Vec<PathBuf> = walk(&logs2)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/2026/10/25/"))
+        .collect();
+    assert_eq!(day25.len(), 1);
+    let (code, v, _) = scan_json(&day25, &["--baseline", base.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let found = ids(&v);
+    assert!(found.contains("scan.new_principal_on_asset"), "{found:?}");
+    assert!(found.contains("scan.bulk_download"));
+    // A bad baseline file is an input error naming it.
+    std::fs::write(&base, "{").unwrap();
+    let o = run(&[
+        "scan".as_ref(),
+        day25[0].as_os_str(),
+        "--baseline".as_ref(),
+        base.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("baseline.json"));
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap().path();
+        if e.is_dir() {
+            out.extend(walk(&e));
+        } else {
+            out.push(e);
+        }
+    }
+    out
+}
+
+#[test]
+fn dirty_data_gives_warnings_with_file_and_line_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("empty.json"), "").unwrap();
+    std::fs::write(
+        d.join("truncated.json"),
+        r#"{"Records": [{"eventName": "GetObj"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("binary.log"), [0u8, 159, 146, 150, 255]).unwrap();
+    // JSON Lines with a bad line 2, numbers as 0 / 2356.0 / "7", a zero-padded IP.
+    let good = |name: &str, bytes: &str, ip: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","eventTime":"2026-01-05T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{name}","awsRegion":"x-odd-1r","sourceIPAddress":"{ip}","userAgent":"ua","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}},"requestParameters":{{"bucketName":"b","key":"k.csv"}},"additionalEventData":{{"bytesTransferredOut":{bytes}}},"recipientAccountId":"1"}}"#
+        )
+    };
+    let jsonl = [
+        good("GetObject", "0", "010.000.000.001"),
+        "{not json".to_string(),
+        good("GetObject", "2356.0", "10.0.0.1"),
+        good("GetObject", "\"7\"", "10.0.0.1"),
+    ]
+    .join("\n");
+    std::fs::write(d.join("events.jsonl"), jsonl).unwrap();
+    // A gzipped delivered file.
+    let gz = d.join("delivered.json.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(
+        &mut enc,
+        format!(r#"{{"Records": [{}]}}"#, good("GetObject", "1", "10.0.0.2")).as_bytes(),
+    )
+    .unwrap();
+    enc.finish().unwrap();
+    let (code, v, err) = scan_json(&[d.to_path_buf()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
+    let w: BTreeMap<String, (Value, String)> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                (
+                    w["line"].clone(),
+                    w["message"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert!(w["empty.json"].1.contains("empty"));
+    assert!(w["truncated.json"].1.contains("not JSON"));
+    assert!(w["binary.log"].1.contains("not JSON"));
+    assert_eq!(w["events.jsonl"].0, 2);
+    assert_eq!(v["summary"]["warnings"], 4);
+    assert!(err.contains("events.jsonl:2"), "{err}");
+}
+
+#[test]
+fn nothing_readable_is_an_input_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("only.json");
+    std::fs::write(&f, "[]").unwrap();
+    let o = run(&["scan".as_ref(), f.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only.json"));
+    let o = run(&["scan".as_ref(), dir.path().join("missing").as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "scan".as_ref(),
+        f.as_os_str(),
+        "--format".as_ref(),
+        "b3sum".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn azure_activity_storage_and_policy_exposure() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("activity.json"),
+        r#"{"records": [
+ {"time": "2026-02-01T10:00:00Z", "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/AUDIT",
+  "operationName": "MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/DELETE", "category": "Administrative", "resultType": "Success",
+  "callerIpAddress": "203.0.113.5", "identity": {"claims": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "mallory@corp.example"}}},
+ {"time": "2026-02-01T10:05:00Z", "category": "StorageRead", "operationName": "GetBlob", "statusCode": 200, "statusText": "Success",
+  "callerIpAddress": "203.0.113.5:51234", "uri": "https://acct.blob.core.windows.net/models/prod/model.onnx",
+  "identity": {"type": "OAuth", "requester": {"upn": "mallory@corp.example"}}, "properties": {"responseBodySize": 2356.0}}
+]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("rest.json"),
+        r#"{"value": [{"eventTimestamp": "2026-02-01T11:00:00Z", "caller": "ops@corp.example",
+  "operationName": {"value": "Microsoft.Storage/storageAccounts/write", "localizedValue": "Update"},
+  "resourceId": "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/acct",
+  "status": {"value": "Succeeded"}, "httpRequest": {"clientIpAddress": "10.1.1.1"}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.json"),
+        r#"{"eventVersion":"1.09","eventTime":"2026-02-01T12:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","awsRegion":"us-east-1","sourceIPAddress":"10.0.0.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/eve","accountId":"111122223333"},"recipientAccountId":"111122223333",
+  "requestParameters":{"bucketName":"acme-ml-models","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-ml-models/*"}]}}}"#,
+    )
+    .unwrap();
+    let cfg = d.join("mlguard.toml");
+    std::fs::write(
+        &cfg,
+        "[assets]\nmodel_artifacts = [\"s3://acme-ml-models/*\"]\n",
+    )
+    .unwrap();
+    let (code, v, err) = scan_json(
+        &[
+            d.join("activity.json"),
+            d.join("rest.json"),
+            d.join("policy.json"),
+        ],
+        &["--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["summary"]["events"]["azure"], 3);
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 1);
+    let fs = v["findings"].as_array().unwrap();
+    let public = fs
+        .iter()
+        .find(|f| f["id"] == "scan.public_or_external_access")
+        .unwrap();
+    assert_eq!(public["severity"], "critical");
+    assert_eq!(public["evidence"]["asset_kind"], "model_artifact");
+    let logging = fs
+        .iter()
+        .find(|f| f["id"] == "scan.logging_disabled")
+        .unwrap();
+    assert_eq!(logging["subject"], "mallory@corp.example");
+    assert_eq!(logging["evidence"]["source_ip"], "203.0.113.5");
+}
+
+#[test]
+fn output_formats_ocsf_sarif_jsonl_junit_and_fail_on() {
+    let f = stratus("defense_evasion/StopCloudtrailTrail.json");
+    let out = |fmt: &str, extra: &[&str]| {
+        let o = bin()
+            .arg("scan")
+            .arg(&f)
+            .args(["--format", fmt])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap(),
+            String::from_utf8(o.stdout).unwrap(),
+        )
+    };
+    let (code, ocsf) = out("ocsf", &[]);
+    assert_eq!(code, 1);
+    let lines: Vec<Value> = ocsf
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["class_uid"], 2004);
+    assert_eq!(lines[0]["type_uid"], 200401);
+    assert_eq!(lines[0]["severity_id"], 4);
+    assert_eq!(
+        lines[0]["finding_info"]["analytic"]["uid"],
+        "scan.logging_disabled"
+    );
+    assert_eq!(lines[0]["attacks"][0]["technique"]["uid"], "T1562.008");
+    assert!(lines[0]["time"].as_i64().unwrap() > 1_600_000_000_000);
+    let (_, sarif) = out("sarif", &[]);
+    let s: Value = serde_json::from_str(&sarif).unwrap();
+    let r = &s["runs"][0]["results"][0];
+    assert_eq!(r["ruleId"], "scan.logging_disabled");
+    assert!(r["partialFingerprints"]["mlguardFinding/v1"].is_string());
+    assert!(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("StopCloudtrailTrail.json")
+    );
+    let (_, jsonl) = out("jsonl", &[]);
+    assert_eq!(jsonl.lines().count(), 1);
+    let (_, junit) = out("junit", &[]);
+    assert!(junit.contains("<testsuite") && junit.contains("scan.logging_disabled"));
+    // The gate: a high finding passes with --fail-on critical.
+    let (code, table) = out("table", &["--fail-on", "critical"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("verdict: PASS"));
+    assert!(table.contains("coverage"));
+}
+
+#[test]
+fn inference_logs_through_the_cli() {
+    let data = gen::load_csv(&td("datasets/digits.csv")).unwrap();
+    let g = gen::generate(&data, &GenConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("requests.csv");
+    gen::write_csv(&g, &path).unwrap();
+    let (code, v, err) = scan_json(std::slice::from_ref(&path), &["--source", "inference"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        v["summary"]["queries"].as_u64().unwrap() as usize,
+        g.queries.len()
+    );
+    let mut by: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in v["findings"].as_array().unwrap() {
+        by.entry(f["subject"].as_str().unwrap().into())
+            .or_default()
+            .insert(f["id"].as_str().unwrap().into());
+    }
+    for (name, kind) in &g.clients {
+        let got = by.get(name).cloned().unwrap_or_default();
+        match kind {
+            Kind::Benign => assert!(got.is_empty(), "benign {name}: {got:?}"),
+            Kind::Jbda => assert!(got.contains("scan.inference.prada"), "{name}: {got:?}"),
+            Kind::Uniform => assert!(got.contains("scan.inference.coverage"), "{name}: {got:?}"),
+            Kind::OneFeature => assert!(got.contains("scan.inference.sweep"), "{name}: {got:?}"),
+            Kind::Knockoff => {}
+        }
+    }
+    // Sampling is reported; --sample-rate without --source inference is a usage error.
+    let (_, v, _) = scan_json(
+        std::slice::from_ref(&path),
+        &["--source", "inference", "--sample-rate", "0.5"],
+    );
+    assert!(v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("sampl")));
+    let o = run(&[
+        "scan".as_ref(),
+        path.as_os_str(),
+        "--sample-rate".as_ref(),
+        "0.5".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
