@@ -1,11 +1,287 @@
-//! `mlguard profile` (not implemented yet).
+//! `mlguard profile`: a mergeable statistical profile of tabular data; `profile merge` and
+//! `profile show`.
 
 use crate::cli::Global;
+use crate::error::IoContext;
+use crate::input::table::TableFormat;
+use crate::profile::{self, Profile, Settings};
+use crate::report::Output;
 use crate::{Error, Outcome, Result};
+use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Three forms:
+  mlguard profile INPUT... [-o PROFILE] [--label COL] [--text COL]... [--embedding COL]
+  mlguard profile merge A.json B.json ... -o MERGED.json
+  mlguard profile show PROFILE.json
 
-pub fn run(_args: Args, _g: &Global) -> Result<Outcome> {
-    Err(Error::usage("'mlguard profile' is not implemented yet"))
+INPUT: Parquet, CSV/TSV, NDJSON/JSONL, Arrow IPC/Feather files (CSV/JSONL may be .gz or .zst),
+directories of shards and globs (quote them). The format comes from magic bytes, then the
+extension; --format overrides; mixed formats are an error. (A data file literally named
+'merge' or 'show' must be written ./merge.)
+
+Examples:
+  mlguard profile data/train.parquet --label y -o baseline.profile.json
+  mlguard profile 'shards/*.csv.gz' --label label --text review -o day1.json
+  mlguard profile merge day1.json day2.json -o week.json
+  mlguard profile show baseline.profile.json
+
+The profile is JSON, documented field by field in docs/profile.md. Exit codes: 0 written,
+2 usage or input error (the message names the file and line/row).")]
+pub struct Args {
+    /// Input files, directories or globs (or `merge`/`show`, see below).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Write the profile to FILE [default: stdout].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Label column: label distribution plus every column's sketches per label.
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// Text column(s): lower-cased word-token counts, overall and per label.
+    #[arg(long, value_name = "COL")]
+    pub text: Vec<String>,
+    /// Embedding column (list of numbers): dimension, norm quantiles, per-dimension moments.
+    #[arg(long, value_name = "COL")]
+    pub embedding: Option<String>,
+    /// Input format [default: detect].
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+    /// CSV delimiter [default: ',' or tab for .tsv].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<char>,
+    /// Count and skip rows that do not parse instead of failing (recorded in the profile).
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Seed for the quantile sketches' compaction (same input + seed = same profile).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// KLL sketch size k (rank error about 2.3/k^0.97; 200 gives 1.3 %).
+    #[arg(long, default_value_t = 200, value_name = "K")]
+    pub kll_k: u32,
+    /// Row fingerprints kept exactly before switching to a hash sample.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub max_fingerprints: usize,
+    /// Label sections kept (the rest are pooled as __other__).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top_labels: usize,
+}
+
+pub fn run(args: Args, g: &Global) -> Result<Outcome> {
+    let first = args.inputs[0].clone();
+    let sub = first.to_str().filter(|_| !first.exists());
+    match sub {
+        Some("merge") => merge(&args, g),
+        Some("show") => show(&args),
+        _ => build(&args, g),
+    }
+}
+
+fn write_profile(p: &Profile, out: Option<&std::path::Path>) -> Result<()> {
+    let mut o = Output::open(out)?;
+    o.write_all(&p.to_json())
+        .with_path(out.map(PathBuf::from).unwrap_or_else(|| "<stdout>".into()))?;
+    o.finish()
+}
+
+fn build(args: &Args, g: &Global) -> Result<Outcome> {
+    if args.kll_k < 8 {
+        return Err(Error::usage("--kll-k must be at least 8"));
+    }
+    let s = Settings {
+        label: args.label.clone(),
+        text: args.text.clone(),
+        embedding: args.embedding.clone(),
+        seed: args.seed,
+        kll_k: args.kll_k,
+        max_fingerprints: args.max_fingerprints,
+        top_labels: args.top_labels,
+        format: args.format,
+        delimiter: args.delimiter,
+        skip_bad_rows: args.skip_bad_rows,
+        ..Settings::default()
+    };
+    let pb = crate::progress::items(0, "units", g.quiet);
+    let p = profile::profile_paths(&args.inputs, &s, &pb)?;
+    pb.finish_and_clear();
+    if p.skipped.rows > 0 {
+        g.note(format!(
+            "skipped {} bad row(s) (--skip-bad-rows); first: {}",
+            p.skipped.rows,
+            p.skipped
+                .examples
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        ));
+    }
+    g.note(format!(
+        "{} rows, {} columns, {} input file(s)",
+        p.rows,
+        p.columns.len(),
+        p.inputs.len()
+    ));
+    write_profile(&p, args.output.as_deref())?;
+    Ok(Outcome::Pass)
+}
+
+fn merge(args: &Args, g: &Global) -> Result<Outcome> {
+    let files = &args.inputs[1..];
+    if files.is_empty() {
+        return Err(Error::usage(
+            "profile merge needs at least one profile: mlguard profile merge A B -o M",
+        ));
+    }
+    let mut it = files.iter();
+    let mut p = Profile::load(it.next().ok_or_else(|| Error::usage("no profile"))?)?;
+    for f in it {
+        let q = Profile::load(f)?;
+        p.merge(&q).map_err(|e| Error::input(f, e.to_string()))?;
+    }
+    g.note(format!("merged {} profiles: {} rows", files.len(), p.rows));
+    write_profile(&p, args.output.as_deref())?;
+    Ok(Outcome::Pass)
+}
+
+fn fmt_num(x: Option<f64>) -> String {
+    match x {
+        None => "-".into(),
+        Some(v) if v.is_nan() => "-".into(),
+        Some(v) if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) => format!("{v:.3e}"),
+        Some(v) => format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string(),
+    }
+}
+
+fn show(args: &Args) -> Result<Outcome> {
+    let [_, path] = &args.inputs[..] else {
+        return Err(Error::usage("usage: mlguard profile show PROFILE.json"));
+    };
+    let p = Profile::load(path)?;
+    let mut o = Output::open(args.output.as_deref())?;
+    let name = args.output.clone().unwrap_or_else(|| "<stdout>".into());
+    let mut text = String::new();
+    text.push_str(&format!(
+        "{}: {} rows, {} columns, {} input file(s){}\n",
+        path.display(),
+        p.rows,
+        p.columns.len(),
+        p.inputs.len(),
+        if p.skipped.rows > 0 {
+            format!(", {} rows skipped", p.skipped.rows)
+        } else {
+            String::new()
+        }
+    ));
+    let header = [
+        "COLUMN",
+        "TYPE",
+        "NULLS",
+        "MEAN",
+        "STD",
+        "MIN",
+        "P50",
+        "MAX",
+        "DISTINCT",
+        "TOP VALUES",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    for c in &p.columns {
+        let q = c.quantiles.quantiles(&[0.5]);
+        let top = c
+            .frequent
+            .as_ref()
+            .filter(|_| {
+                c.logical_type != crate::profile::LogicalType::Numeric
+                    || c.distinct.estimate() <= 20.0
+            })
+            .map(|f| {
+                f.top(3)
+                    .iter()
+                    .map(|(v, n)| format!("{v}({n})"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        rows.push(vec![
+            c.name.clone(),
+            c.logical_type.as_str().into(),
+            format!("{:.1}%", c.null_rate() * 100.0),
+            fmt_num(c.moments.mean()),
+            fmt_num(c.moments.std()),
+            fmt_num(c.moments.min),
+            fmt_num(q.first().copied()),
+            fmt_num(c.moments.max),
+            format!("{:.0}", c.distinct.estimate()),
+            top,
+        ]);
+    }
+    let w: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i + 1 == r.len() {
+                    v.clone()
+                } else {
+                    format!("{v:<width$}", width = w[i])
+                }
+            })
+            .collect();
+        text.push_str(line.join("  ").trim_end());
+        text.push('\n');
+    }
+    if let Some(l) = &p.label {
+        let total = l.counts.total.max(1) as f64;
+        let top: Vec<String> = l
+            .counts
+            .top(10)
+            .iter()
+            .map(|(v, n)| format!("{v}: {n} ({:.1}%)", *n as f64 * 100.0 / total))
+            .collect();
+        text.push_str(&format!("label '{}': {}\n", l.column, top.join(", ")));
+    }
+    for t in &p.text {
+        let top: Vec<String> = t
+            .tokens
+            .top(10)
+            .iter()
+            .map(|(v, n)| format!("{v}({n})"))
+            .collect();
+        text.push_str(&format!(
+            "text '{}': {} docs; top tokens {}\n",
+            t.column,
+            t.docs,
+            top.join(" ")
+        ));
+    }
+    if let Some(e) = &p.embedding {
+        text.push_str(&format!(
+            "embedding '{}': dim {}, {} rows, median norm {}\n",
+            e.column,
+            e.dim.map(|d| d.to_string()).unwrap_or("-".into()),
+            e.rows,
+            fmt_num(e.norms.quantile(0.5))
+        ));
+    }
+    let (dups, groups, conflicting) = p.row_fingerprints.duplicate_stats();
+    text.push_str(&format!(
+        "rows: ~{:.0} distinct; duplicates: {:.0} extra copies in {:.0} groups, {:.0} with conflicting labels ({} fingerprints{})\n",
+        p.row_fingerprints.distinct.estimate(),
+        dups,
+        groups,
+        conflicting,
+        p.row_fingerprints.mode,
+        if p.row_fingerprints.mode == "sampled" { format!(", rate {}", p.row_fingerprints.sample_rate) } else { String::new() }
+    ));
+    o.write_all(text.as_bytes()).with_path(name)?;
+    o.finish()?;
+    Ok(Outcome::Pass)
 }

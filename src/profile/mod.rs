@@ -1,1 +1,499 @@
-//! Streaming, mergeable statistical profiles (not implemented yet).
+//! Streaming, mergeable statistical profiles of tabular data (`mlguard profile`).
+//!
+//! Pipeline: `input::table` splits the inputs into units (a file, or a Parquet row group)
+//! and streams each as record batches → a [`Builder`] per unit updates per-column sketches
+//! (`sketch`), per-label sketches, text-token counts, embedding statistics and row
+//! fingerprints → the partial profiles are merged in unit order (deterministic whatever the
+//! thread count) → one [`Profile`], written as JSON (`docs/profile.md`).
+//!
+//! Because every part merges, `profile merge` of shard profiles equals the profile of the
+//! union within the stated sketch errors, and the baseline never needs the raw data again.
+
+pub mod build;
+pub mod sketch;
+
+use crate::error::{Error, IoContext, Result};
+use crate::input::table::TableFormat;
+use serde::{Deserialize, Serialize};
+use sketch::{Freq, Hll, Kll, Moments};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use build::profile_paths;
+
+/// Label value used for rows whose label is null.
+pub const NULL_LABEL: &str = "__null__";
+/// Label section pooling every label outside the top N.
+pub const OTHER_LABEL: &str = "__other__";
+
+/// How a profile was made; reused to profile new data "with the baseline's settings".
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    pub label: Option<String>,
+    pub text: Vec<String>,
+    pub embedding: Option<String>,
+    pub seed: u64,
+    pub kll_k: u32,
+    pub hll_p: u8,
+    /// Distinct values counted exactly before switching to Misra–Gries.
+    pub freq_cap: u32,
+    pub top_labels: usize,
+    /// Row fingerprints kept (adaptive hash sample beyond this).
+    pub max_fingerprints: usize,
+    pub format: Option<TableFormat>,
+    pub delimiter: Option<char>,
+    pub skip_bad_rows: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            label: None,
+            text: Vec::new(),
+            embedding: None,
+            seed: 0,
+            kll_k: 200,
+            hll_p: 12,
+            freq_cap: 1000,
+            top_labels: 20,
+            max_fingerprints: 100_000,
+            format: None,
+            delimiter: None,
+            skip_bad_rows: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputFile {
+    pub path: String,
+    pub size: u64,
+    pub blake3: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogicalType {
+    Numeric,
+    String,
+    Boolean,
+    Temporal,
+    List,
+    Other,
+}
+
+impl LogicalType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogicalType::Numeric => "numeric",
+            LogicalType::String => "string",
+            LogicalType::Boolean => "boolean",
+            LogicalType::Temporal => "temporal",
+            LogicalType::List => "list",
+            LogicalType::Other => "other",
+        }
+    }
+}
+
+/// One column's sketches.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnProfile {
+    pub name: String,
+    pub logical_type: LogicalType,
+    /// Arrow type as read (first seen; `mixed` when shards disagree).
+    pub arrow_type: String,
+    /// Rows (null or not).
+    pub count: u64,
+    pub nulls: u64,
+    pub nan: u64,
+    pub pos_inf: u64,
+    pub neg_inf: u64,
+    /// Finite numeric values (numeric and temporal columns).
+    pub moments: Moments,
+    pub quantiles: Kll,
+    pub distinct: Hll,
+    /// Strings, booleans and integers with few distinct values; `None` when an integer
+    /// column had more than `freq_cap` distinct values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequent: Option<Freq>,
+    /// String lengths in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub str_len: Option<Moments>,
+}
+
+impl ColumnProfile {
+    pub fn new(name: &str, lt: LogicalType, arrow_type: &str, s: &Settings, seed: u64) -> Self {
+        ColumnProfile {
+            name: name.to_string(),
+            logical_type: lt,
+            arrow_type: arrow_type.to_string(),
+            count: 0,
+            nulls: 0,
+            nan: 0,
+            pos_inf: 0,
+            neg_inf: 0,
+            moments: Moments::default(),
+            quantiles: Kll::new(s.kll_k, seed),
+            distinct: Hll::new(s.hll_p),
+            frequent: match lt {
+                LogicalType::String | LogicalType::Boolean | LogicalType::Numeric => {
+                    Some(Freq::new(s.freq_cap))
+                }
+                _ => None,
+            },
+            str_len: (lt == LogicalType::String).then(Moments::default),
+        }
+    }
+    pub fn merge(&mut self, o: &ColumnProfile) {
+        if self.logical_type != o.logical_type {
+            self.logical_type = LogicalType::Other;
+        }
+        if self.arrow_type != o.arrow_type {
+            // Integer vs float shards of one numeric column are still numeric.
+            self.arrow_type = "mixed".into();
+        }
+        self.count += o.count;
+        self.nulls += o.nulls;
+        self.nan += o.nan;
+        self.pos_inf += o.pos_inf;
+        self.neg_inf += o.neg_inf;
+        self.moments.merge(&o.moments);
+        self.quantiles.merge(&o.quantiles);
+        self.distinct.merge(&o.distinct);
+        self.frequent = match (self.frequent.take(), &o.frequent) {
+            (Some(mut a), Some(b)) => {
+                a.merge(b);
+                Some(a)
+            }
+            _ => None,
+        };
+        self.str_len = match (self.str_len.take(), &o.str_len) {
+            (Some(mut a), Some(b)) => {
+                a.merge(b);
+                Some(a)
+            }
+            (a, b) => a.or_else(|| b.clone()),
+        };
+    }
+    pub fn null_rate(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.nulls as f64 / self.count as f64
+        }
+    }
+}
+
+/// `--label COL`: label counts and every column's sketches per label.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LabelSection {
+    pub column: String,
+    pub counts: Freq,
+    /// Top labels by count, plus `__other__` pooling the rest.
+    pub per_label: BTreeMap<String, Vec<ColumnProfile>>,
+}
+
+/// `--text COL`: word-token document frequencies overall and per label.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextSection {
+    pub column: String,
+    /// Rows with a non-null text.
+    pub docs: u64,
+    pub tokens: Freq,
+    pub per_label: BTreeMap<String, Freq>,
+    /// Rows per label with a non-null text (denominators for p(y | token)).
+    pub docs_per_label: BTreeMap<String, u64>,
+}
+
+/// `--embedding COL`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmbeddingSection {
+    pub column: String,
+    pub dim: Option<usize>,
+    pub rows: u64,
+    pub nulls: u64,
+    /// Rows whose vector length differs from `dim`.
+    pub wrong_dim: u64,
+    pub norms: Kll,
+    pub dims: Vec<Moments>,
+}
+
+/// One fingerprint in the sample: rows with these exact feature values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FingerprintEntry {
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, u64>,
+}
+
+/// Row fingerprints (BLAKE3 of the canonical row encoding, first 8 bytes, hex).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RowSection {
+    /// Columns in the fingerprint (every column except the label).
+    pub columns: Vec<String>,
+    pub rows: u64,
+    pub distinct: Hll,
+    /// `exact` (every fingerprint kept) or `sampled` (fingerprints ≤ `sample_rate` × 2^64).
+    pub mode: String,
+    pub sample_rate: f64,
+    pub max_entries: usize,
+    pub entries: BTreeMap<String, FingerprintEntry>,
+}
+
+impl RowSection {
+    pub fn new(columns: Vec<String>, s: &Settings) -> Self {
+        RowSection {
+            columns,
+            rows: 0,
+            distinct: Hll::new(s.hll_p),
+            mode: "exact".into(),
+            sample_rate: 1.0,
+            max_entries: s.max_fingerprints,
+            entries: BTreeMap::new(),
+        }
+    }
+    pub fn threshold(&self) -> u64 {
+        if self.sample_rate >= 1.0 {
+            u64::MAX
+        } else {
+            (self.sample_rate * u64::MAX as f64) as u64
+        }
+    }
+    /// Halve the sample until it fits.
+    pub fn shrink(&mut self) {
+        while self.entries.len() > self.max_entries.max(1) {
+            self.sample_rate /= 2.0;
+            self.mode = "sampled".into();
+            let t = self.threshold();
+            self.entries
+                .retain(|k, _| u64::from_str_radix(k, 16).map(|v| v <= t).unwrap_or(false));
+        }
+    }
+    pub fn merge(&mut self, o: &RowSection) {
+        self.rows += o.rows;
+        self.distinct.merge(&o.distinct);
+        if o.sample_rate < self.sample_rate {
+            self.sample_rate = o.sample_rate;
+            self.mode = "sampled".into();
+        }
+        if o.mode == "sampled" {
+            self.mode = "sampled".into();
+        }
+        let t = self.threshold();
+        for (k, e) in &o.entries {
+            let mine = self.entries.entry(k.clone()).or_default();
+            mine.count += e.count;
+            for (l, c) in &e.labels {
+                *mine.labels.entry(l.clone()).or_default() += c;
+            }
+        }
+        self.entries
+            .retain(|k, _| u64::from_str_radix(k, 16).map(|v| v <= t).unwrap_or(false));
+        self.shrink();
+    }
+    /// (estimated duplicate rows = rows beyond the first copy, groups duplicated, groups
+    /// with conflicting labels), scaled by 1/sample_rate.
+    pub fn duplicate_stats(&self) -> (f64, f64, f64) {
+        let scale = 1.0 / self.sample_rate.max(1e-12);
+        let mut extra = 0u64;
+        let mut groups = 0u64;
+        let mut conflicting = 0u64;
+        for e in self.entries.values() {
+            if e.count > 1 {
+                extra += e.count - 1;
+                groups += 1;
+            }
+            if e.labels.len() > 1 {
+                conflicting += 1;
+            }
+        }
+        (
+            extra as f64 * scale,
+            groups as f64 * scale,
+            conflicting as f64 * scale,
+        )
+    }
+}
+
+/// Rows skipped with `--skip-bad-rows`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SkippedRows {
+    pub rows: u64,
+    /// First few: `{file, line, reason}`.
+    pub examples: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    pub version: u32,
+    pub tool: String,
+    pub settings: Settings,
+    pub inputs: Vec<InputFile>,
+    pub rows: u64,
+    pub skipped: SkippedRows,
+    pub columns: Vec<ColumnProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<LabelSection>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text: Vec<TextSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<EmbeddingSection>,
+    pub row_fingerprints: RowSection,
+}
+
+fn merge_columns(a: &mut Vec<ColumnProfile>, b: &[ColumnProfile]) {
+    for c in b {
+        match a.iter_mut().find(|x| x.name == c.name) {
+            Some(x) => x.merge(c),
+            None => a.push(c.clone()),
+        }
+    }
+}
+
+fn merge_freq_map(a: &mut BTreeMap<String, Freq>, b: &BTreeMap<String, Freq>) {
+    for (k, v) in b {
+        match a.get_mut(k) {
+            Some(x) => x.merge(v),
+            None => {
+                a.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+impl Profile {
+    pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Merge `o` into `self`. Profiles made with different settings (label column, sketch
+    /// sizes, seed aside) are refused: their sketches do not describe the same thing.
+    pub fn merge(&mut self, o: &Profile) -> Result<()> {
+        let (a, b) = (&self.settings, &o.settings);
+        if a.label != b.label
+            || a.text != b.text
+            || a.embedding != b.embedding
+            || a.kll_k != b.kll_k
+            || a.hll_p != b.hll_p
+        {
+            return Err(Error::usage(format!(
+                "profiles were made with different settings (label {:?} vs {:?}, text {:?} vs {:?}, kll k {} vs {}): re-profile with the same options",
+                a.label, b.label, a.text, b.text, a.kll_k, b.kll_k
+            )));
+        }
+        self.inputs.extend(o.inputs.iter().cloned());
+        self.rows += o.rows;
+        self.skipped.rows += o.skipped.rows;
+        for e in &o.skipped.examples {
+            if self.skipped.examples.len() < 10 {
+                self.skipped.examples.push(e.clone());
+            }
+        }
+        merge_columns(&mut self.columns, &o.columns);
+        match (&mut self.label, &o.label) {
+            (Some(x), Some(y)) => {
+                x.counts.merge(&y.counts);
+                for (l, cols) in &y.per_label {
+                    merge_columns(x.per_label.entry(l.clone()).or_default(), cols);
+                }
+            }
+            (None, Some(y)) => self.label = Some(y.clone()),
+            _ => {}
+        }
+        for t in &o.text {
+            match self.text.iter_mut().find(|x| x.column == t.column) {
+                Some(x) => {
+                    x.docs += t.docs;
+                    x.tokens.merge(&t.tokens);
+                    merge_freq_map(&mut x.per_label, &t.per_label);
+                    for (l, n) in &t.docs_per_label {
+                        *x.docs_per_label.entry(l.clone()).or_default() += n;
+                    }
+                }
+                None => self.text.push(t.clone()),
+            }
+        }
+        match (&mut self.embedding, &o.embedding) {
+            (Some(x), Some(y)) => {
+                if x.dim.is_none() {
+                    x.dim = y.dim;
+                }
+                x.rows += y.rows;
+                x.nulls += y.nulls;
+                x.wrong_dim += y.wrong_dim;
+                x.norms.merge(&y.norms);
+                if x.dims.len() < y.dims.len() {
+                    x.dims.resize(y.dims.len(), Moments::default());
+                }
+                for (m, n) in x.dims.iter_mut().zip(&y.dims) {
+                    m.merge(n);
+                }
+            }
+            (None, Some(y)) => self.embedding = Some(y.clone()),
+            _ => {}
+        }
+        self.row_fingerprints.merge(&o.row_fingerprints);
+        self.pool_labels();
+        Ok(())
+    }
+
+    /// Keep the top `top_labels` label sections; pool the rest into `__other__`.
+    pub fn pool_labels(&mut self) {
+        let n = self.settings.top_labels;
+        let Some(ls) = &mut self.label else { return };
+        let mut order: Vec<(String, u64)> = ls
+            .per_label
+            .keys()
+            .filter(|k| *k != OTHER_LABEL)
+            .map(|k| (k.clone(), ls.counts.counts.get(k).copied().unwrap_or(0)))
+            .collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (k, _) in order.into_iter().skip(n) {
+            if let Some(cols) = ls.per_label.remove(&k) {
+                merge_columns(ls.per_label.entry(OTHER_LABEL.into()).or_default(), &cols);
+            }
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Profile> {
+        let bytes = std::fs::read(path).with_path(path)?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::input(path, format!("not JSON: {e}")))?;
+        if v.get("tool").and_then(|t| t.as_str()) != Some("mlguard-profile") {
+            return Err(Error::input(
+                path,
+                "not an mlguard profile (no \"tool\": \"mlguard-profile\")",
+            ));
+        }
+        if v.get("version").and_then(|t| t.as_u64()) != Some(1) {
+            return Err(Error::input(
+                path,
+                "unsupported profile version (expected 1)",
+            ));
+        }
+        serde_json::from_value(v).map_err(|e| Error::input(path, format!("malformed profile: {e}")))
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// Is `path` an mlguard profile (JSON with `"tool": "mlguard-profile"`)?
+    pub fn is_profile(path: &Path) -> bool {
+        let Ok(mut f) = std::fs::File::open(path) else {
+            return false;
+        };
+        let mut head = vec![0u8; 4096];
+        let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
+        let t = String::from_utf8_lossy(&head[..n]);
+        t.trim_start().starts_with('{') && t.contains("\"mlguard-profile\"")
+    }
+}
+
+/// The settings a profile needs to profile `inputs` the same way.
+pub fn inputs_as_strings(inputs: &[PathBuf]) -> Vec<String> {
+    inputs.iter().map(|p| p.display().to_string()).collect()
+}

@@ -280,9 +280,6 @@ impl<'a> Detector<'a> {
                 self.baseline_end = Some(first + Duration::seconds(secs));
             }
         }
-        for e in events {
-            self.stateless(e);
-        }
         self.behaviour(events);
         self.hourly_thresholds(events);
         self.llm(events);
@@ -290,7 +287,15 @@ impl<'a> Detector<'a> {
         self.off_hours(events);
     }
 
-    fn stateless(&mut self, e: &Event) {
+    /// One event on its own: logging, versioning, exposure, approvals, exports. Run while
+    /// the raw record is in memory (see `input::logs::load_with`).
+    pub fn stateless(&self, e: &Event) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.stateless_into(e, &mut out);
+        out
+    }
+
+    fn stateless_into(&self, e: &Event, findings: &mut Vec<Finding>) {
         let ml = self.kind_of(e);
         let a = e.action.as_str();
         // Logging disabled or changed.
@@ -344,7 +349,7 @@ impl<'a> Detector<'a> {
                 )
                 .with("error", err)
             };
-            self.findings.push(f);
+            findings.push(f);
         }
         // Versioning suspended.
         if a == "PutBucketVersioning"
@@ -365,7 +370,7 @@ impl<'a> Detector<'a> {
                 format!("bucket versioning suspended on {}", e.resource),
                 &["attack:T1490", "atlas:AML.T0031"],
             );
-            self.findings.push(f);
+            findings.push(f);
         }
         if e.success {
             if let Some((what, grantees)) = self.exposure(e) {
@@ -383,7 +388,7 @@ impl<'a> Detector<'a> {
                         &["attack:T1537", "attack:T1530", "atlas:AML.T0025"],
                     )
                     .with("grantees", grantees);
-                self.findings.push(f);
+                findings.push(f);
             }
         }
         // SageMaker model package approvals.
@@ -400,7 +405,7 @@ impl<'a> Detector<'a> {
                         .into(),
                     &["atlas:AML.T0058"],
                 );
-                self.findings.push(f);
+                findings.push(f);
             } else if !self.approved(&e.principal) {
                 let f = self.finding(
                     "scan.registry_unapproved_promotion",
@@ -412,7 +417,7 @@ impl<'a> Detector<'a> {
                     ),
                     &["atlas:AML.T0058", "attack:T1078.004"],
                 );
-                self.findings.push(f);
+                findings.push(f);
             }
         }
         // Model exports / download URIs.
@@ -429,7 +434,7 @@ impl<'a> Detector<'a> {
                 format!("model export / download: {a} on {}", e.resource),
                 &["atlas:AML.T0044", "atlas:AML.T0025", "attack:T1530"],
             );
-            self.findings.push(f);
+            findings.push(f);
         }
     }
 

@@ -82,7 +82,36 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         Some(dir) => Some(sigma::RuleSet::load_dir(dir)?),
         None => None,
     };
-    let loaded = logs::load(paths, opts.source.unwrap_or(Source::Auto))?;
+    // Pass 1, per file while raw records are in memory: stateless detections and Sigma.
+    let first = detect::Detector::new(&settings, &amap, None)?;
+    let hook = |evs: &[Event]| -> Vec<Finding> {
+        let mut out = Vec::new();
+        for e in evs {
+            out.extend(first.stateless(e));
+            if let Some((rs, _)) = &rules {
+                let product = e.source.product();
+                if product.is_empty() || e.source == Source::Mlflow {
+                    continue;
+                }
+                for mut f in rs.evaluate(&e.raw, product, sigma_service(e)) {
+                    f.subject = e.principal.clone();
+                    f.location = Some(e.at.location());
+                    if let Some(t) = e.time {
+                        f.evidence.insert(
+                            "time".into(),
+                            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into(),
+                        );
+                    }
+                    f.evidence.insert("action".into(), e.action.clone().into());
+                    out.push(f);
+                }
+            }
+        }
+        out
+    };
+    let (loaded, mut findings) =
+        logs::load_with(paths, opts.source.unwrap_or(Source::Auto), &hook, true)?;
+    drop(first);
     // Registry exports teach the asset map where model artifacts live.
     for e in loaded.events.iter().filter(|e| e.source == Source::Mlflow) {
         if let Some(src) = e.raw["source"].as_str() {
@@ -98,34 +127,39 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     for (r, k) in seen {
         amap.note_bucket(&r, k);
     }
+    // Pass 1 judged with the static map; raise what turned out to touch an ML asset.
+    for f in &mut findings {
+        if f.evidence.contains_key("asset_kind") {
+            continue;
+        }
+        let Some(res) = f.evidence.get("resource").and_then(|r| r.as_str()) else {
+            continue;
+        };
+        let Some(kind) = amap.classify(res).or_else(|| amap.bucket_kind(res)) else {
+            continue;
+        };
+        let raised = match f.id.as_str() {
+            "scan.public_or_external_access" => Some(crate::report::Severity::Critical),
+            "scan.versioning_disabled" => Some(crate::report::Severity::High),
+            _ => None,
+        };
+        if let Some(r) = raised {
+            f.severity = f.severity.max(r);
+        }
+        f.evidence.insert("asset_kind".into(), kind.as_str().into());
+    }
+    let matched: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.id.starts_with("sigma."))
+        .map(|f| f.id.as_str())
+        .collect();
+    let sigma_summary = rules
+        .as_ref()
+        .map(|(_, report)| (report.loaded.len(), report.skipped.clone(), matched.len()));
     let has_baseline = settings.baseline_days > 0.0 || prior.is_some();
     let mut det = detect::Detector::new(&settings, &amap, prior)?;
     det.run(&loaded.events);
-    let mut findings = std::mem::take(&mut det.findings);
-    let mut sigma_summary = None;
-    if let Some((rs, report)) = &rules {
-        let mut matched = std::collections::BTreeSet::new();
-        for e in &loaded.events {
-            let product = e.source.product();
-            if product.is_empty() || e.source == Source::Mlflow {
-                continue;
-            }
-            for mut f in rs.evaluate(&e.raw, product, sigma_service(e)) {
-                f.subject = e.principal.clone();
-                f.location = Some(e.at.location());
-                if let Some(t) = e.time {
-                    f.evidence.insert(
-                        "time".into(),
-                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into(),
-                    );
-                }
-                f.evidence.insert("action".into(), e.action.clone().into());
-                matched.insert(f.id.clone());
-                findings.push(f);
-            }
-        }
-        sigma_summary = Some((report.loaded.len(), report.skipped.clone(), matched.len()));
-    }
+    findings.append(&mut det.findings);
     let mut events = std::collections::BTreeMap::new();
     for e in &loaded.events {
         *events.entry(e.source.name()).or_insert(0) += 1;

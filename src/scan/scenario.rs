@@ -34,6 +34,8 @@ pub struct Scenario {
     /// 1-based day of the insider; 0 = no insider.
     pub insider_day: u32,
     pub insider_objects: u32,
+    /// Multiplies every normal principal's daily volume (benchmarks use large values).
+    pub scale: u32,
 }
 
 impl Default for Scenario {
@@ -43,6 +45,7 @@ impl Default for Scenario {
             days: 30,
             insider_day: 25,
             insider_objects: 400,
+            scale: 1,
         }
     }
 }
@@ -130,7 +133,8 @@ pub fn write(dir: &Path, sc: &Scenario) -> std::io::Result<Written> {
             d0 + Duration::seconds(h0 * 3600 + (rng.f64() * ((h1 - h0) * 3600) as f64) as i64)
         };
         // Training pipeline, nightly.
-        let n = 30 + rng.below(21);
+        let k = sc.scale.max(1) as usize;
+        let n = (30 + rng.below(21)) * k;
         for _ in 0..n {
             let t = at(&mut rng, 2, 3);
             let key = format!("train/part-{:05}.parquet", rng.below(2000));
@@ -149,7 +153,7 @@ pub fn write(dir: &Path, sc: &Scenario) -> std::io::Result<Written> {
         }
         if workday {
             let version = 1 + (day - 1) / 7;
-            for _ in 0..2 + rng.below(5) {
+            for _ in 0..(2 + rng.below(5)) * k {
                 let t = at(&mut rng, 9, 18);
                 let key = format!("fraud/v{version}/model.safetensors");
                 recs.push(event(
@@ -164,7 +168,7 @@ pub fn write(dir: &Path, sc: &Scenario) -> std::io::Result<Written> {
                     Some(300 * 1048576),
                 ));
             }
-            for _ in 0..1 + rng.below(4) {
+            for _ in 0..(1 + rng.below(4)) * k {
                 let t = at(&mut rng, 9, 18);
                 let key = format!("reports/weekly-{:03}.csv", rng.below(50));
                 recs.push(event(
@@ -179,7 +183,7 @@ pub fn write(dir: &Path, sc: &Scenario) -> std::io::Result<Written> {
                     Some(200_000),
                 ));
             }
-            for _ in 0..3 + rng.below(10) {
+            for _ in 0..(3 + rng.below(10)) * k {
                 let t = at(&mut rng, 9, 18);
                 let key = format!("reports/daily-{:03}.csv", rng.below(300));
                 recs.push(event(

@@ -178,7 +178,7 @@ fn version_event(
         error: None,
         raw,
         at: RecordRef {
-            file: path.to_path_buf(),
+            file: std::sync::Arc::from(path),
             index: Some(idx),
             line: None,
         },

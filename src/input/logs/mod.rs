@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where events come from. `Auto` decides per record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -61,7 +62,8 @@ impl Source {
 /// line for JSON Lines.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RecordRef {
-    pub file: PathBuf,
+    /// Shared by every record of the file.
+    pub file: Arc<Path>,
     pub index: Option<u64>,
     pub line: Option<u64>,
 }
@@ -192,11 +194,40 @@ pub fn expand(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     Ok((files, ignored))
 }
 
+/// Per-file work done while a file's raw records are still in memory (stateless detections,
+/// Sigma rules); its results are returned beside the events.
+pub type FileHook<'a, T> = dyn Fn(&[Event]) -> Vec<T> + Sync + 'a;
+
 /// Read every file (in parallel) as `source` (`Auto`: detect per record).
 pub fn load(paths: &[PathBuf], source: Source) -> Result<Loaded> {
+    load_with::<()>(paths, source, &|_| Vec::new(), false).map(|(l, _)| l)
+}
+
+/// Like [`load`], running `hook` on each file's events in the reading thread. With
+/// `drop_raw`, the raw records of audit events are released after the hook (registry
+/// events keep theirs): memory then holds the normalised fields only, whatever the
+/// size of the input.
+pub fn load_with<T: Send>(
+    paths: &[PathBuf],
+    source: Source,
+    hook: &FileHook<'_, T>,
+    drop_raw: bool,
+) -> Result<(Loaded, Vec<T>)> {
     let (files, ignored) = expand(paths)?;
-    let per_file: Vec<(Vec<Event>, Vec<Warning>)> =
-        files.par_iter().map(|f| read_file(f, source)).collect();
+    let per_file: Vec<(Vec<Event>, Vec<Warning>, Vec<T>)> = files
+        .par_iter()
+        .map(|f| {
+            let (mut ev, w) = read_file(f, source);
+            let found = hook(&ev);
+            if drop_raw {
+                for e in ev.iter_mut().filter(|e| e.source != Source::Mlflow) {
+                    e.raw = Value::Null;
+                }
+            }
+            (ev, w, found)
+        })
+        .collect();
+    let mut results = Vec::new();
     let mut out = Loaded {
         files: files.len(),
         ignored: ignored
@@ -205,11 +236,12 @@ pub fn load(paths: &[PathBuf], source: Source) -> Result<Loaded> {
             .collect(),
         ..Loaded::default()
     };
-    for (e, w) in per_file {
+    for (e, w, found) in per_file {
         out.events.extend(e);
+        results.extend(found);
         for w in w {
             if w.message == UNUSED_EXPORT {
-                out.ignored.push((w.at.file, w.message));
+                out.ignored.push((w.at.file.to_path_buf(), w.message));
             } else {
                 out.warnings.push(w);
             }
@@ -217,13 +249,13 @@ pub fn load(paths: &[PathBuf], source: Source) -> Result<Loaded> {
     }
     out.events
         .sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.at.cmp(&b.at)));
-    Ok(out)
+    Ok((out, results))
 }
 
 fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<String>) -> Warning {
     Warning {
         at: RecordRef {
-            file: file.to_path_buf(),
+            file: Arc::from(file),
             index,
             line,
         },
@@ -247,6 +279,7 @@ fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Read one file: a JSON document (container, array or single record) or JSON Lines.
 pub fn read_file(path: &Path, source: Source) -> (Vec<Event>, Vec<Warning>) {
+    let shared: Arc<Path> = Arc::from(path);
     let mut events = Vec::new();
     let mut warnings = Vec::new();
     let bytes = match read_bytes(path) {
@@ -310,7 +343,15 @@ pub fn read_file(path: &Path, source: Source) -> (Vec<Event>, Vec<Warning>) {
                 warnings.push(warn(path, None, None, "no records (empty JSON array)"));
             }
             for (index, rec) in records {
-                push_record(rec, source, path, index, None, &mut events, &mut warnings);
+                push_record(
+                    rec,
+                    source,
+                    &shared,
+                    index,
+                    None,
+                    &mut events,
+                    &mut warnings,
+                );
             }
         }
         Err(whole) => {
@@ -329,7 +370,7 @@ pub fn read_file(path: &Path, source: Source) -> (Vec<Event>, Vec<Warning>) {
                         push_record(
                             v,
                             source,
-                            path,
+                            &shared,
                             None,
                             Some(i as u64 + 1),
                             &mut events,
@@ -400,14 +441,14 @@ pub fn detect(rec: &Value) -> Option<Source> {
 fn push_record(
     rec: Value,
     source: Source,
-    path: &Path,
+    path: &Arc<Path>,
     index: Option<u64>,
     line: Option<u64>,
     events: &mut Vec<Event>,
     warnings: &mut Vec<Warning>,
 ) {
     let at = RecordRef {
-        file: path.to_path_buf(),
+        file: path.clone(),
         index,
         line,
     };

@@ -1,0 +1,701 @@
+//! Building a profile from record batches: one [`Builder`] per unit of input (a file or a
+//! Parquet row group), merged in unit order.
+
+use super::sketch::{canonical_f64, hash_bytes, mix64, Freq, Kll, Moments};
+use super::*;
+use crate::input::table::{self, ReadOptions, Unit};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::DataType;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Label slots kept while streaming (the top `top_labels` are chosen at the end).
+const LABEL_SLOTS: usize = 64;
+
+fn logical(dt: &DataType) -> LogicalType {
+    use DataType::*;
+    match dt {
+        Int8
+        | Int16
+        | Int32
+        | Int64
+        | UInt8
+        | UInt16
+        | UInt32
+        | UInt64
+        | Float16
+        | Float32
+        | Float64
+        | Decimal128(_, _)
+        | Decimal256(_, _) => LogicalType::Numeric,
+        Utf8 | LargeUtf8 | Utf8View => LogicalType::String,
+        Boolean => LogicalType::Boolean,
+        Date32 | Date64 | Timestamp(_, _) | Time32(_) | Time64(_) | Duration(_) => {
+            LogicalType::Temporal
+        }
+        List(_) | LargeList(_) | FixedSizeList(_, _) | ListView(_) | LargeListView(_) => {
+            LogicalType::List
+        }
+        _ => LogicalType::Other,
+    }
+}
+
+fn is_int(dt: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        dt,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64
+    )
+}
+
+fn cast(arr: &ArrayRef, to: &DataType, col: &str) -> Result<ArrayRef> {
+    arrow_cast::cast(arr, to)
+        .map_err(|e| Error::usage(format!("column '{col}': cannot read as {to}: {e}")))
+}
+
+/// Per-column running state beside the sketches.
+struct ColState {
+    profile: ColumnProfile,
+    /// Exact integer counts while few distinct values (`None` once over the cap).
+    ints: Option<HashMap<i64, u64>>,
+}
+
+impl ColState {
+    fn new(name: &str, dt: &DataType, s: &Settings, seed: u64) -> ColState {
+        let lt = logical(dt);
+        let mut profile = ColumnProfile::new(name, lt, &format!("{dt}"), s, seed);
+        let int = is_int(dt);
+        if lt == LogicalType::Numeric {
+            profile.frequent = None;
+        }
+        ColState {
+            profile,
+            ints: int.then(HashMap::new),
+        }
+    }
+
+    fn update(&mut self, arr: &ArrayRef, s: &Settings) -> Result<()> {
+        let p = &mut self.profile;
+        p.count += arr.len() as u64;
+        p.nulls += arr.null_count() as u64;
+        match p.logical_type {
+            LogicalType::Numeric | LogicalType::Temporal => {
+                let f = if p.logical_type == LogicalType::Temporal {
+                    let i = cast(arr, &DataType::Int64, &p.name)?;
+                    cast(&i, &DataType::Float64, &p.name)?
+                } else {
+                    cast(arr, &DataType::Float64, &p.name)?
+                };
+                let f = f
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .ok_or_else(|| Error::usage("internal: cast to Float64 failed"))?;
+                for x in f.iter().flatten() {
+                    if x.is_nan() {
+                        p.nan += 1;
+                    } else if x == f64::INFINITY {
+                        p.pos_inf += 1;
+                    } else if x == f64::NEG_INFINITY {
+                        p.neg_inf += 1;
+                    } else {
+                        p.moments.add(x);
+                        p.quantiles.add(x);
+                        p.distinct.add_hash(mix64(canonical_f64(x)));
+                    }
+                }
+                if let Some(m) = &mut self.ints {
+                    let i = cast(arr, &DataType::Int64, &p.name)?;
+                    if let Some(i) = i.as_any().downcast_ref::<Int64Array>() {
+                        for v in i.iter().flatten() {
+                            *m.entry(v).or_insert(0) += 1;
+                        }
+                    }
+                    if m.len() > s.freq_cap as usize {
+                        self.ints = None;
+                    }
+                }
+            }
+            LogicalType::String => {
+                let a = cast(arr, &DataType::Utf8, &p.name)?;
+                let a = a
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| Error::usage("internal: cast to Utf8 failed"))?;
+                let freq = p.frequent.get_or_insert_with(|| Freq::new(s.freq_cap));
+                let lens = p.str_len.get_or_insert_with(Moments::default);
+                for v in a.iter().flatten() {
+                    freq.add(v);
+                    p.distinct.add_hash(hash_bytes(v.as_bytes()));
+                    lens.add(v.chars().count() as f64);
+                }
+            }
+            LogicalType::Boolean => {
+                if let Some(a) = arr.as_any().downcast_ref::<BooleanArray>() {
+                    let freq = p.frequent.get_or_insert_with(|| Freq::new(s.freq_cap));
+                    for v in a.iter().flatten() {
+                        freq.add(if v { "true" } else { "false" });
+                        p.distinct.add_hash(mix64(v as u64));
+                    }
+                }
+            }
+            LogicalType::List | LogicalType::Other => {}
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, s: &Settings) -> ColumnProfile {
+        if let Some(m) = self.ints.take() {
+            let mut f = Freq::new(s.freq_cap);
+            let mut v: Vec<(i64, u64)> = m.into_iter().collect();
+            v.sort_unstable();
+            for (k, c) in v {
+                f.add_n(&k.to_string(), c);
+            }
+            self.profile.frequent = Some(f);
+        }
+        self.profile
+    }
+}
+
+/// Lower-cased word tokens (alphanumeric runs), each once per document.
+pub fn tokens(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.to_lowercase())
+        .collect()
+}
+
+/// The canonical row encoding (docs/profile.md): per fingerprint column in order, a type
+/// tag and the value. Numbers are f64 (so CSV `1` and Parquet `1.0` match), NaN is one
+/// NaN, -0.0 is 0.0.
+enum FpCol {
+    Num(Float64Array),
+    Int(Int64Array),
+    Str(StringArray),
+    Bool(BooleanArray),
+}
+
+fn encode_row(cols: &[FpCol], i: usize, buf: &mut Vec<u8>) {
+    buf.clear();
+    for c in cols {
+        match c {
+            FpCol::Num(a) => {
+                if a.is_null(i) {
+                    buf.push(0);
+                } else {
+                    buf.push(3);
+                    buf.extend_from_slice(&canonical_f64(a.value(i)).to_le_bytes());
+                }
+            }
+            FpCol::Int(a) => {
+                if a.is_null(i) {
+                    buf.push(0);
+                } else {
+                    buf.push(2);
+                    buf.extend_from_slice(&a.value(i).to_le_bytes());
+                }
+            }
+            FpCol::Str(a) => {
+                if a.is_null(i) {
+                    buf.push(0);
+                } else {
+                    let v = a.value(i).as_bytes();
+                    buf.push(4);
+                    buf.extend_from_slice(&(v.len() as u64).to_le_bytes());
+                    buf.extend_from_slice(v);
+                }
+            }
+            FpCol::Bool(a) => {
+                if a.is_null(i) {
+                    buf.push(0);
+                } else {
+                    buf.push(1);
+                    buf.push(a.value(i) as u8);
+                }
+            }
+        }
+    }
+}
+
+/// Builds the partial profile of one unit.
+pub struct Builder<'a> {
+    s: &'a Settings,
+    seed: u64,
+    cols: Vec<ColState>,
+    label_counts: Freq,
+    per_label: BTreeMap<String, Vec<ColState>>,
+    text: Vec<TextSection>,
+    emb: Option<EmbeddingSection>,
+    fp_columns: Vec<String>,
+    fp: HashMap<u64, FingerprintEntry>,
+    fp_rate: f64,
+    fp_hll: sketch::Hll,
+    rows: u64,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(s: &'a Settings, seed: u64) -> Builder<'a> {
+        Builder {
+            s,
+            seed,
+            cols: Vec::new(),
+            label_counts: Freq::new(s.freq_cap),
+            per_label: BTreeMap::new(),
+            text: s
+                .text
+                .iter()
+                .map(|c| TextSection {
+                    column: c.clone(),
+                    docs: 0,
+                    tokens: Freq::new(s.freq_cap.max(5000)),
+                    per_label: BTreeMap::new(),
+                    docs_per_label: BTreeMap::new(),
+                })
+                .collect(),
+            emb: s.embedding.as_ref().map(|c| EmbeddingSection {
+                column: c.clone(),
+                dim: None,
+                rows: 0,
+                nulls: 0,
+                wrong_dim: 0,
+                norms: Kll::new(s.kll_k, seed ^ 0xe5),
+                dims: Vec::new(),
+            }),
+            fp_columns: Vec::new(),
+            fp: HashMap::new(),
+            fp_rate: 1.0,
+            fp_hll: sketch::Hll::new(s.hll_p),
+            rows: 0,
+        }
+    }
+
+    fn col_seed(&self, i: usize, label: u64) -> u64 {
+        mix64(self.seed ^ ((i as u64) << 8) ^ (label << 32))
+    }
+
+    pub fn add_batch(&mut self, b: &RecordBatch) -> Result<()> {
+        let schema = b.schema();
+        let s = self.s;
+        if self.cols.is_empty() {
+            for (i, f) in schema.fields().iter().enumerate() {
+                self.cols.push(ColState::new(
+                    f.name(),
+                    f.data_type(),
+                    s,
+                    self.col_seed(i, 0),
+                ));
+            }
+            for name in [&s.label, &s.embedding]
+                .into_iter()
+                .flatten()
+                .chain(s.text.iter())
+            {
+                if schema.index_of(name).is_err() {
+                    let have: Vec<&str> =
+                        schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    return Err(Error::usage(format!(
+                        "no column '{name}' in the input (columns: {})",
+                        have.join(", ")
+                    )));
+                }
+            }
+            self.fp_columns = schema
+                .fields()
+                .iter()
+                .filter(|f| Some(f.name()) != s.label.as_ref())
+                .filter(|f| {
+                    matches!(
+                        logical(f.data_type()),
+                        LogicalType::Numeric
+                            | LogicalType::String
+                            | LogicalType::Boolean
+                            | LogicalType::Temporal
+                    )
+                })
+                .map(|f| f.name().clone())
+                .collect();
+        }
+        let n = b.num_rows();
+        self.rows += n as u64;
+        for (i, f) in schema.fields().iter().enumerate() {
+            match self.cols.iter_mut().find(|c| &c.profile.name == f.name()) {
+                Some(c) => c.update(b.column(i), s)?,
+                None => {
+                    let mut c = ColState::new(f.name(), f.data_type(), s, self.col_seed(i, 0));
+                    c.update(b.column(i), s)?;
+                    self.cols.push(c);
+                }
+            }
+        }
+        // Labels of every row.
+        let labels: Option<Vec<String>> = match &s.label {
+            Some(l) => {
+                let arr = b
+                    .column_by_name(l)
+                    .ok_or_else(|| Error::usage(format!("no column '{l}'")))?;
+                let a = cast(arr, &DataType::Utf8, l)?;
+                let a = a
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| Error::usage("internal: label cast"))?;
+                Some(
+                    (0..n)
+                        .map(|i| {
+                            if a.is_null(i) {
+                                NULL_LABEL.to_string()
+                            } else {
+                                a.value(i).to_string()
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        if let Some(labels) = &labels {
+            self.per_label_update(b, labels)?;
+        }
+        self.text_update(b, labels.as_deref())?;
+        self.embedding_update(b)?;
+        self.fingerprints(b, labels.as_deref())?;
+        Ok(())
+    }
+
+    fn per_label_update(&mut self, b: &RecordBatch, labels: &[String]) -> Result<()> {
+        let s = self.s;
+        let mut slot_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for l in labels {
+            self.label_counts.add(l);
+        }
+        for l in labels {
+            if slot_of.contains_key(l.as_str()) {
+                continue;
+            }
+            let slot = if self.per_label.contains_key(l) || self.per_label.len() < LABEL_SLOTS {
+                l.as_str()
+            } else {
+                OTHER_LABEL
+            };
+            slot_of.insert(l.as_str(), slot);
+        }
+        let slots: std::collections::BTreeSet<&str> = slot_of.values().copied().collect();
+        let label_col = s.label.as_deref().unwrap_or("");
+        for slot in slots {
+            let mask: BooleanArray = labels
+                .iter()
+                .map(|l| Some(slot_of.get(l.as_str()) == Some(&slot)))
+                .collect();
+            let sub = arrow_select::filter::filter_record_batch(b, &mask)
+                .map_err(|e| Error::usage(format!("internal: filter by label: {e}")))?;
+            let schema = sub.schema();
+            let label_idx = slot_of.len() as u64 + 1;
+            if !self.per_label.contains_key(slot) {
+                let cols: Vec<ColState> = schema
+                    .fields()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.name() != label_col)
+                    .map(|(i, f)| {
+                        ColState::new(f.name(), f.data_type(), s, self.col_seed(i, label_idx))
+                    })
+                    .collect();
+                self.per_label.insert(slot.to_string(), cols);
+            }
+            let cols = self
+                .per_label
+                .get_mut(slot)
+                .ok_or_else(|| Error::usage("internal: label slot"))?;
+            for (i, f) in schema.fields().iter().enumerate() {
+                if f.name() == label_col {
+                    continue;
+                }
+                if let Some(c) = cols.iter_mut().find(|c| &c.profile.name == f.name()) {
+                    c.update(sub.column(i), s)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn text_update(&mut self, b: &RecordBatch, labels: Option<&[String]>) -> Result<()> {
+        for t in &mut self.text {
+            let Some(arr) = b.column_by_name(&t.column) else {
+                continue;
+            };
+            let a = cast(arr, &DataType::Utf8, &t.column)?;
+            let Some(a) = a.as_any().downcast_ref::<StringArray>() else {
+                continue;
+            };
+            for i in 0..a.len() {
+                if a.is_null(i) {
+                    continue;
+                }
+                t.docs += 1;
+                let toks = tokens(a.value(i));
+                let label = labels.and_then(|l| l.get(i));
+                if let Some(l) = label {
+                    *t.docs_per_label.entry(l.clone()).or_default() += 1;
+                }
+                for tok in &toks {
+                    t.tokens.add(tok);
+                    if let Some(l) = label {
+                        t.per_label
+                            .entry(l.clone())
+                            .or_insert_with(|| Freq::new(2000))
+                            .add(tok);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn embedding_update(&mut self, b: &RecordBatch) -> Result<()> {
+        let Some(e) = &mut self.emb else {
+            return Ok(());
+        };
+        let Some(arr) = b.column_by_name(&e.column) else {
+            return Ok(());
+        };
+        let inner = DataType::Float64;
+        let list_t = DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
+            "item", inner, true,
+        )));
+        let l = arrow_cast::cast(arr, &list_t).map_err(|err| {
+            Error::usage(format!(
+                "--embedding column '{}' is {}, not a list of numbers: {err}",
+                e.column,
+                arr.data_type()
+            ))
+        })?;
+        let l = l
+            .as_any()
+            .downcast_ref::<arrow_array::ListArray>()
+            .ok_or_else(|| Error::usage("internal: list cast"))?;
+        for i in 0..l.len() {
+            e.rows += 1;
+            if l.is_null(i) {
+                e.nulls += 1;
+                continue;
+            }
+            let v = l.value(i);
+            let Some(v) = v.as_any().downcast_ref::<Float64Array>() else {
+                continue;
+            };
+            let d = v.len();
+            match e.dim {
+                None => {
+                    e.dim = Some(d);
+                    e.dims = vec![Moments::default(); d];
+                }
+                Some(k) if k != d => {
+                    e.wrong_dim += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let mut norm = 0.0;
+            for (j, x) in v.iter().enumerate() {
+                let x = x.unwrap_or(f64::NAN);
+                if x.is_finite() {
+                    norm += x * x;
+                    if let Some(m) = e.dims.get_mut(j) {
+                        m.add(x);
+                    }
+                }
+            }
+            e.norms.add(norm.sqrt());
+        }
+        Ok(())
+    }
+
+    fn fingerprints(&mut self, b: &RecordBatch, labels: Option<&[String]>) -> Result<()> {
+        let mut cols = Vec::with_capacity(self.fp_columns.len());
+        for name in &self.fp_columns {
+            let Some(arr) = b.column_by_name(name) else {
+                return Err(Error::usage(format!(
+                    "column '{name}' missing from a later batch"
+                )));
+            };
+            let c = match logical(arr.data_type()) {
+                LogicalType::Numeric => {
+                    let a = cast(arr, &DataType::Float64, name)?;
+                    FpCol::Num(
+                        a.as_any()
+                            .downcast_ref::<Float64Array>()
+                            .cloned()
+                            .ok_or_else(|| Error::usage("cast"))?,
+                    )
+                }
+                LogicalType::Temporal => {
+                    let a = cast(arr, &DataType::Int64, name)?;
+                    FpCol::Int(
+                        a.as_any()
+                            .downcast_ref::<Int64Array>()
+                            .cloned()
+                            .ok_or_else(|| Error::usage("cast"))?,
+                    )
+                }
+                LogicalType::Boolean => FpCol::Bool(
+                    arr.as_any()
+                        .downcast_ref::<BooleanArray>()
+                        .cloned()
+                        .ok_or_else(|| Error::usage("cast"))?,
+                ),
+                _ => {
+                    let a = cast(arr, &DataType::Utf8, name)?;
+                    FpCol::Str(
+                        a.as_any()
+                            .downcast_ref::<StringArray>()
+                            .cloned()
+                            .ok_or_else(|| Error::usage("cast"))?,
+                    )
+                }
+            };
+            cols.push(c);
+        }
+        let mut buf = Vec::with_capacity(256);
+        let mut threshold = rate_threshold(self.fp_rate);
+        for i in 0..b.num_rows() {
+            encode_row(&cols, i, &mut buf);
+            let h = blake3::hash(&buf);
+            let fp = u64::from_be_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+            self.fp_hll.add_hash(fp);
+            if fp > threshold {
+                continue;
+            }
+            let e = self.fp.entry(fp).or_default();
+            e.count += 1;
+            if let Some(l) = labels.and_then(|l| l.get(i)) {
+                *e.labels.entry(l.clone()).or_default() += 1;
+            }
+            if self.fp.len() > self.s.max_fingerprints.max(1) {
+                while self.fp.len() > self.s.max_fingerprints.max(1) {
+                    self.fp_rate /= 2.0;
+                    threshold = rate_threshold(self.fp_rate);
+                    self.fp.retain(|k, _| *k <= threshold);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, skipped: SkippedRows) -> Profile {
+        let s = self.s;
+        let columns: Vec<ColumnProfile> = self.cols.into_iter().map(|c| c.finish(s)).collect();
+        let label = s.label.as_ref().map(|l| LabelSection {
+            column: l.clone(),
+            counts: self.label_counts,
+            per_label: self
+                .per_label
+                .into_iter()
+                .map(|(k, v)| (k, v.into_iter().map(|c| c.finish(s)).collect()))
+                .collect(),
+        });
+        let mut rs = RowSection::new(self.fp_columns, s);
+        rs.rows = self.rows;
+        rs.distinct = self.fp_hll;
+        rs.sample_rate = self.fp_rate;
+        if self.fp_rate < 1.0 {
+            rs.mode = "sampled".into();
+        }
+        rs.entries = self
+            .fp
+            .into_iter()
+            .map(|(k, v)| (format!("{k:016x}"), v))
+            .collect();
+        Profile {
+            version: 1,
+            tool: "mlguard-profile".into(),
+            settings: s.clone(),
+            inputs: Vec::new(),
+            rows: self.rows,
+            skipped,
+            columns,
+            label,
+            text: self.text,
+            embedding: self.emb,
+            row_fingerprints: rs,
+        }
+    }
+}
+
+fn rate_threshold(rate: f64) -> u64 {
+    if rate >= 1.0 {
+        u64::MAX
+    } else {
+        (rate * u64::MAX as f64) as u64
+    }
+}
+
+fn profile_unit(u: &Unit, s: &Settings, ro: &ReadOptions) -> Result<Profile> {
+    let seed = mix64(s.seed ^ ((u.file_index as u64) << 24) ^ u.row_group.unwrap_or(0) as u64);
+    let mut b = Builder::new(s, seed);
+    let skipped = table::read_unit(u, ro, &mut |batch| {
+        b.add_batch(batch).map_err(|e| match e {
+            Error::Usage(m) => Error::input(&u.file, m),
+            other => other,
+        })
+    })?;
+    Ok(b.finish(SkippedRows {
+        rows: skipped.rows,
+        examples: skipped
+            .examples
+            .iter()
+            .map(|(f, l, r)| serde_json::json!({"file": f, "line": l, "reason": r}))
+            .collect(),
+    }))
+}
+
+/// Profile every input (files, directories, globs) with `s`. `progress` counts units.
+pub fn profile_paths(
+    inputs: &[PathBuf],
+    s: &Settings,
+    progress: &indicatif::ProgressBar,
+) -> Result<Profile> {
+    let files = table::expand(inputs, s.format)?;
+    let units = table::units(&files)?;
+    progress.set_length(units.len() as u64);
+    let ro = ReadOptions {
+        format: s.format,
+        delimiter: s.delimiter.map(|c| c as u8),
+        skip_bad_rows: s.skip_bad_rows,
+        ..ReadOptions::default()
+    };
+    let inputs_meta: Vec<Result<InputFile>> = files
+        .par_iter()
+        .map(|(f, _)| {
+            let d = crate::integrity::hasher::hash_file(
+                f,
+                &crate::integrity::hasher::HashOptions::default(),
+            )
+            .with_path(f)?;
+            Ok(InputFile {
+                path: f.display().to_string(),
+                size: d.size,
+                blake3: hex::encode(d.blake3),
+            })
+        })
+        .collect();
+    let partials: Vec<Result<Profile>> = units
+        .par_iter()
+        .map(|u| {
+            let r = profile_unit(u, s, &ro);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    let mut it = partials.into_iter();
+    let mut p = match it.next() {
+        Some(r) => r?,
+        None => return Err(Error::usage("no input")),
+    };
+    for r in it {
+        p.merge(&r?)?;
+    }
+    p.inputs = inputs_meta.into_iter().collect::<Result<Vec<_>>>()?;
+    p.pool_labels();
+    Ok(p)
+}
