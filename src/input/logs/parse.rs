@@ -387,7 +387,7 @@ mod tests {
             "properties": {"responseBodySize": 2356.0, "userAgentHeader": "azcopy"}
         });
         let at = RecordRef {
-            file: "x".into(),
+            file: std::sync::Arc::from(std::path::Path::new("x")),
             index: Some(0),
             line: None,
         };
