@@ -399,10 +399,48 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
     let fmt = arrow_csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delim);
-    let (schema, _) = fmt
-        .infer_schema(std::io::Cursor::new(&sample), Some(opts.infer_rows))
-        .map_err(|e| Error::input(&unit.file, format!("cannot infer the CSV schema: {e}")))?;
-    Ok(Arc::new(schema))
+    // A bad row inside the sample: infer on the rows before it (the row itself is then
+    // reported, with its line, by the reader).
+    let mut sample: &[u8] = &sample;
+    for _ in 0..3 {
+        match fmt.infer_schema(std::io::Cursor::new(sample), Some(opts.infer_rows)) {
+            Ok((schema, _)) => return Ok(Arc::new(schema)),
+            Err(e) => {
+                let msg = e.to_string();
+                let line = msg
+                    .rsplit("line ")
+                    .next()
+                    .and_then(|t| t.trim().parse::<usize>().ok())
+                    .filter(|&l| l >= 2);
+                match line {
+                    Some(l) => {
+                        let cut = sample
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, b)| **b == b'\n')
+                            .nth(l - 2)
+                            .map(|(i, _)| i + 1)
+                            .unwrap_or(sample.len());
+                        if cut >= sample.len() {
+                            return Err(Error::input_at_line(
+                                &unit.file,
+                                l as u64,
+                                format!("cannot infer the CSV schema: {msg}"),
+                            ));
+                        }
+                        sample = &sample[..cut];
+                    }
+                    None => {
+                        return Err(Error::input(
+                            &unit.file,
+                            format!("cannot infer the CSV schema: {msg}"),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    Err(Error::input(&unit.file, "cannot infer the CSV schema"))
 }
 
 fn read_csv(
@@ -445,9 +483,45 @@ fn read_jsonl(
     opts: &ReadOptions,
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<Skipped> {
+    // Infer from the first rows that parse; a bad one is reported with its line (or left
+    // out of the sample with --skip-bad-rows, and skipped again when read).
     let mut r = open_text(&unit.file)?;
-    let (schema, _) = arrow_json::reader::infer_json_schema(&mut r, Some(opts.infer_rows))
-        .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
+    let mut sample = Vec::new();
+    let mut line = 0u64;
+    let mut kept = 0usize;
+    loop {
+        let mut buf = Vec::new();
+        if r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 || kept >= opts.infer_rows {
+            break;
+        }
+        line += 1;
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<serde_json::Value>(&buf) {
+            Ok(_) => {
+                sample.extend_from_slice(&buf);
+                if !sample.ends_with(b"\n") {
+                    sample.push(b'\n');
+                }
+                kept += 1;
+            }
+            Err(e) if !opts.skip_bad_rows => {
+                return Err(Error::input_at_line(
+                    &unit.file,
+                    line,
+                    format!("not valid JSON: {e}"),
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+    if kept == 0 {
+        return Err(Error::input(&unit.file, "no JSON rows"));
+    }
+    let (schema, _) =
+        arrow_json::reader::infer_json_schema(&mut std::io::Cursor::new(&sample), None)
+            .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
     let schema = Arc::new(schema);
     let mut recs = Records {
         r: open_text(&unit.file)?,

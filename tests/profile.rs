@@ -1,0 +1,502 @@
+//! `mlguard profile` end to end on scikit-learn's datasets (testdata/datasets) re-encoded
+//! into every supported format, shards, merges, and broken files.
+
+use arrow_array::RecordBatch;
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/datasets")
+        .join(name)
+}
+
+fn profile(args: &[&std::ffi::OsStr]) -> (Output, Option<Value>) {
+    let o = bin().arg("profile").args(args).output().unwrap();
+    let v = serde_json::from_slice(&o.stdout).ok();
+    (o, v)
+}
+
+fn prof(paths: &[&Path], extra: &[&str]) -> Value {
+    let mut c = bin();
+    c.arg("profile").args(paths).args(extra);
+    let o = c.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn col<'a>(p: &'a Value, name: &str) -> &'a Value {
+    p["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// Parse a numeric CSV column exactly (the oracle).
+fn csv_column(path: &Path, name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let i = header.iter().position(|h| *h == name).unwrap();
+    lines
+        .map(|l| l.split(',').nth(i).unwrap().parse().unwrap())
+        .collect()
+}
+
+fn read_csv_batches(path: &Path) -> Vec<RecordBatch> {
+    let f = std::fs::File::open(path).unwrap();
+    let fmt = arrow_csv::reader::Format::default().with_header(true);
+    let (schema, _) = fmt
+        .infer_schema(std::fs::File::open(path).unwrap(), None)
+        .unwrap();
+    arrow_csv::ReaderBuilder::new(Arc::new(schema))
+        .with_header(true)
+        .build(f)
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+#[test]
+fn iris_profile_matches_exact_answers() {
+    let p = prof(&[&data("iris.csv")], &["--label", "species"]);
+    assert_eq!(p["version"], 1);
+    assert_eq!(p["tool"], "mlguard-profile");
+    assert_eq!(p["rows"], 150);
+    assert_eq!(p["columns"].as_array().unwrap().len(), 5);
+    let xs = csv_column(&data("iris.csv"), "sepal_length_cm");
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let c = col(&p, "sepal_length_cm");
+    assert_eq!(c["logical_type"], "numeric");
+    assert!((c["moments"]["mean"].as_f64().unwrap() - mean).abs() < 1e-9);
+    assert_eq!(c["moments"]["min"], 4.3);
+    assert_eq!(c["moments"]["max"], 7.9);
+    assert_eq!(c["nulls"], 0);
+    let counts = &p["label"]["counts"]["counts"];
+    assert_eq!(counts["setosa"], 50);
+    assert_eq!(counts["virginica"], 50);
+    let per = p["label"]["per_label"].as_object().unwrap();
+    assert_eq!(per.len(), 3);
+    // The label column is not profiled inside its own sections.
+    assert!(per["setosa"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["name"] != "species"));
+    let setosa_len = per["setosa"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "petal_length_cm")
+        .unwrap();
+    assert_eq!(setosa_len["count"], 50);
+    assert!(setosa_len["moments"]["max"].as_f64().unwrap() < 2.0);
+    // Iris has exactly one duplicated row (sklearn rows 101 and 142), same species.
+    let e: Vec<&Value> = p["row_fingerprints"]["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|e| e["count"].as_u64().unwrap() > 1)
+        .collect();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["count"], 2);
+    assert_eq!(p["row_fingerprints"]["mode"], "exact");
+    // Inputs are listed with size and BLAKE3.
+    let inp = &p["inputs"][0];
+    let bytes = std::fs::read(data("iris.csv")).unwrap();
+    assert_eq!(inp["size"], bytes.len());
+    assert_eq!(inp["blake3"], blake3::hash(&bytes).to_hex().as_str());
+}
+
+#[test]
+fn deterministic_across_runs_and_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(data("digits.csv"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for (i, chunk) in lines[1..].chunks(400).enumerate() {
+        let mut t = lines[0].clone() + "\n";
+        t.push_str(&chunk.join("\n"));
+        std::fs::write(dir.path().join(format!("part{i}.csv")), t).unwrap();
+    }
+    let run = |j: &str| {
+        let o = bin()
+            .args(["-j", j, "profile"])
+            .arg(dir.path())
+            .args(["--label", "digit"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let a = run("1");
+    let b = run("2");
+    let c = run("2");
+    assert_eq!(a, b);
+    assert_eq!(b, c);
+    let v: Value = serde_json::from_slice(&a).unwrap();
+    assert_eq!(v["rows"], 1797);
+    assert_eq!(v["inputs"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn merge_of_shards_equals_whole_within_sketch_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = data("breast_cancer.csv");
+    let text = std::fs::read_to_string(&src).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut shards = Vec::new();
+    for (i, chunk) in lines[1..].chunks(200).enumerate() {
+        let f = dir.path().join(format!("s{i}.csv"));
+        std::fs::write(&f, format!("{}\n{}\n", lines[0], chunk.join("\n"))).unwrap();
+        let out = dir.path().join(format!("s{i}.json"));
+        let o = bin()
+            .arg("profile")
+            .arg(&f)
+            .args(["--label", "diagnosis", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        shards.push(out);
+    }
+    assert_eq!(shards.len(), 3);
+    let merged = dir.path().join("merged.json");
+    let mut c = bin();
+    c.args(["profile", "merge"])
+        .args(&shards)
+        .arg("-o")
+        .arg(&merged);
+    assert!(c.output().unwrap().status.success());
+    let m: Value = serde_json::from_slice(&std::fs::read(&merged).unwrap()).unwrap();
+    let w = prof(&[&src], &["--label", "diagnosis"]);
+    assert_eq!(m["rows"], w["rows"]);
+    assert_eq!(m["inputs"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        m["label"]["counts"]["counts"],
+        w["label"]["counts"]["counts"]
+    );
+    let xs = {
+        let mut v = csv_column(&src, "mean_radius");
+        v.sort_by(|a, b| a.total_cmp(b));
+        v
+    };
+    let (cm, cw) = (col(&m, "mean_radius"), col(&w, "mean_radius"));
+    assert!(
+        (cm["moments"]["mean"].as_f64().unwrap() - cw["moments"]["mean"].as_f64().unwrap()).abs()
+            < 1e-9
+    );
+    assert!(
+        (cm["moments"]["m2"].as_f64().unwrap() - cw["moments"]["m2"].as_f64().unwrap()).abs()
+            < 1e-6
+    );
+    // Quantiles from the merged sketch land within eps of the true rank.
+    let k: mlguard::profile::sketch::Kll = serde_json::from_value(cm["quantiles"].clone()).unwrap();
+    for q in [0.1, 0.25, 0.5, 0.75, 0.9] {
+        let x = k.quantile(q).unwrap();
+        let r = xs.partition_point(|v| *v <= x) as f64 / xs.len() as f64;
+        assert!(
+            (r - q).abs() <= k.epsilon() + 1.0 / xs.len() as f64,
+            "q={q} r={r}"
+        );
+    }
+    let hm: mlguard::profile::sketch::Hll = serde_json::from_value(cm["distinct"].clone()).unwrap();
+    let hw: mlguard::profile::sketch::Hll = serde_json::from_value(cw["distinct"].clone()).unwrap();
+    assert_eq!(hm, hw, "HLL merge is exact (register max)");
+    assert_eq!(
+        m["row_fingerprints"]["entries"],
+        w["row_fingerprints"]["entries"]
+    );
+    // Different settings refuse to merge.
+    let other = dir.path().join("nolabel.json");
+    let o = bin()
+        .arg("profile")
+        .arg(&src)
+        .arg("-o")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = bin()
+        .args(["profile", "merge"])
+        .arg(&merged)
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("different settings"));
+}
+
+#[test]
+fn every_format_gives_the_same_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = data("wine.csv");
+    let batches = read_csv_batches(&src);
+    let schema = batches[0].schema();
+    // Parquet (zstd, 2 row groups), Arrow IPC file, JSONL, CSV.gz, CSV.zst, TSV.
+    let pq = d.join("wine.parquet");
+    {
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+            .set_max_row_group_row_count(Some(100))
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&pq).unwrap(),
+            schema.clone(),
+            Some(props),
+        )
+        .unwrap();
+        for b in &batches {
+            w.write(b).unwrap();
+        }
+        w.close().unwrap();
+    }
+    let ipc = d.join("wine.arrow");
+    {
+        let mut w =
+            arrow_ipc::writer::FileWriter::try_new(std::fs::File::create(&ipc).unwrap(), &schema)
+                .unwrap();
+        for b in &batches {
+            w.write(b).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let jsonl = d.join("wine.jsonl");
+    {
+        let mut w = arrow_json::LineDelimitedWriter::new(std::fs::File::create(&jsonl).unwrap());
+        for b in &batches {
+            w.write(b).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let raw = std::fs::read(&src).unwrap();
+    let gz = d.join("wine.csv.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    e.write_all(&raw).unwrap();
+    e.finish().unwrap();
+    let zst = d.join("wine.csv.zst");
+    std::fs::write(&zst, zstd::encode_all(&raw[..], 3).unwrap()).unwrap();
+    let tsv = d.join("wine.tsv");
+    std::fs::write(
+        &tsv,
+        String::from_utf8(raw.clone()).unwrap().replace(',', "\t"),
+    )
+    .unwrap();
+
+    let base = prof(&[&src], &["--label", "cultivar"]);
+    for f in [&pq, &ipc, &jsonl, &gz, &zst, &tsv] {
+        let p = prof(&[f], &["--label", "cultivar"]);
+        assert_eq!(p["rows"], 178, "{}", f.display());
+        for c in ["alcohol", "proline", "hue"] {
+            let (a, b) = (col(&base, c), col(&p, c));
+            assert!(
+                (a["moments"]["mean"].as_f64().unwrap() - b["moments"]["mean"].as_f64().unwrap())
+                    .abs()
+                    < 1e-9,
+                "{} {c}",
+                f.display()
+            );
+            assert_eq!(a["moments"]["max"], b["moments"]["max"]);
+        }
+        assert_eq!(
+            p["label"]["counts"]["counts"],
+            base["label"]["counts"]["counts"],
+            "{}",
+            f.display()
+        );
+        // The canonical row encoding makes fingerprints format-independent.
+        assert_eq!(
+            p["row_fingerprints"]["entries"].as_object().unwrap().len(),
+            base["row_fingerprints"]["entries"]
+                .as_object()
+                .unwrap()
+                .len()
+        );
+    }
+    let pqp = prof(&[&pq], &["--label", "cultivar"]);
+    assert_eq!(
+        pqp["row_fingerprints"]["entries"],
+        base["row_fingerprints"]["entries"]
+    );
+    // Mixed formats in one directory are an error naming a file.
+    let (o, _) = profile(&[d.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mixed input formats"));
+}
+
+#[test]
+fn broken_inputs_are_errors_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let check = |f: &Path, extra: &[&str], want: &[&str]| {
+        let mut c = bin();
+        c.arg("profile").arg(f).args(extra);
+        let o = c.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", f.display());
+        for w in want {
+            assert!(err.contains(w), "{}: '{w}' not in: {err}", f.display());
+        }
+        assert!(!err.contains("panicked"));
+    };
+    let ragged = d.join("ragged.csv");
+    std::fs::write(&ragged, "a,b,c\n1,2,3\n4,5\n6,7,8\n").unwrap();
+    check(&ragged, &[], &["ragged.csv:3"]);
+    let utf = d.join("utf.csv");
+    std::fs::write(&utf, b"a,b\n1,x\n2,\xff\xfe\n").unwrap();
+    check(&utf, &[], &["utf.csv:3"]);
+    let js = d.join("bad.jsonl");
+    std::fs::write(&js, "{\"a\": 1}\n{\"a\": 2\n{\"a\": 3}\n").unwrap();
+    check(&js, &[], &["bad.jsonl:2"]);
+    // Parquet: truncated footer and bad magic.
+    let pq = d.join("good.parquet");
+    {
+        let b = read_csv_batches(&data("iris.csv"));
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&pq).unwrap(),
+            b[0].schema(),
+            None,
+        )
+        .unwrap();
+        for x in &b {
+            w.write(x).unwrap();
+        }
+        w.close().unwrap();
+    }
+    let bytes = std::fs::read(&pq).unwrap();
+    let cut = d.join("cut.parquet");
+    std::fs::write(&cut, &bytes[..bytes.len() - 20]).unwrap();
+    check(&cut, &[], &["cut.parquet"]);
+    let magic = d.join("magic.parquet");
+    let mut m = bytes.clone();
+    let n = m.len();
+    m[n - 4..].copy_from_slice(b"XXXX");
+    std::fs::write(&magic, m).unwrap();
+    check(&magic, &[], &["magic.parquet"]);
+    let empty = d.join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    check(&empty, &[], &["empty.csv"]);
+    check(
+        &data("iris.csv"),
+        &["--label", "nope"],
+        &["no column 'nope'"],
+    );
+
+    // --skip-bad-rows: counted and recorded, the rest profiled.
+    let o = bin()
+        .arg("profile")
+        .arg(&ragged)
+        .arg("--skip-bad-rows")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["rows"], 2);
+    assert_eq!(p["skipped"]["rows"], 1);
+    assert_eq!(p["skipped"]["examples"][0]["line"], 3);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("skipped 1 bad row"));
+}
+
+#[test]
+fn text_embedding_and_conflicting_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("reviews.jsonl");
+    let mut s = String::new();
+    for i in 0..60 {
+        let (label, text) = if i % 3 == 0 {
+            (1, "Great product, works GREAT")
+        } else {
+            (0, "bad quality; broke fast")
+        };
+        s.push_str(&format!(
+            "{{\"id\": {i}, \"review\": \"{text}\", \"emb\": [{}, {}, 0.0], \"y\": {label}}}\n",
+            i as f64 / 10.0,
+            1.0
+        ));
+    }
+    // The same features twice with different labels.
+    s.push_str("{\"id\": 999, \"review\": \"same\", \"emb\": [0.0, 0.0, 0.0], \"y\": 0}\n");
+    s.push_str("{\"id\": 999, \"review\": \"same\", \"emb\": [0.0, 0.0, 0.0], \"y\": 1}\n");
+    std::fs::write(&f, s).unwrap();
+    let p = prof(
+        &[&f],
+        &["--label", "y", "--text", "review", "--embedding", "emb"],
+    );
+    assert_eq!(p["rows"], 62);
+    let t = &p["text"][0];
+    assert_eq!(t["column"], "review");
+    assert_eq!(t["docs"], 62);
+    // Tokens are lower-cased and counted once per document.
+    assert_eq!(t["tokens"]["counts"]["great"], 20);
+    assert_eq!(t["per_label"]["1"]["counts"]["great"], 20);
+    assert!(t["per_label"]["0"]["counts"].get("great").is_none());
+    let e = &p["embedding"];
+    assert_eq!(e["dim"], 3);
+    assert_eq!(e["rows"], 62);
+    assert_eq!(e["dims"].as_array().unwrap().len(), 3);
+    assert_eq!(e["dims"][1]["max"], 1.0);
+    let conflicting: Vec<&Value> = p["row_fingerprints"]["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|e| e["labels"].as_object().map(|l| l.len()).unwrap_or(0) > 1)
+        .collect();
+    assert_eq!(conflicting.len(), 1);
+    assert_eq!(conflicting[0]["count"], 2);
+    // `profile show` renders a table naming every column.
+    let out = dir.path().join("p.json");
+    std::fs::write(&out, serde_json::to_vec(&p).unwrap()).unwrap();
+    let o = bin().args(["profile", "show"]).arg(&out).output().unwrap();
+    assert!(o.status.success());
+    let s = String::from_utf8_lossy(&o.stdout);
+    for c in [
+        "id",
+        "review",
+        "y",
+        "label 'y'",
+        "text 'review'",
+        "embedding 'emb': dim 3",
+        "1 with conflicting labels",
+    ] {
+        assert!(s.contains(c), "'{c}' not in:\n{s}");
+    }
+    // A non-profile is refused.
+    let o = bin().args(["profile", "show"]).arg(&f).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn fingerprint_sampling_is_bounded_and_says_so() {
+    let p = prof(&[&data("digits.csv")], &["--max-fingerprints", "100"]);
+    let r = &p["row_fingerprints"];
+    assert_eq!(r["mode"], "sampled");
+    assert!(r["sample_rate"].as_f64().unwrap() < 0.1);
+    assert!(r["entries"].as_object().unwrap().len() <= 100);
+    let distinct = r["distinct"]["p"].as_u64().unwrap();
+    assert_eq!(distinct, 12);
+}
