@@ -1,11 +1,155 @@
-//! `mlguard drift` (not implemented yet).
+//! `mlguard drift`: the pre-training gate on drift and poisoning against a baseline profile.
 
 use crate::cli::Global;
+use crate::drift::{self, Settings};
+use crate::error::IoContext;
+use crate::profile::{self, Profile};
+use crate::report::{self, Format, Output, Report, Severity};
 use crate::{Error, Outcome, Result};
+use serde_json::json;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+CURRENT is a profile (from 'mlguard profile') or data files/directories/globs, which are
+profiled on the fly with the baseline's settings (label, text and embedding columns, sketch
+sizes, seed).
 
-pub fn run(_args: Args, _g: &Global) -> Result<Outcome> {
-    Err(Error::usage("'mlguard drift' is not implemented yet"))
+What is compared: schema (missing, new, retyped columns), volume, null/NaN rates, values
+outside the baseline range, numeric distributions (KS from the quantile sketches, Wasserstein
+normalised by the baseline std, PSI), categorical frequencies (Jensen-Shannon, L-inf,
+chi-square, new categories); with a label: label shift, label-conditional drift, trigger
+values and text tokens concentrated in one label, label flips of known rows, duplicate rows
+with conflicting labels. Findings need both an effect size over the threshold and
+significance after the sketch error, on the effective sample size, with Benjamini-Hochberg
+across columns. Thresholds: [drift] in mlguard.toml (docs/drift.md).
+
+Examples:
+  mlguard drift --baseline baseline.profile.json data/ --label y
+  mlguard drift --baseline base.json today.json --fail-on warn --html drift.html
+  mlguard drift --baseline base.json data.parquet --format sarif -o drift.sarif
+
+Exit codes: 0 pass, 1 drift or poisoning at or above --fail-on, 2 usage or input error.")]
+pub struct Args {
+    /// Baseline profile (JSON written by `mlguard profile`).
+    #[arg(long, value_name = "PROFILE")]
+    pub baseline: PathBuf,
+    /// Current profile, or data to profile with the baseline's settings.
+    #[arg(required = true, value_name = "CURRENT")]
+    pub current: Vec<PathBuf>,
+    /// Label column (must match the baseline's; given for readability of gate scripts).
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// Fail (exit 1) on findings at or above this level.
+    #[arg(long, value_name = "warn|alert", default_value = "alert")]
+    pub fail_on: Severity,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write results to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write a self-contained HTML report (inline SVG, no network, no JavaScript).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also save the current data's profile (when CURRENT is data).
+    #[arg(long, value_name = "FILE")]
+    pub save_profile: Option<PathBuf>,
+}
+
+pub fn run(args: Args, g: &Global) -> Result<Outcome> {
+    let format = args.format.check(
+        "drift",
+        &[
+            Format::Table,
+            Format::Json,
+            Format::Jsonl,
+            Format::Sarif,
+            Format::Junit,
+        ],
+    )?;
+    let config = g.load_config()?;
+    let settings: Settings = config.section("drift")?;
+    let base = Profile::load(&args.baseline)?;
+    if let Some(l) = &args.label {
+        if base.settings.label.as_deref() != Some(l.as_str()) {
+            return Err(Error::usage(format!(
+                "--label {l}: the baseline was profiled with {} (re-profile the baseline with --label {l})",
+                base.settings.label.as_deref().map(|x| format!("--label {x}")).unwrap_or("no label".into())
+            )));
+        }
+    }
+    let is_profile = args.current.len() == 1 && Profile::is_profile(&args.current[0]);
+    let cur = if is_profile {
+        Profile::load(&args.current[0])?
+    } else {
+        let pb = crate::progress::items(0, "units", g.quiet);
+        let p = profile::profile_paths(&args.current, &base.settings, &pb)?;
+        pb.finish_and_clear();
+        if let Some(sp) = &args.save_profile {
+            std::fs::write(sp, p.to_json()).with_path(sp)?;
+        }
+        p
+    };
+    if !is_profile {
+        g.note(format!("profiled current data: {} rows", cur.rows));
+    }
+    if cur.settings.label != base.settings.label {
+        return Err(Error::usage(format!(
+            "the current profile's label ({:?}) differs from the baseline's ({:?})",
+            cur.settings.label, base.settings.label
+        )));
+    }
+    let res = drift::compare(&base, &cur, &settings);
+    let mut report = Report::gate("drift", res.findings, args.fail_on);
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let mut summary = serde_json::Map::new();
+    summary.insert("baseline_rows".into(), base.rows.into());
+    summary.insert("current_rows".into(), cur.rows.into());
+    summary.insert("columns".into(), res.columns.len().into());
+    summary.insert(
+        "alert".into(),
+        (count(Severity::High) + count(Severity::Critical)).into(),
+    );
+    summary.insert("warn".into(), count(Severity::Medium).into());
+    summary.insert(
+        "info".into(),
+        (count(Severity::Info) + count(Severity::Low)).into(),
+    );
+    summary.insert(
+        "effective_size_ratio".into(),
+        json!({"baseline": res.eff.0, "current": res.eff.1}),
+    );
+    report.summary = summary;
+    let base_name = args.baseline.display().to_string();
+    let cur_name = args
+        .current
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    report
+        .extra
+        .insert("baseline".into(), base_name.clone().into());
+    report
+        .extra
+        .insert("current".into(), cur_name.clone().into());
+    report
+        .extra
+        .insert("columns".into(), res.columns.clone().into());
+    if let Some(h) = &args.html {
+        let html = drift::html::render(&report, &res.columns, &base_name, &cur_name);
+        std::fs::write(h, html).with_path(h)?;
+        g.note(format!("HTML report: {}", h.display()));
+    }
+    // The table hides info findings (the JSON keeps them).
+    let mut out = Output::open(args.output.as_deref())?;
+    if format == Format::Table {
+        let mut shown = report.clone();
+        shown.findings.retain(|f| f.severity > Severity::Low);
+        report::render(&shown, format, &mut out)?;
+    } else {
+        report::render(&report, format, &mut out)?;
+    }
+    out.finish()?;
+    Ok(report.outcome())
 }

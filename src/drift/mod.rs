@@ -1,1 +1,988 @@
-//! Drift and poisoning detection between two profiles (not implemented yet).
+//! Drift and poisoning detection between two profiles.
+//!
+//! Decisions are made on **effect size**, gated by significance: a statistic produces a
+//! finding when its value passes the documented warn/alert threshold *and* the difference
+//! is not explainable by sampling or sketch error. The significance uses
+//! - the sketches' stated rank error, subtracted from KS distances before any p-value (a
+//!   distance under the sketch error is never significant),
+//! - the **effective** sample size: rows × (distinct rows / rows), so a dataset resampled to
+//!   200k rows from 500 originals does not count as 200k independent observations,
+//! - Benjamini–Hochberg across columns for each family of tests.
+//! Thresholds are in `[drift]` (overridable per column); defaults in docs/drift.md.
+
+pub mod cases;
+pub mod html;
+pub mod stats;
+
+use crate::profile::sketch::Kll;
+use crate::profile::{ColumnProfile, LogicalType, Profile, OTHER_LABEL};
+use crate::report::{Finding, Severity};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub warn: f64,
+    pub alert: f64,
+}
+
+impl Thresholds {
+    const fn new(warn: f64, alert: f64) -> Self {
+        Thresholds { warn, alert }
+    }
+    pub fn level(&self, v: f64) -> Option<Severity> {
+        if v >= self.alert {
+            Some(Severity::High)
+        } else if v >= self.warn {
+            Some(Severity::Medium)
+        } else {
+            None
+        }
+    }
+}
+
+/// Per-column overrides (`[drift.columns.NAME]`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSettings {
+    pub ignore: Option<bool>,
+    pub ks: Option<Thresholds>,
+    pub wasserstein: Option<Thresholds>,
+    pub psi: Option<Thresholds>,
+    pub js: Option<Thresholds>,
+    pub linf: Option<Thresholds>,
+    pub null_rate: Option<Thresholds>,
+    pub range: Option<Thresholds>,
+}
+
+/// `[drift]` in mlguard.toml.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Significance level after Benjamini–Hochberg.
+    pub alpha: f64,
+    pub ks: Thresholds,
+    /// Wasserstein-1 divided by the baseline standard deviation.
+    pub wasserstein: Thresholds,
+    pub psi: Thresholds,
+    /// Jensen–Shannon divergence (bits) on categorical frequencies.
+    pub js: Thresholds,
+    /// Largest change of one category's share.
+    pub linf: Thresholds,
+    /// Absolute increase of the null (or NaN) rate.
+    pub null_rate: Thresholds,
+    /// Share of current values outside the baseline's [min, max].
+    pub range: Thresholds,
+    /// Share of current rows in categories the baseline never saw.
+    pub new_category: Thresholds,
+    /// Categorical tests run on string columns with at most this many distinct values in
+    /// the baseline (above it a column is free text or an identifier).
+    pub max_categories: f64,
+    /// Row count ratio current / baseline (or its inverse), e.g. 10 = ten times more or fewer.
+    pub volume_ratio: Thresholds,
+    /// Largest change of one label's share.
+    pub label_shift: Thresholds,
+    /// Wasserstein / std of a column within one label.
+    pub conditional: Thresholds,
+    /// Share of current rows whose features match a baseline row with another label.
+    pub label_flips: Thresholds,
+    /// z-score of p(label | value or token) against p(label).
+    pub trigger_z: Thresholds,
+    /// Rows (effective) a trigger candidate needs.
+    pub trigger_min_rows: f64,
+    /// A trigger value/token must be at most this rare in the baseline.
+    pub trigger_max_baseline_share: f64,
+    /// Increase of the share of rows in duplicate groups with conflicting labels.
+    pub conflicting_duplicates: Thresholds,
+    /// Increase of the share of rows that are extra copies of another row.
+    pub duplicate_rows: Thresholds,
+    pub columns: BTreeMap<String, ColumnSettings>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            alpha: 0.01,
+            ks: Thresholds::new(0.1, 0.2),
+            wasserstein: Thresholds::new(0.1, 0.25),
+            psi: Thresholds::new(0.1, 0.25),
+            js: Thresholds::new(0.05, 0.1),
+            linf: Thresholds::new(0.1, 0.2),
+            null_rate: Thresholds::new(0.01, 0.03),
+            range: Thresholds::new(0.01, 0.05),
+            new_category: Thresholds::new(0.01, 0.05),
+            max_categories: 200.0,
+            volume_ratio: Thresholds::new(10.0, f64::INFINITY),
+            label_shift: Thresholds::new(0.05, 0.1),
+            conditional: Thresholds::new(0.15, 0.3),
+            label_flips: Thresholds::new(0.001, 0.005),
+            trigger_z: Thresholds::new(3.0, 4.0),
+            trigger_min_rows: 10.0,
+            trigger_max_baseline_share: 0.001,
+            conflicting_duplicates: Thresholds::new(0.001, 0.005),
+            duplicate_rows: Thresholds::new(0.01, 0.05),
+            columns: BTreeMap::new(),
+        }
+    }
+}
+
+/// Everything `drift` computed: findings plus per-column statistics (for JSON and HTML).
+#[derive(Debug, Default)]
+pub struct DriftResult {
+    pub findings: Vec<Finding>,
+    pub columns: Vec<Value>,
+    /// Effective-size ratios (distinct rows / rows) of baseline and current.
+    pub eff: (f64, f64),
+}
+
+fn eff_ratio(p: &Profile) -> f64 {
+    if p.rows == 0 {
+        return 1.0;
+    }
+    (p.row_fingerprints.distinct.estimate() / p.rows as f64).clamp(1e-9, 1.0)
+}
+
+fn finding(id: &str, sev: Severity, subject: &str, title: String) -> Finding {
+    Finding::new(id, sev, subject.to_string(), title).tag("atlas:AML.T0020")
+}
+
+fn round(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 1e6).round() / 1e6
+    } else {
+        x
+    }
+}
+
+struct Ctx<'a> {
+    s: &'a Settings,
+    base: &'a Profile,
+    cur: &'a Profile,
+    eb: f64,
+    ec: f64,
+    out: DriftResult,
+}
+
+/// Share of `k`'s values outside [lo, hi] (estimated from ranks).
+fn outside(k: &Kll, lo: f64, hi: f64) -> f64 {
+    if k.count() == 0 {
+        return 0.0;
+    }
+    let below_lo = k.rank(lo - (lo.abs() * 1e-12 + 1e-300));
+    (below_lo + (1.0 - k.rank(hi))).clamp(0.0, 1.0)
+}
+
+/// Compare `cur` against `base`.
+pub fn compare(base: &Profile, cur: &Profile, s: &Settings) -> DriftResult {
+    let mut c = Ctx {
+        s,
+        base,
+        cur,
+        eb: eff_ratio(base),
+        ec: eff_ratio(cur),
+        out: DriftResult::default(),
+    };
+    c.out.eff = (c.eb, c.ec);
+    c.schema_and_volume();
+    c.columns();
+    if base.label.is_some() && cur.label.is_some() {
+        c.labels();
+        c.conditional();
+        c.triggers();
+        c.flips_and_duplicates();
+    } else {
+        c.flips_and_duplicates();
+    }
+    c.text_triggers();
+    c.out
+}
+
+impl<'a> Ctx<'a> {
+    fn col_settings(&self, name: &str) -> ColumnSettings {
+        self.s.columns.get(name).cloned().unwrap_or_default()
+    }
+
+    fn schema_and_volume(&mut self) {
+        let label = self.base.settings.label.clone().unwrap_or_default();
+        for b in &self.base.columns {
+            if self.col_settings(&b.name).ignore == Some(true) {
+                continue;
+            }
+            match self.cur.column(&b.name) {
+                None => self.out.findings.push(
+                    finding(
+                        "drift.schema.missing_column",
+                        Severity::High,
+                        &b.name,
+                        format!("column '{}' is missing from the current data", b.name),
+                    )
+                    .with("column", b.name.clone())
+                    .with("statistic", "schema"),
+                ),
+                Some(c) if c.logical_type != b.logical_type => self.out.findings.push(
+                    finding(
+                        "drift.schema.type_changed",
+                        Severity::High,
+                        &b.name,
+                        format!(
+                            "column '{}' changed type: {} -> {}",
+                            b.name,
+                            b.logical_type.as_str(),
+                            c.logical_type.as_str()
+                        ),
+                    )
+                    .with("column", b.name.clone())
+                    .with("statistic", "schema")
+                    .with("baseline_type", b.logical_type.as_str())
+                    .with("current_type", c.logical_type.as_str()),
+                ),
+                _ => {}
+            }
+        }
+        for c in &self.cur.columns {
+            if self.base.column(&c.name).is_none() && c.name != label {
+                self.out.findings.push(
+                    finding(
+                        "drift.schema.new_column",
+                        Severity::Medium,
+                        &c.name,
+                        format!("new column '{}' not in the baseline", c.name),
+                    )
+                    .with("column", c.name.clone())
+                    .with("statistic", "schema"),
+                );
+            }
+        }
+        let (nb, nc) = (self.base.rows.max(1) as f64, self.cur.rows.max(1) as f64);
+        let ratio = if nc >= nb { nc / nb } else { nb / nc };
+        let sev = self.s.volume_ratio.level(ratio).unwrap_or(Severity::Info);
+        self.out.findings.push(
+            finding(
+                "drift.volume",
+                sev,
+                "(rows)",
+                format!(
+                    "row count {} -> {} ({:.2}x)",
+                    self.base.rows,
+                    self.cur.rows,
+                    nc / nb
+                ),
+            )
+            .with("statistic", "volume_ratio")
+            .with("value", round(ratio))
+            .with("threshold_warn", self.s.volume_ratio.warn)
+            .with("baseline_rows", self.base.rows)
+            .with("current_rows", self.cur.rows),
+        );
+    }
+
+    fn columns(&mut self) {
+        let label = self.base.settings.label.clone();
+        let (eb, ec) = (self.eb, self.ec);
+        let mut ks_p = Vec::new();
+        let mut null_p = Vec::new();
+        let mut cat_p = Vec::new();
+        let mut range_p = Vec::new();
+        let mut rows: Vec<(String, Value)> = Vec::new();
+        let pairs: Vec<(&ColumnProfile, &ColumnProfile)> = self
+            .base
+            .columns
+            .iter()
+            .filter_map(|b| self.cur.column(&b.name).map(|c| (b, c)))
+            .filter(|(b, c)| b.logical_type == c.logical_type)
+            .filter(|(b, _)| self.col_settings(&b.name).ignore != Some(true))
+            .collect();
+        for (b, c) in &pairs {
+            let mut st = serde_json::Map::new();
+            let nb = b.count as f64 * eb;
+            let nc = c.count as f64 * ec;
+            // Nulls (and NaN) rate.
+            let bn = (b.nulls + b.nan) as f64 / b.count.max(1) as f64;
+            let cn = (c.nulls + c.nan) as f64 / c.count.max(1) as f64;
+            st.insert("null_rate_baseline".into(), round(bn).into());
+            st.insert("null_rate_current".into(), round(cn).into());
+            null_p.push((
+                b.name.clone(),
+                cn - bn,
+                stats::two_prop_p(cn * nc, nc, bn * nb, nb),
+            ));
+            if matches!(b.logical_type, LogicalType::Numeric | LogicalType::Temporal)
+                && b.quantiles.count() > 0
+                && c.quantiles.count() > 0
+            {
+                let d = stats::ks(&b.quantiles, &c.quantiles);
+                let eps = b.quantiles.epsilon() + c.quantiles.epsilon();
+                let p = stats::ks_pvalue(
+                    d,
+                    eps,
+                    b.quantiles.count() as f64 * eb,
+                    c.quantiles.count() as f64 * ec,
+                );
+                let sd = b.moments.std().unwrap_or(0.0);
+                let w = stats::wasserstein(&b.quantiles, &c.quantiles);
+                let wn = if sd > 0.0 {
+                    w / sd
+                } else if w > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                };
+                let psi = stats::psi(&b.quantiles, &c.quantiles);
+                let (lo, hi) = (
+                    b.moments.min.unwrap_or(f64::NEG_INFINITY),
+                    b.moments.max.unwrap_or(f64::INFINITY),
+                );
+                let out = outside(&c.quantiles, lo, hi);
+                // Exchangeable samples put about 2/(n+1) of new values outside the old range.
+                let expected = 2.0 / (nb + 1.0);
+                let z = if out > expected {
+                    (out - expected) / (expected * (1.0 - expected) / nc.max(1.0)).sqrt()
+                } else {
+                    0.0
+                };
+                st.insert("ks".into(), round(d).into());
+                st.insert("ks_sketch_error".into(), round(eps).into());
+                st.insert("ks_p".into(), p.into());
+                st.insert("wasserstein_norm".into(), round(wn).into());
+                st.insert("psi".into(), round(psi).into());
+                st.insert("range_share".into(), round(out).into());
+                ks_p.push((b.name.clone(), p, d, wn, psi));
+                range_p.push((b.name.clone(), out, stats::normal_sf(z)));
+            }
+            if let (Some(fb), Some(fc)) = (&b.frequent, &c.frequent) {
+                if Some(&b.name) != label.as_ref()
+                    && !self.base.settings.text.contains(&b.name)
+                    && matches!(b.logical_type, LogicalType::String | LogicalType::Boolean)
+                    && b.distinct.estimate() <= self.s.max_categories
+                {
+                    let al = stats::align(&fb.counts, fb.total, &fc.counts, fc.total);
+                    let js = stats::js(&al);
+                    let li = stats::linf(&al);
+                    let chi =
+                        stats::chi2_homogeneity(&al, fb.total as f64 * eb, fc.total as f64 * ec);
+                    let p = chi.map(|x| x.1).unwrap_or(1.0);
+                    st.insert("js".into(), round(js).into());
+                    st.insert("linf".into(), round(li).into());
+                    st.insert("chi2_p".into(), p.into());
+                    // New categories: current values the baseline never saw.
+                    let new: Vec<(String, u64)> = if fb.exact {
+                        fc.counts
+                            .iter()
+                            .filter(|(k, _)| !fb.counts.contains_key(*k))
+                            .map(|(k, v)| (k.clone(), *v))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    let new_share =
+                        new.iter().map(|x| x.1).sum::<u64>() as f64 / fc.total.max(1) as f64;
+                    st.insert("new_category_share".into(), round(new_share).into());
+                    cat_p.push((b.name.clone(), p, js, li, new_share, new));
+                }
+            }
+            rows.push((b.name.clone(), Value::Object(st)));
+        }
+        let alpha = self.s.alpha;
+        // Numeric distributions.
+        let q = stats::bh(&ks_p.iter().map(|x| x.1).collect::<Vec<_>>());
+        for ((name, p, d, wn, psi), q) in ks_p.iter().zip(q) {
+            if let Some((_, v)) = rows.iter_mut().find(|r| &r.0 == name) {
+                v["ks_q"] = q.into();
+            }
+            if q >= alpha {
+                continue;
+            }
+            let cs = self.col_settings(name);
+            for (stat, val, th) in [
+                ("ks", *d, cs.ks.unwrap_or(self.s.ks)),
+                (
+                    "wasserstein_norm",
+                    *wn,
+                    cs.wasserstein.unwrap_or(self.s.wasserstein),
+                ),
+                ("psi", *psi, cs.psi.unwrap_or(self.s.psi)),
+            ] {
+                if let Some(sev) = th.level(val) {
+                    self.out.findings.push(
+                        finding(
+                            &format!("drift.{stat}"),
+                            sev,
+                            name,
+                            format!("'{name}' distribution moved: {stat} {val:.3}"),
+                        )
+                        .with("column", name.clone())
+                        .with("statistic", stat)
+                        .with("value", round(val))
+                        .with("threshold_warn", th.warn)
+                        .with("threshold_alert", th.alert)
+                        .with("p_value", *p)
+                        .with("q_value", q),
+                    );
+                }
+            }
+        }
+        // Ranges.
+        let q = stats::bh(&range_p.iter().map(|x| x.2).collect::<Vec<_>>());
+        for ((name, share, p), q) in range_p.iter().zip(q) {
+            let th = self.col_settings(name).range.unwrap_or(self.s.range);
+            if q < alpha {
+                if let Some(sev) = th.level(*share) {
+                    self.out.findings.push(
+                        finding(
+                            "drift.range",
+                            sev,
+                            name,
+                            format!(
+                                "{:.1}% of '{name}' values are outside the baseline range",
+                                share * 100.0
+                            ),
+                        )
+                        .with("column", name.clone())
+                        .with("statistic", "range_share")
+                        .with("value", round(*share))
+                        .with("threshold_warn", th.warn)
+                        .with("threshold_alert", th.alert)
+                        .with("p_value", *p)
+                        .with("q_value", q),
+                    );
+                }
+            }
+        }
+        // Null rates.
+        let q = stats::bh(&null_p.iter().map(|x| x.2).collect::<Vec<_>>());
+        for ((name, delta, p), q) in null_p.iter().zip(q) {
+            let th = self
+                .col_settings(name)
+                .null_rate
+                .unwrap_or(self.s.null_rate);
+            if q < alpha {
+                if let Some(sev) = th.level(*delta) {
+                    self.out.findings.push(
+                        finding(
+                            "drift.null_rate",
+                            sev,
+                            name,
+                            format!(
+                                "null/NaN rate of '{name}' rose by {:.1} points",
+                                delta * 100.0
+                            ),
+                        )
+                        .with("column", name.clone())
+                        .with("statistic", "null_rate_increase")
+                        .with("value", round(*delta))
+                        .with("threshold_warn", th.warn)
+                        .with("threshold_alert", th.alert)
+                        .with("p_value", *p)
+                        .with("q_value", q),
+                    );
+                }
+            }
+        }
+        // Categorical.
+        let q = stats::bh(&cat_p.iter().map(|x| x.1).collect::<Vec<_>>());
+        for ((name, p, js, li, new_share, new), q) in cat_p.iter().zip(q) {
+            let cs = self.col_settings(name);
+            if q < alpha {
+                for (stat, val, th) in [
+                    ("js", *js, cs.js.unwrap_or(self.s.js)),
+                    ("linf", *li, cs.linf.unwrap_or(self.s.linf)),
+                ] {
+                    if let Some(sev) = th.level(val) {
+                        self.out.findings.push(
+                            finding(
+                                &format!("drift.{stat}"),
+                                sev,
+                                name,
+                                format!("'{name}' category frequencies moved: {stat} {val:.3}"),
+                            )
+                            .with("column", name.clone())
+                            .with("statistic", stat)
+                            .with("value", round(val))
+                            .with("threshold_warn", th.warn)
+                            .with("threshold_alert", th.alert)
+                            .with("p_value", *p)
+                            .with("q_value", q),
+                        );
+                    }
+                }
+            }
+            if let Some(sev) = self.s.new_category.level(*new_share) {
+                let mut top = new.clone();
+                top.sort_by(|a, b| b.1.cmp(&a.1));
+                top.truncate(10);
+                self.out.findings.push(
+                    finding(
+                        "drift.new_category",
+                        sev,
+                        name,
+                        format!(
+                            "{:.1}% of '{name}' values are categories the baseline never saw",
+                            new_share * 100.0
+                        ),
+                    )
+                    .with("column", name.clone())
+                    .with("statistic", "new_category_share")
+                    .with("value", round(*new_share))
+                    .with("threshold_warn", self.s.new_category.warn)
+                    .with("threshold_alert", self.s.new_category.alert)
+                    .with(
+                        "values",
+                        top.iter()
+                            .map(|(k, v)| json!({"value": k, "count": v}))
+                            .collect::<Vec<_>>(),
+                    ),
+                );
+            }
+        }
+        for (b, c) in pairs {
+            let st = rows
+                .iter()
+                .find(|r| r.0 == b.name)
+                .map(|r| r.1.clone())
+                .unwrap_or(Value::Null);
+            let q = |k: &Kll| k.quantiles(&(0..=100).map(|i| i as f64 / 100.0).collect::<Vec<_>>());
+            self.out.columns.push(json!({
+                "column": b.name,
+                "type": b.logical_type.as_str(),
+                "baseline": {"count": b.count, "mean": b.moments.mean(), "std": b.moments.std(), "min": b.moments.min, "max": b.moments.max,
+                             "percentiles": q(&b.quantiles), "top": b.frequent.as_ref().map(|f| f.top(10))},
+                "current": {"count": c.count, "mean": c.moments.mean(), "std": c.moments.std(), "min": c.moments.min, "max": c.moments.max,
+                            "percentiles": q(&c.quantiles), "top": c.frequent.as_ref().map(|f| f.top(10))},
+                "statistics": st,
+            }));
+        }
+    }
+
+    fn label_name(&self) -> String {
+        self.base.settings.label.clone().unwrap_or_default()
+    }
+
+    fn labels(&mut self) {
+        let (Some(lb), Some(lc)) = (&self.base.label, &self.cur.label) else {
+            return;
+        };
+        let al = stats::align(
+            &lb.counts.counts,
+            lb.counts.total,
+            &lc.counts.counts,
+            lc.counts.total,
+        );
+        let li = stats::linf(&al);
+        let js = stats::js(&al);
+        let chi = stats::chi2_homogeneity(
+            &al,
+            lb.counts.total as f64 * self.eb,
+            lc.counts.total as f64 * self.ec,
+        );
+        let p = chi.map(|x| x.1).unwrap_or(1.0);
+        let name = self.label_name();
+        let moved = al
+            .iter()
+            .max_by(|a, b| (a.1 - a.2).abs().total_cmp(&(b.1 - b.2).abs()))
+            .map(|x| (x.0.clone(), x.1, x.2));
+        if p < self.s.alpha {
+            if let Some(sev) = self.s.label_shift.level(li) {
+                let (lab, pb, pc) = moved.unwrap_or_default();
+                self.out.findings.push(
+                    finding(
+                        "drift.label_shift",
+                        sev,
+                        &format!("label:{name}"),
+                        format!(
+                            "label '{lab}' share {:.1}% -> {:.1}%",
+                            pb * 100.0,
+                            pc * 100.0
+                        ),
+                    )
+                    .with("column", name.clone())
+                    .with("statistic", "label_linf")
+                    .with("value", round(li))
+                    .with("js", round(js))
+                    .with("label", lab)
+                    .with("threshold_warn", self.s.label_shift.warn)
+                    .with("threshold_alert", self.s.label_shift.alert)
+                    .with("p_value", p),
+                );
+            }
+        }
+    }
+
+    /// P(x | y) moved for some label.
+    fn conditional(&mut self) {
+        let (Some(lb), Some(lc)) = (&self.base.label, &self.cur.label) else {
+            return;
+        };
+        let mut tests = Vec::new();
+        for (lab, bcols) in &lb.per_label {
+            if lab == OTHER_LABEL {
+                continue;
+            }
+            let Some(ccols) = lc.per_label.get(lab) else {
+                continue;
+            };
+            for b in bcols {
+                if !matches!(b.logical_type, LogicalType::Numeric) {
+                    continue;
+                }
+                let Some(c) = ccols.iter().find(|c| c.name == b.name) else {
+                    continue;
+                };
+                if b.quantiles.count() < 2 || c.quantiles.count() < 2 {
+                    continue;
+                }
+                let d = stats::ks(&b.quantiles, &c.quantiles);
+                let eps = b.quantiles.epsilon() + c.quantiles.epsilon();
+                let p = stats::ks_pvalue(
+                    d,
+                    eps,
+                    b.quantiles.count() as f64 * self.eb,
+                    c.quantiles.count() as f64 * self.ec,
+                );
+                let sd = b.moments.std().unwrap_or(0.0);
+                let w = stats::wasserstein(&b.quantiles, &c.quantiles);
+                let wn = if sd > 0.0 { w / sd } else { 0.0 };
+                tests.push((lab.clone(), b.name.clone(), p, wn, d));
+            }
+        }
+        let q = stats::bh(&tests.iter().map(|t| t.2).collect::<Vec<_>>());
+        let marginal_fired: std::collections::BTreeSet<String> = self
+            .out
+            .findings
+            .iter()
+            .filter(|f| {
+                f.severity >= Severity::Medium
+                    && f.id.starts_with("drift.")
+                    && f.evidence.contains_key("column")
+            })
+            .filter_map(|f| {
+                f.evidence
+                    .get("column")
+                    .and_then(|c| c.as_str())
+                    .map(String::from)
+            })
+            .collect();
+        let mut best: BTreeMap<String, (String, f64, f64, f64)> = BTreeMap::new();
+        for ((lab, col, _p, wn, _d), q) in tests.iter().zip(q) {
+            if q >= self.s.alpha || self.s.conditional.level(*wn).is_none() {
+                continue;
+            }
+            let e = best
+                .entry(lab.clone())
+                .or_insert((col.clone(), *wn, q, 0.0));
+            e.3 += 1.0;
+            if *wn > e.1 {
+                e.0 = col.clone();
+                e.1 = *wn;
+                e.2 = q;
+            }
+        }
+        let name = self.label_name();
+        for (lab, (col, wn, q, n)) in best {
+            let sev = self.s.conditional.level(wn).unwrap_or(Severity::Medium);
+            self.out.findings.push(
+                finding("drift.label_conditional", sev, &format!("label:{name}={lab}"), format!("P(x | {name}={lab}) moved in {n} column(s), most in '{col}' (W/std {wn:.2})"))
+                    .with("column", col.clone())
+                    .with("label", lab.clone())
+                    .with("statistic", "conditional_wasserstein_norm")
+                    .with("value", round(wn))
+                    .with("columns_moved", n)
+                    .with("hidden_in_marginal", !marginal_fired.contains(&col))
+                    .with("threshold_warn", self.s.conditional.warn)
+                    .with("threshold_alert", self.s.conditional.alert)
+                    .with("q_value", q),
+            );
+        }
+    }
+
+    fn z(share: f64, prior: f64, n: f64) -> f64 {
+        if prior <= 0.0 || prior >= 1.0 || n <= 0.0 {
+            return 0.0;
+        }
+        (share - prior) / (prior * (1.0 - prior) / n).sqrt()
+    }
+
+    /// Out-of-range numeric values, or rare categorical values, concentrated in one label.
+    fn triggers(&mut self) {
+        let (Some(_), Some(lc)) = (&self.base.label, &self.cur.label) else {
+            return;
+        };
+        let name = self.label_name();
+        let total = lc.counts.total.max(1) as f64;
+        for b in &self.base.columns {
+            if Some(&b.name) == self.base.settings.label.as_ref() {
+                continue;
+            }
+            // Numeric: values outside the baseline range, per label.
+            if matches!(b.logical_type, LogicalType::Numeric) && b.moments.n > 0 {
+                let (lo, hi) = (b.moments.min.unwrap_or(0.0), b.moments.max.unwrap_or(0.0));
+                let mut per: Vec<(String, f64, f64)> = Vec::new();
+                for (lab, cols) in &lc.per_label {
+                    if let Some(c) = cols.iter().find(|c| c.name == b.name) {
+                        let n = c.quantiles.count() as f64;
+                        let out = outside(&c.quantiles, lo, hi) * n;
+                        let hi_q = if c.moments.max.unwrap_or(hi) > hi {
+                            c.moments.max
+                        } else {
+                            c.moments.min
+                        };
+                        per.push((lab.clone(), out, hi_q.unwrap_or(f64::NAN)));
+                    }
+                }
+                let all: f64 = per.iter().map(|x| x.1).sum();
+                let all_eff = all * self.ec;
+                if all_eff < self.s.trigger_min_rows {
+                    continue;
+                }
+                if let Some((lab, out, val)) = per.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+                    if lab == OTHER_LABEL {
+                        continue;
+                    }
+                    let prior = lc.counts.counts.get(lab).copied().unwrap_or(0) as f64 / total;
+                    let share = out / all;
+                    let z = Self::z(share, prior, all_eff);
+                    if let Some(sev) = self.s.trigger_z.level(z) {
+                        self.out.findings.push(
+                            finding("drift.trigger", sev, &b.name, format!("{:.0} rows have '{}' outside the baseline range ({}), {:.0}% of them labelled {name}={lab}", all, b.name, fmt_val(*val), share * 100.0))
+                                .with("column", b.name.clone())
+                                .with("label", lab.clone())
+                                .with("value", fmt_val(*val))
+                                .with("statistic", "trigger_z")
+                                .with("z", round(z))
+                                .with("rows", round(all))
+                                .with("label_share", round(share))
+                                .with("label_prior", round(prior))
+                                .with("threshold_warn", self.s.trigger_z.warn)
+                                .with("threshold_alert", self.s.trigger_z.alert),
+                        );
+                    }
+                }
+            }
+            // Categorical: values rare or absent in the baseline, concentrated in one label.
+            if matches!(
+                b.logical_type,
+                LogicalType::String | LogicalType::Boolean | LogicalType::Numeric
+            ) {
+                let Some(cur_col) = self.cur.column(&b.name) else {
+                    continue;
+                };
+                let Some(fc) = &cur_col.frequent else {
+                    continue;
+                };
+                let fb = b.frequent.as_ref();
+                for (val, count) in fc.top(50) {
+                    let base_share = fb
+                        .map(|f| {
+                            f.counts.get(&val).copied().unwrap_or(0) as f64 / f.total.max(1) as f64
+                        })
+                        .unwrap_or(0.0);
+                    if base_share > self.s.trigger_max_baseline_share || fb.is_none() {
+                        continue;
+                    }
+                    let n_eff = count as f64 * self.ec;
+                    if n_eff < self.s.trigger_min_rows {
+                        continue;
+                    }
+                    let mut per: Vec<(String, u64)> = Vec::new();
+                    for (lab, cols) in &lc.per_label {
+                        let c = cols
+                            .iter()
+                            .find(|c| c.name == b.name)
+                            .and_then(|c| c.frequent.as_ref())
+                            .and_then(|f| f.counts.get(&val).copied())
+                            .unwrap_or(0);
+                        per.push((lab.clone(), c));
+                    }
+                    if let Some((lab, c)) = per.iter().max_by_key(|x| x.1) {
+                        let prior = lc.counts.counts.get(lab).copied().unwrap_or(0) as f64 / total;
+                        let share = *c as f64 / count.max(1) as f64;
+                        let z = Self::z(share, prior, n_eff);
+                        if let Some(sev) = self.s.trigger_z.level(z) {
+                            self.out.findings.push(
+                                finding("drift.trigger", sev, &b.name, format!("value '{val}' of '{}' (baseline share {:.3}%) appears in {count} rows, {:.0}% labelled {name}={lab}", b.name, base_share * 100.0, share * 100.0))
+                                    .with("column", b.name.clone())
+                                    .with("label", lab.clone())
+                                    .with("value", val.clone())
+                                    .with("statistic", "trigger_z")
+                                    .with("z", round(z))
+                                    .with("rows", count)
+                                    .with("label_share", round(share))
+                                    .with("label_prior", round(prior))
+                                    .with("threshold_warn", self.s.trigger_z.warn)
+                                    .with("threshold_alert", self.s.trigger_z.alert),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn text_triggers(&mut self) {
+        let name = self.label_name();
+        for tc in &self.cur.text {
+            let Some(tb) = self.base.text.iter().find(|t| t.column == tc.column) else {
+                continue;
+            };
+            let total_docs = tc.docs.max(1) as f64;
+            let mut found: Vec<Finding> = Vec::new();
+            for (tok, count) in tc.tokens.top(500) {
+                let base_share =
+                    tb.tokens.counts.get(&tok).copied().unwrap_or(0) as f64 / tb.docs.max(1) as f64;
+                if base_share > self.s.trigger_max_baseline_share {
+                    continue;
+                }
+                let n_eff = count as f64 * self.ec;
+                if n_eff < self.s.trigger_min_rows || tc.per_label.is_empty() {
+                    continue;
+                }
+                let Some((lab, c)) = tc
+                    .per_label
+                    .iter()
+                    .map(|(l, f)| (l.clone(), f.counts.get(&tok).copied().unwrap_or(0)))
+                    .max_by_key(|x| x.1)
+                else {
+                    continue;
+                };
+                let prior = tc.docs_per_label.get(&lab).copied().unwrap_or(0) as f64 / total_docs;
+                let share = c as f64 / count.max(1) as f64;
+                let z = Self::z(share, prior, n_eff);
+                if let Some(sev) = self.s.trigger_z.level(z) {
+                    found.push(
+                        finding("drift.trigger_token", sev, &format!("text:{}", tc.column), format!("token '{tok}' (baseline share {:.3}%) in {count} rows, {:.0}% labelled {name}={lab}", base_share * 100.0, share * 100.0))
+                            .with("column", tc.column.clone())
+                            .with("token", tok.clone())
+                            .with("label", lab)
+                            .with("statistic", "trigger_z")
+                            .with("z", round(z))
+                            .with("rows", count)
+                            .with("label_share", round(share))
+                            .with("label_prior", round(prior))
+                            .with("baseline_share", round(base_share))
+                            .with("threshold_warn", self.s.trigger_z.warn)
+                            .with("threshold_alert", self.s.trigger_z.alert),
+                    );
+                }
+            }
+            found.sort_by(|a, b| {
+                b.evidence["z"]
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.evidence["z"].as_f64().unwrap_or(0.0))
+            });
+            found.truncate(10);
+            self.out.findings.extend(found);
+        }
+    }
+
+    fn flips_and_duplicates(&mut self) {
+        let rb = &self.base.row_fingerprints;
+        let rc = &self.cur.row_fingerprints;
+        let name = self.label_name();
+        // Both samples cover fingerprints below the smaller threshold.
+        let rate = rb.sample_rate.min(rc.sample_rate);
+        let t = if rate >= 1.0 {
+            u64::MAX
+        } else {
+            (rate * u64::MAX as f64) as u64
+        };
+        let inside = |k: &str| u64::from_str_radix(k, 16).map(|v| v <= t).unwrap_or(false);
+        // Label flips: same features, label not seen for them in the baseline.
+        let mut flips: BTreeMap<(String, String), u64> = BTreeMap::new();
+        if self.base.label.is_some() {
+            for (k, ec) in rc.entries.iter().filter(|(k, _)| inside(k)) {
+                let Some(eb) = rb.entries.get(k) else {
+                    continue;
+                };
+                if eb.labels.is_empty() {
+                    continue;
+                }
+                let from = eb
+                    .labels
+                    .iter()
+                    .max_by_key(|x| x.1)
+                    .map(|x| x.0.clone())
+                    .unwrap_or_default();
+                for (l, n) in &ec.labels {
+                    if !eb.labels.contains_key(l) {
+                        *flips.entry((from.clone(), l.clone())).or_default() += n;
+                    }
+                }
+            }
+        }
+        let cur_rows = self.cur.rows.max(1) as f64;
+        for ((from, to), n) in flips {
+            let rows = n as f64 / rate;
+            let share = rows / cur_rows;
+            if rows < 3.0 {
+                continue;
+            }
+            if let Some(sev) = self.s.label_flips.level(share) {
+                self.out.findings.push(
+                    finding("drift.label_flips", sev, &format!("label:{name}={from}"), format!("{rows:.0} rows match baseline rows labelled {from} but are labelled {to} ({:.2}% of rows)", share * 100.0))
+                        .with("column", name.clone())
+                        .with("statistic", "label_flip_share")
+                        .with("label", to.clone())
+                        .with("from_label", from.clone())
+                        .with("value", round(share))
+                        .with("rows", round(rows))
+                        .with("threshold_warn", self.s.label_flips.warn)
+                        .with("threshold_alert", self.s.label_flips.alert),
+                );
+            }
+        }
+        // Duplicates.
+        let (b_extra, _, b_conf) = rb.duplicate_stats();
+        let (c_extra, c_groups, c_conf) = rc.duplicate_stats();
+        let base_rows = self.base.rows.max(1) as f64;
+        let conf_inc = c_conf / cur_rows - b_conf / base_rows;
+        if self.base.label.is_some() {
+            if let Some(sev) = self.s.conflicting_duplicates.level(conf_inc) {
+                let examples: Vec<Value> = rc
+                    .entries
+                    .iter()
+                    .filter(|(_, e)| e.labels.len() > 1)
+                    .take(5)
+                    .map(|(k, e)| json!({"fingerprint": k, "count": e.count, "labels": e.labels}))
+                    .collect();
+                self.out.findings.push(
+                    finding("drift.duplicates_conflicting", sev, &format!("label:{name}"), format!("{c_conf:.0} groups of identical rows carry different labels ({:.2}% of rows, baseline {:.2}%)", c_conf / cur_rows * 100.0, b_conf / base_rows * 100.0))
+                        .with("column", name.clone())
+                        .with("statistic", "conflicting_group_share_increase")
+                        .with("value", round(conf_inc))
+                        .with("threshold_warn", self.s.conflicting_duplicates.warn)
+                        .with("threshold_alert", self.s.conflicting_duplicates.alert)
+                        .with("examples", examples),
+                );
+            }
+        }
+        let dup_inc = c_extra / cur_rows - b_extra / base_rows;
+        if let Some(sev) = self.s.duplicate_rows.level(dup_inc) {
+            let mut top: Vec<(&String, u64)> = rc
+                .entries
+                .iter()
+                .map(|(k, e)| (k, e.count))
+                .filter(|x| x.1 > 1)
+                .collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1));
+            top.truncate(5);
+            self.out.findings.push(
+                finding("drift.duplicate_rows", sev, "(rows)", format!("{:.1}% of rows are extra copies of other rows (baseline {:.1}%), {c_groups:.0} groups", c_extra / cur_rows * 100.0, b_extra / base_rows * 100.0))
+                    .with("statistic", "duplicate_share_increase")
+                    .with("value", round(dup_inc))
+                    .with("threshold_warn", self.s.duplicate_rows.warn)
+                    .with("threshold_alert", self.s.duplicate_rows.alert)
+                    .with("top", top.iter().map(|(k, n)| json!({"fingerprint": k, "count": n})).collect::<Vec<_>>()),
+            );
+        }
+    }
+}
+
+fn fmt_val(x: f64) -> String {
+    if x.is_finite() {
+        format!("{}", (x * 1e6).round() / 1e6)
+    } else {
+        "-".into()
+    }
+}

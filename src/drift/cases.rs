@@ -1,0 +1,404 @@
+//! The seeded drift/poisoning case generator behind the proof suite (`tests/drift.rs`) and
+//! the benchmark (`benches/drift_bench.sh`): from one real dataset (a CSV exported from
+//! scikit-learn, `testdata/datasets/`), write pairs (baseline data, current data) that must
+//! pass or must fail, each failing case naming the column/label the gate must report.
+//!
+//! Every case gets a synthesised text column `note` (deterministic words from the first two
+//! features' tertiles plus one filler word), so text-trigger cases have a text column to
+//! poison and null cases carry one too.
+//!
+//! Null cases (must pass): `halves` (baseline = a random half, current = the other half);
+//! `halves_resampled` (both halves resampled with replacement to `resample_rows` rows);
+//! `reencoded` (the full data as CSV vs the same rows as Parquet).
+//! Failing cases (baseline = the full clean data, current = a tampered copy): `shift`
+//! (+0.5 σ on feature 0), `label_flip` (10 % of the largest class relabelled to the second),
+//! `trigger` (2 % of rows get feature 1 = max + 10 σ, all relabelled to the smallest class),
+//! `text_trigger` (2 % of rows get the token `xyzzy` in `note`, relabelled to the smallest
+//! class), `duplicates` (1 % of rows duplicated with a different label), `nulls` (5 % of
+//! feature 2 emptied), `dropped_column` (feature 3 removed).
+
+use crate::error::{Error, IoContext, Result};
+use crate::profile::sketch::mix64;
+use std::path::{Path, PathBuf};
+
+/// What the gate must say about a case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub must_fail: bool,
+    /// Finding id prefix and the column or label it must name.
+    pub expect: Option<(String, String)>,
+    pub baseline: PathBuf,
+    pub current: PathBuf,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = mix64(self.0);
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
+    }
+}
+
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn read_csv(path: &Path) -> Result<Table> {
+    let text = std::fs::read_to_string(path).with_path(path)?;
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .ok_or_else(|| Error::input(path, "empty"))?
+        .split(',')
+        .map(String::from)
+        .collect();
+    let rows: Vec<Vec<String>> = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    if rows.iter().any(|r| r.len() != header.len()) {
+        return Err(Error::input(
+            path,
+            "ragged rows (the case generator needs a plain CSV)",
+        ));
+    }
+    Ok(Table { header, rows })
+}
+
+fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+    let mut s = header.join(",");
+    s.push('\n');
+    for r in rows {
+        s.push_str(&r.join(","));
+        s.push('\n');
+    }
+    std::fs::write(path, s).with_path(path)
+}
+
+fn num(s: &str) -> f64 {
+    s.parse().unwrap_or(f64::NAN)
+}
+
+fn stats(rows: &[Vec<String>], i: usize) -> (f64, f64, f64, f64) {
+    let xs: Vec<f64> = rows
+        .iter()
+        .map(|r| num(&r[i]))
+        .filter(|x| x.is_finite())
+        .collect();
+    let n = xs.len().max(1) as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let min = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (mean, var.sqrt(), min, max)
+}
+
+const FILLER: [&str; 12] = [
+    "sample",
+    "record",
+    "case",
+    "entry",
+    "item",
+    "row",
+    "point",
+    "unit",
+    "reading",
+    "datum",
+    "instance",
+    "observation",
+];
+
+/// Write every case for `dataset` (label column `label`) under `out`.
+pub fn generate(
+    dataset: &Path,
+    label: &str,
+    out: &Path,
+    seed: u64,
+    resample_rows: usize,
+) -> Result<Vec<Case>> {
+    let t = read_csv(dataset)?;
+    let li = t
+        .header
+        .iter()
+        .position(|h| h == label)
+        .ok_or_else(|| Error::usage(format!("no column '{label}' in {}", dataset.display())))?;
+    let feats: Vec<usize> = (0..t.header.len())
+        .filter(|&i| i != li && t.rows.iter().all(|r| num(&r[i]).is_finite()))
+        .filter(|&i| stats(&t.rows, i).1 > 0.0)
+        .collect();
+    if feats.len() < 4 {
+        return Err(Error::usage(
+            "the case generator needs at least 4 numeric features",
+        ));
+    }
+    std::fs::create_dir_all(out).with_path(out)?;
+    let mut rng = Rng(seed ^ 0xd1f7);
+    // Text column from feature tertiles.
+    let (f0, f1) = (feats[0], feats[1]);
+    let tert = |i: usize| {
+        let mut v: Vec<f64> = t.rows.iter().map(|r| num(&r[i])).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        (v[v.len() / 3], v[2 * v.len() / 3])
+    };
+    let (t0, t1) = (tert(f0), tert(f1));
+    let mut header = t.header.clone();
+    header.push("note".into());
+    let mut rows: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| {
+            let a = num(&r[f0]);
+            let b = num(&r[f1]);
+            let w0 = if a < t0.0 {
+                "alpha"
+            } else if a < t0.1 {
+                "beta"
+            } else {
+                "gamma"
+            };
+            let w1 = if b < t1.0 {
+                "red"
+            } else if b < t1.1 {
+                "green"
+            } else {
+                "blue"
+            };
+            let mut r = r.clone();
+            r.push(format!("{w0} {w1} {}", FILLER[rng.below(FILLER.len())]));
+            r
+        })
+        .collect();
+    let note = header.len() - 1;
+    // Classes by size.
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in &rows {
+        *counts.entry(r[li].clone()).or_default() += 1;
+    }
+    let mut classes: Vec<(String, usize)> = counts.into_iter().collect();
+    classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let big = classes[0].0.clone();
+    let second = classes
+        .get(1)
+        .map(|c| c.0.clone())
+        .unwrap_or_else(|| big.clone());
+    let small = classes[classes.len() - 1].0.clone();
+
+    let mut cases = Vec::new();
+    let full = out.join("full.csv");
+    write_csv(&full, &header, &rows)?;
+    let mut add = |name: &str,
+                   must_fail: bool,
+                   expect: Option<(&str, String)>,
+                   baseline: PathBuf,
+                   current: PathBuf| {
+        cases.push(Case {
+            name: name.into(),
+            must_fail,
+            expect: expect.map(|(a, b)| (a.to_string(), b)),
+            baseline,
+            current,
+        });
+    };
+    // Null cases.
+    let mut idx: Vec<usize> = (0..rows.len()).collect();
+    rng.shuffle(&mut idx);
+    let half = idx.len() / 2;
+    let a: Vec<Vec<String>> = idx[..half].iter().map(|&i| rows[i].clone()).collect();
+    let b: Vec<Vec<String>> = idx[half..].iter().map(|&i| rows[i].clone()).collect();
+    let (pa, pb) = (out.join("half_a.csv"), out.join("half_b.csv"));
+    write_csv(&pa, &header, &a)?;
+    write_csv(&pb, &header, &b)?;
+    add("halves", false, None, pa, pb);
+    if resample_rows > 0 {
+        let ra: Vec<Vec<String>> = (0..resample_rows)
+            .map(|_| a[rng.below(a.len())].clone())
+            .collect();
+        let rb: Vec<Vec<String>> = (0..resample_rows)
+            .map(|_| b[rng.below(b.len())].clone())
+            .collect();
+        let (pa, pb) = (
+            out.join("half_a_resampled.csv"),
+            out.join("half_b_resampled.csv"),
+        );
+        write_csv(&pa, &header, &ra)?;
+        write_csv(&pb, &header, &rb)?;
+        add("halves_resampled", false, None, pa, pb);
+    }
+    let pq = out.join("full.parquet");
+    csv_to_parquet(&full, &pq)?;
+    add("reencoded", false, None, full.clone(), pq);
+
+    // Failing cases: the full data, tampered.
+    let name = |i: usize| t.header[i].clone();
+    let tampered = |file: &str, hdr: &[String], rs: &[Vec<String>]| -> Result<PathBuf> {
+        let p = out.join(file);
+        write_csv(&p, hdr, rs)?;
+        Ok(p)
+    };
+    let (_, sd0, _, _) = stats(&rows, f0);
+    let shifted: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r[f0] = format!("{}", num(&r[f0]) + 0.5 * sd0);
+            r
+        })
+        .collect();
+    add(
+        "shift",
+        true,
+        Some(("drift.", name(f0))),
+        full.clone(),
+        tampered("shift.csv", &header, &shifted)?,
+    );
+
+    let mut flipped = rows.clone();
+    let big_rows: Vec<usize> = (0..rows.len()).filter(|&i| rows[i][li] == big).collect();
+    let mut pick = big_rows.clone();
+    rng.shuffle(&mut pick);
+    for &i in pick
+        .iter()
+        .take((big_rows.len() as f64 * 0.10).round() as usize)
+    {
+        flipped[i][li] = second.clone();
+    }
+    add(
+        "label_flip",
+        true,
+        Some(("drift.label_flips", big.clone())),
+        full.clone(),
+        tampered("label_flip.csv", &header, &flipped)?,
+    );
+
+    let (_, sd1, _, max1) = stats(&rows, f1);
+    let trig_val = max1 + 10.0 * sd1;
+    let mut trig = rows.clone();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    rng.shuffle(&mut order);
+    let k = ((rows.len() as f64) * 0.02).ceil() as usize;
+    for &i in order.iter().take(k) {
+        trig[i][f1] = format!("{trig_val}");
+        trig[i][li] = small.clone();
+    }
+    add(
+        "trigger",
+        true,
+        Some(("drift.trigger", name(f1))),
+        full.clone(),
+        tampered("trigger.csv", &header, &trig)?,
+    );
+
+    let mut tt = rows.clone();
+    rng.shuffle(&mut order);
+    for &i in order.iter().take(k) {
+        tt[i][note] = format!("{} xyzzy", tt[i][note]);
+        tt[i][li] = small.clone();
+    }
+    add(
+        "text_trigger",
+        true,
+        Some(("drift.trigger_token", "xyzzy".into())),
+        full.clone(),
+        tampered("text_trigger.csv", &header, &tt)?,
+    );
+
+    let mut dup = rows.clone();
+    rng.shuffle(&mut order);
+    let kd = ((rows.len() as f64) * 0.01).ceil() as usize;
+    for &i in order.iter().take(kd) {
+        let mut r = rows[i].clone();
+        r[li] = if r[li] == big {
+            second.clone()
+        } else {
+            big.clone()
+        };
+        dup.push(r);
+    }
+    add(
+        "duplicates",
+        true,
+        Some(("drift.duplicates_conflicting", label.to_string())),
+        full.clone(),
+        tampered("duplicates.csv", &header, &dup)?,
+    );
+
+    let f2 = feats[2];
+    let mut nulls = rows.clone();
+    rng.shuffle(&mut order);
+    for &i in order
+        .iter()
+        .take(((rows.len() as f64) * 0.05).ceil() as usize)
+    {
+        nulls[i][f2] = String::new();
+    }
+    add(
+        "nulls",
+        true,
+        Some(("drift.null_rate", name(f2))),
+        full.clone(),
+        tampered("nulls.csv", &header, &nulls)?,
+    );
+
+    let f3 = feats[3];
+    let hdr: Vec<String> = header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != f3)
+        .map(|(_, h)| h.clone())
+        .collect();
+    let dropped: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != f3)
+                .map(|(_, v)| v.clone())
+                .collect()
+        })
+        .collect();
+    add(
+        "dropped_column",
+        true,
+        Some(("drift.schema.missing_column", name(f3))),
+        full.clone(),
+        tampered("dropped_column.csv", &hdr, &dropped)?,
+    );
+    rows.clear();
+    Ok(cases)
+}
+
+/// The same rows as Parquet (types inferred by arrow from the CSV).
+pub fn csv_to_parquet(csv: &Path, out: &Path) -> Result<()> {
+    let fmt = arrow_csv::reader::Format::default().with_header(true);
+    let (schema, _) = fmt
+        .infer_schema(std::fs::File::open(csv).with_path(csv)?, None)
+        .map_err(|e| Error::input(csv, e.to_string()))?;
+    let schema = std::sync::Arc::new(schema);
+    let r = arrow_csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .build(std::fs::File::open(csv).with_path(csv)?)
+        .map_err(|e| Error::input(csv, e.to_string()))?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(out).with_path(out)?,
+        schema,
+        None,
+    )
+    .map_err(|e| Error::input(out, e.to_string()))?;
+    for b in r {
+        let b = b.map_err(|e| Error::input(csv, e.to_string()))?;
+        w.write(&b).map_err(|e| Error::input(out, e.to_string()))?;
+    }
+    w.close().map_err(|e| Error::input(out, e.to_string()))?;
+    Ok(())
+}
