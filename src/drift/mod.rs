@@ -8,6 +8,7 @@
 //! - the **effective** sample size: rows × (distinct rows / rows), so a dataset resampled to
 //!   200k rows from 500 originals does not count as 200k independent observations,
 //! - Benjamini–Hochberg across columns for each family of tests.
+//!
 //! Thresholds are in `[drift]` (overridable per column); defaults in docs/drift.md.
 
 pub mod cases;
@@ -510,7 +511,7 @@ impl<'a> Ctx<'a> {
             }
             if let Some(sev) = self.s.new_category.level(*new_share) {
                 let mut top = new.clone();
-                top.sort_by(|a, b| b.1.cmp(&a.1));
+                top.sort_by_key(|x| std::cmp::Reverse(x.1));
                 top.truncate(10);
                 self.out.findings.push(
                     finding(
@@ -965,7 +966,7 @@ impl<'a> Ctx<'a> {
                 .map(|(k, e)| (k, e.count))
                 .filter(|x| x.1 > 1)
                 .collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1));
+            top.sort_by_key(|x| std::cmp::Reverse(x.1));
             top.truncate(5);
             self.out.findings.push(
                 finding("drift.duplicate_rows", sev, "(rows)", format!("{:.1}% of rows are extra copies of other rows (baseline {:.1}%), {c_groups:.0} groups", c_extra / cur_rows * 100.0, b_extra / base_rows * 100.0))

@@ -87,11 +87,19 @@ pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// `verdict: FAIL (3 findings: 1 high, 2 medium; fail-on high)`
 pub fn summary_line(report: &Report) -> String {
     use super::Severity;
+    // Drift speaks info / warn / alert (= info, medium, high).
+    let word = |s: Severity| -> String {
+        match (report.command.as_str(), s) {
+            ("drift", Severity::Medium) => "warn".into(),
+            ("drift", Severity::High) => "alert".into(),
+            _ => s.to_string(),
+        }
+    };
     let mut counts = Vec::new();
     for s in Severity::ALL.iter().rev() {
         let n = report.findings.iter().filter(|f| f.severity == *s).count();
         if n > 0 {
-            counts.push(format!("{n} {s}"));
+            counts.push(format!("{n} {}", word(*s)));
         }
     }
     let verdict = match report.verdict {
@@ -103,13 +111,13 @@ pub fn summary_line(report: &Report) -> String {
     if counts.is_empty() {
         format!(
             "verdict: {verdict} (no findings; fail-on {})",
-            report.fail_on
+            word(report.fail_on)
         )
     } else {
         format!(
             "verdict: {verdict} ({n} finding{plural}: {}; fail-on {})",
             counts.join(", "),
-            report.fail_on
+            word(report.fail_on)
         )
     }
 }

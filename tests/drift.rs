@@ -1,0 +1,241 @@
+//! `mlguard drift` proof suite: the seeded cases of `mlguard::drift::cases` built from
+//! scikit-learn's datasets, run through the real binary. Null cases must pass; every
+//! failing case must fail naming the right column or label.
+
+use mlguard::drift::cases;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/datasets")
+        .join(name)
+}
+
+fn profile(input: &Path, label: &str, out: &Path) {
+    let o = bin()
+        .args(["-q", "profile"])
+        .arg(input)
+        .args(["--label", label, "--text", "note", "-o"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn drift(base: &Path, cur: &Path, extra: &[&str]) -> (i32, Value) {
+    let o = bin()
+        .args(["-q", "drift", "--baseline"])
+        .arg(base)
+        .arg(cur)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+        panic!("{}", String::from_utf8_lossy(&o.stderr));
+    });
+    (o.status.code().unwrap(), v)
+}
+
+/// Run every case of one dataset; returns failures as messages.
+fn run_suite(dataset: &str, label: &str, resample: usize) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let cs = cases::generate(&data(dataset), label, dir.path(), 7, resample).unwrap();
+    assert_eq!(cs.len(), if resample > 0 { 10 } else { 9 });
+    let mut problems = Vec::new();
+    for c in &cs {
+        let base = dir.path().join(format!("{}.profile.json", c.name));
+        profile(&c.baseline, label, &base);
+        let (code, v) = drift(&base, &c.current, &[]);
+        let fired: Vec<&Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] != "info")
+            .collect();
+        if !c.must_fail {
+            if code != 0 {
+                problems.push(format!("{dataset}/{}: null case failed: {fired:?}", c.name));
+            }
+            continue;
+        }
+        if code != 1 {
+            problems.push(format!(
+                "{dataset}/{}: not detected (exit {code}): {fired:?}",
+                c.name
+            ));
+            continue;
+        }
+        let (id, what) = c.expect.clone().unwrap();
+        let named = fired.iter().any(|f| {
+            f["severity"] == "high"
+                && f["id"].as_str().unwrap().starts_with(&id)
+                && [
+                    &f["subject"],
+                    &f["evidence"]["column"],
+                    &f["evidence"]["label"],
+                    &f["evidence"]["token"],
+                    &f["evidence"]["from_label"],
+                ]
+                .iter()
+                .any(|x| x.as_str().is_some_and(|s| s.contains(&what)))
+        });
+        if !named {
+            problems.push(format!(
+                "{dataset}/{}: no alert {id} naming '{what}': {fired:?}",
+                c.name
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn breast_cancer_cases_including_200k_resampled_null() {
+    let p = run_suite("breast_cancer.csv", "diagnosis", 200_000);
+    assert!(p.is_empty(), "{p:#?}");
+}
+
+#[test]
+fn digits_cases() {
+    let p = run_suite("digits.csv", "digit", 20_000);
+    assert!(p.is_empty(), "{p:#?}");
+}
+
+#[test]
+fn outputs_html_sarif_junit_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cs = cases::generate(&data("breast_cancer.csv"), "diagnosis", dir.path(), 3, 0).unwrap();
+    let shift = cs.iter().find(|c| c.name == "shift").unwrap();
+    let base = dir.path().join("base.json");
+    profile(&shift.baseline, "diagnosis", &base);
+    let html = dir.path().join("report.html");
+    let o = bin()
+        .args(["-q", "drift", "--baseline"])
+        .arg(&base)
+        .arg(&shift.current)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("drift.wasserstein_norm") && table.contains("mean_radius"),
+        "{table}"
+    );
+    assert!(table.contains("verdict: FAIL"));
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(h.starts_with("<!DOCTYPE html>"));
+    assert!(h.contains("<polyline") && h.contains("mean_radius"));
+    assert!(h.contains("class=\"verdict FAIL\""));
+    // Self-contained: no script, no external resources.
+    for bad in ["<script", "<link", "src=", "https://", "url("] {
+        assert!(!h.contains(bad), "HTML contains {bad}");
+    }
+    // SARIF and JUnit.
+    let o = bin()
+        .args(["-q", "drift", "--baseline"])
+        .arg(&base)
+        .arg(&shift.current)
+        .args(["--format", "sarif"])
+        .output()
+        .unwrap();
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["ruleId"] == "drift.wasserstein_norm" && r["level"] == "error"));
+    let o = bin()
+        .args(["-q", "drift", "--baseline"])
+        .arg(&base)
+        .arg(&shift.current)
+        .args(["--format", "junit"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("<failure"));
+    // --fail-on warn vs alert; a profile as CURRENT; a saved current profile.
+    let curp = dir.path().join("cur.json");
+    let o = bin()
+        .args(["-q", "drift", "--baseline"])
+        .arg(&base)
+        .arg(&shift.current)
+        .arg("--save-profile")
+        .arg(&curp)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let (code, v) = drift(&base, &curp, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["fail_on"], "high");
+    let nulls = cs.iter().find(|c| c.name == "reencoded").unwrap();
+    let (code, _) = drift(&base, &nulls.current, &["--fail-on", "warn"]);
+    assert_eq!(code, 0);
+    // Input errors: not a profile, a label mismatch, a missing file.
+    let o = bin()
+        .args(["drift", "--baseline"])
+        .arg(&shift.current)
+        .arg(&shift.current)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not JSON")
+            || String::from_utf8_lossy(&o.stderr).contains("not an mlguard profile")
+    );
+    let o = bin()
+        .args(["drift", "--baseline"])
+        .arg(&base)
+        .arg(&shift.current)
+        .args(["--label", "other"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = bin()
+        .args(["drift", "--baseline"])
+        .arg(&base)
+        .arg(dir.path().join("missing.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn per_column_overrides_in_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cs = cases::generate(&data("breast_cancer.csv"), "diagnosis", dir.path(), 3, 0).unwrap();
+    let shift = cs.iter().find(|c| c.name == "shift").unwrap();
+    let base = dir.path().join("base.json");
+    profile(&shift.baseline, "diagnosis", &base);
+    let cfg = dir.path().join("mlguard.toml");
+    std::fs::write(&cfg, "[drift.columns.mean_radius]\nignore = true\n").unwrap();
+    let (code, v) = drift(&base, &shift.current, &["--config", cfg.to_str().unwrap()]);
+    assert!(
+        !v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["evidence"]["column"] == "mean_radius"
+                && f["id"] != "drift.label_conditional"),
+        "{v}"
+    );
+    let _ = code;
+    std::fs::write(&cfg, "[drift]\nnot_a_key = 1\n").unwrap();
+    let o = bin()
+        .args(["drift", "--config"])
+        .arg(&cfg)
+        .arg("--baseline")
+        .arg(&base)
+        .arg(&shift.current)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
