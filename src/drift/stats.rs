@@ -325,7 +325,7 @@ mod tests {
     #[test]
     fn special_functions_match_tables() {
         assert!((normal_sf(1.96) - 0.025).abs() < 1e-4);
-        assert!((kolmogorov_sf(1.36) - 0.0505).abs() < 1e-3);
+        assert!((kolmogorov_sf(1.36) - 0.0495).abs() < 2e-4);
         assert!((kolmogorov_sf(1.63) - 0.0098).abs() < 1e-3);
         // chi2(3) critical value 7.815 at 0.05; chi2(1) 3.841.
         assert!((chi2_sf(7.815, 3.0) - 0.05).abs() < 1e-3);
