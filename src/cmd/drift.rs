@@ -83,7 +83,9 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         Profile::load(&args.current[0])?
     } else {
         let pb = crate::progress::items(0, "units", g.quiet);
-        let p = profile::profile_paths(&args.current, &base.settings, &pb)?;
+        let mut st = base.settings.clone();
+        st.fingerprint_columns = Some(base.row_fingerprints.columns.clone());
+        let p = profile::profile_paths(&args.current, &st, &pb)?;
         pb.finish_and_clear();
         if let Some(sp) = &args.save_profile {
             std::fs::write(sp, p.to_json()).with_path(sp)?;

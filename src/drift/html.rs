@@ -147,7 +147,11 @@ section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-
 <p><span class="verdict {verdict}">{verdict}</span> &nbsp; fail-on <b>{fail_on}</b></p>
 <p>Baseline: <code>{baseline}</code><br>Current: <code>{current}</code></p>
 "#,
-        fail_on = report.fail_on,
+        fail_on = match report.fail_on {
+            Severity::Medium => "warn".to_string(),
+            Severity::High => "alert".to_string(),
+            s => s.to_string(),
+        },
         baseline = esc(baseline),
         current = esc(current),
     );
@@ -217,12 +221,19 @@ section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-
             h.push_str(&bars_svg(&c["baseline"]["top"], &c["current"]["top"]));
         }
         h.push_str("<table><tr><th></th><th>baseline</th><th>current</th></tr>");
+        let show = |v: &Value| match v.as_f64() {
+            Some(x) if v.is_f64() => format!("{x:.6}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string(),
+            _ => v.to_string(),
+        };
         for k in ["count", "mean", "std", "min", "max"] {
             let _ = write!(
                 h,
                 "<tr><th>{k}</th><td>{}</td><td>{}</td></tr>",
-                esc(&c["baseline"][k].to_string()),
-                esc(&c["current"][k].to_string())
+                esc(&show(&c["baseline"][k])),
+                esc(&show(&c["current"][k]))
             );
         }
         h.push_str("</table><table><tr>");

@@ -891,7 +891,15 @@ impl<'a> Ctx<'a> {
         let inside = |k: &str| u64::from_str_radix(k, 16).map(|v| v <= t).unwrap_or(false);
         // Label flips: same features, label not seen for them in the baseline.
         let mut flips: BTreeMap<(String, String), u64> = BTreeMap::new();
-        if self.base.label.is_some() {
+        let comparable = rb.columns == rc.columns;
+        if !comparable {
+            self.out.findings.push(
+                finding("drift.fingerprints_incomparable", Severity::Info, "(rows)", "row fingerprints cover different columns: label flips of known rows cannot be checked (profile the current data through `drift` to align them)".into())
+                    .with("baseline_columns", rb.columns.len())
+                    .with("current_columns", rc.columns.len()),
+            );
+        }
+        if self.base.label.is_some() && comparable {
             for (k, ec) in rc.entries.iter().filter(|(k, _)| inside(k)) {
                 let Some(eb) = rb.entries.get(k) else {
                     continue;

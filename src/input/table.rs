@@ -340,43 +340,80 @@ struct Records {
 }
 
 impl Records {
-    fn next_record(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
-        let mut rec = Vec::new();
-        let start = self.line + 1;
+    /// Append up to `max` records to `out` (cleared first), their (first line, offset) to
+    /// `starts`. Blank records are dropped. Reads straight from the reader's buffer: no
+    /// allocation per line.
+    fn fill_chunk(
+        &mut self,
+        max: usize,
+        out: &mut Vec<u8>,
+        starts: &mut Vec<(u64, usize)>,
+    ) -> Result<()> {
+        out.clear();
+        starts.clear();
+        let mut rec_start = 0usize;
+        let mut rec_line = self.line + 1;
         let mut quotes = 0usize;
         loop {
-            let mut buf = Vec::new();
-            let n = self.r.read_until(b'\n', &mut buf).with_path(&self.path)?;
-            if n == 0 {
-                if rec.is_empty() {
-                    return Ok(None);
+            let buf = self.r.fill_buf().with_path(&self.path)?;
+            if buf.is_empty() {
+                if out.len() > rec_start {
+                    if self.csv && quotes % 2 == 1 {
+                        return Err(Error::input_at_line(
+                            &self.path,
+                            rec_line,
+                            "unterminated quoted field at end of file (truncated?)",
+                        ));
+                    }
+                    if out[rec_start..].iter().all(u8::is_ascii_whitespace) {
+                        out.truncate(rec_start);
+                    } else {
+                        out.push(b'\n');
+                        starts.push((rec_line, rec_start));
+                    }
                 }
-                if self.csv && quotes % 2 == 1 {
-                    return Err(Error::input_at_line(
-                        &self.path,
-                        start,
-                        "unterminated quoted field at end of file (truncated?)",
-                    ));
-                }
-                return Ok(Some((start, rec)));
+                return Ok(());
             }
-            self.line += 1;
-            if self.csv {
-                quotes += buf.iter().filter(|&&b| b == b'"').count();
-            }
-            rec.extend_from_slice(&buf);
-            if !self.csv || quotes % 2 == 0 {
-                if rec.iter().all(|b| b.is_ascii_whitespace()) {
-                    rec.clear();
-                    quotes = 0;
-                    continue;
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    let part = &buf[..=i];
+                    if self.csv {
+                        quotes += part.iter().filter(|&&b| b == b'"').count();
+                    }
+                    out.extend_from_slice(part);
+                    self.r.consume(i + 1);
+                    self.line += 1;
+                    if !self.csv || quotes % 2 == 0 {
+                        if out[rec_start..].iter().all(u8::is_ascii_whitespace) {
+                            out.truncate(rec_start);
+                        } else {
+                            starts.push((rec_line, rec_start));
+                        }
+                        rec_start = out.len();
+                        rec_line = self.line + 1;
+                        quotes = 0;
+                        if starts.len() >= max {
+                            return Ok(());
+                        }
+                    }
                 }
-                if !rec.ends_with(b"\n") {
-                    rec.push(b'\n');
+                None => {
+                    let n = buf.len();
+                    if self.csv {
+                        quotes += buf.iter().filter(|&&b| b == b'"').count();
+                    }
+                    out.extend_from_slice(buf);
+                    self.r.consume(n);
                 }
-                return Ok(Some((start, rec)));
             }
         }
+    }
+
+    /// Skip the first record (a CSV header).
+    fn skip_header(&mut self) -> Result<()> {
+        let mut out = Vec::new();
+        let mut starts = Vec::new();
+        self.fill_chunk(1, &mut out, &mut starts)
     }
 }
 
@@ -462,7 +499,7 @@ fn read_csv(
         csv: true,
         path: unit.file.clone(),
     };
-    recs.next_record()?; // header
+    recs.skip_header()?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
         let r = arrow_csv::ReaderBuilder::new(schema.clone())
@@ -558,19 +595,14 @@ fn process_chunks(
     parse: &ParseFn,
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<()> {
+    let mut chunk = Vec::with_capacity(4 << 20);
+    let mut starts: Vec<(u64, usize)> = Vec::with_capacity(opts.batch_rows);
     loop {
-        let mut chunk: Vec<(u64, Vec<u8>)> = Vec::new();
-        while chunk.len() < opts.batch_rows {
-            match recs.next_record()? {
-                Some(r) => chunk.push(r),
-                None => break,
-            }
-        }
-        if chunk.is_empty() {
+        recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts)?;
+        if starts.is_empty() {
             return Ok(());
         }
-        let joined: Vec<u8> = chunk.iter().flat_map(|(_, r)| r.iter().copied()).collect();
-        match parse(&joined) {
+        match parse(&chunk) {
             Ok(batches) => {
                 for b in &batches {
                     f(b)?;
@@ -578,7 +610,9 @@ fn process_chunks(
             }
             Err(_) => {
                 // Find the bad record(s): parse one by one.
-                for (line, rec) in &chunk {
+                for (i, (line, off)) in starts.iter().enumerate() {
+                    let end = starts.get(i + 1).map(|x| x.1).unwrap_or(chunk.len());
+                    let rec = &chunk[*off..end];
                     match parse(rec) {
                         Ok(batches) => {
                             for b in &batches {
@@ -603,7 +637,7 @@ fn process_chunks(
                 }
             }
         }
-        if chunk.len() < opts.batch_rows {
+        if starts.len() < opts.batch_rows {
             return Ok(());
         }
     }

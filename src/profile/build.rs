@@ -146,6 +146,9 @@ impl ColState {
     }
 
     fn finish(mut self, s: &Settings) -> ColumnProfile {
+        if let Some(f) = &mut self.profile.frequent {
+            f.compact();
+        }
         if let Some(m) = self.ints.take() {
             let mut f = Freq::new(s.freq_cap);
             let mut v: Vec<(i64, u64)> = m.into_iter().collect();
@@ -171,6 +174,7 @@ pub fn tokens(text: &str) -> std::collections::BTreeSet<String> {
 /// tag and the value. Numbers are f64 (so CSV `1` and Parquet `1.0` match), NaN is one
 /// NaN, -0.0 is 0.0.
 enum FpCol {
+    Missing,
     Num(Float64Array),
     Int(Int64Array),
     Str(StringArray),
@@ -181,6 +185,7 @@ fn encode_row(cols: &[FpCol], i: usize, buf: &mut Vec<u8>) {
     buf.clear();
     for c in cols {
         match c {
+            FpCol::Missing => buf.push(0),
             FpCol::Num(a) => {
                 if a.is_null(i) {
                     buf.push(0);
@@ -301,21 +306,24 @@ impl<'a> Builder<'a> {
                     )));
                 }
             }
-            self.fp_columns = schema
-                .fields()
-                .iter()
-                .filter(|f| Some(f.name()) != s.label.as_ref())
-                .filter(|f| {
-                    matches!(
-                        logical(f.data_type()),
-                        LogicalType::Numeric
-                            | LogicalType::String
-                            | LogicalType::Boolean
-                            | LogicalType::Temporal
-                    )
-                })
-                .map(|f| f.name().clone())
-                .collect();
+            self.fp_columns = match &s.fingerprint_columns {
+                Some(list) => list.clone(),
+                None => schema
+                    .fields()
+                    .iter()
+                    .filter(|f| Some(f.name()) != s.label.as_ref())
+                    .filter(|f| {
+                        matches!(
+                            logical(f.data_type()),
+                            LogicalType::Numeric
+                                | LogicalType::String
+                                | LogicalType::Boolean
+                                | LogicalType::Temporal
+                        )
+                    })
+                    .map(|f| f.name().clone())
+                    .collect(),
+            };
         }
         let n = b.num_rows();
         self.rows += n as u64;
@@ -515,9 +523,9 @@ impl<'a> Builder<'a> {
         let mut cols = Vec::with_capacity(self.fp_columns.len());
         for name in &self.fp_columns {
             let Some(arr) = b.column_by_name(name) else {
-                return Err(Error::usage(format!(
-                    "column '{name}' missing from a later batch"
-                )));
+                // A fingerprint column (from the baseline) this data lacks: null.
+                cols.push(FpCol::Missing);
+                continue;
             };
             let c = match logical(arr.data_type()) {
                 LogicalType::Numeric => {
@@ -582,8 +590,15 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    pub fn finish(self, skipped: SkippedRows) -> Profile {
+    pub fn finish(mut self, skipped: SkippedRows) -> Profile {
         let s = self.s;
+        self.label_counts.compact();
+        for t in &mut self.text {
+            t.tokens.compact();
+            for f in t.per_label.values_mut() {
+                f.compact();
+            }
+        }
         let columns: Vec<ColumnProfile> = self.cols.into_iter().map(|c| c.finish(s)).collect();
         let label = s.label.as_ref().map(|l| LabelSection {
             column: l.clone(),

@@ -44,6 +44,10 @@ pub struct Settings {
     pub format: Option<TableFormat>,
     pub delimiter: Option<char>,
     pub skip_bad_rows: bool,
+    /// Columns of the row fingerprint; `None` = every column but the label. `drift` sets it
+    /// to the baseline's list so fingerprints of new data are comparable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint_columns: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -61,6 +65,7 @@ impl Default for Settings {
             format: None,
             delimiter: None,
             skip_bad_rows: false,
+            fingerprint_columns: None,
         }
     }
 }

@@ -376,7 +376,14 @@ impl Freq {
             return;
         }
         self.counts.insert(v.to_string(), n);
-        if self.counts.len() > self.cap as usize {
+        // Exact up to `cap` values; after that, reduce only when twice over (amortised: one
+        // sort per `cap` new values instead of one per value).
+        let limit = if self.exact {
+            self.cap as usize
+        } else {
+            2 * self.cap as usize
+        };
+        if self.counts.len() > limit {
             self.reduce();
         }
     }
@@ -402,6 +409,13 @@ impl Freq {
         for (k, v) in &o.counts {
             *self.counts.entry(k.clone()).or_insert(0) += v;
         }
+        if self.counts.len() > self.cap as usize {
+            self.reduce();
+        }
+    }
+
+    /// Bring the counters down to at most `cap` (profiles store at most `cap` values).
+    pub fn compact(&mut self) {
         if self.counts.len() > self.cap as usize {
             self.reduce();
         }
