@@ -21,7 +21,8 @@ for spec in breast_cancer:diagnosis digits:digit wine:cultivar iris:species; do
   ds=${spec%%:*}; label=${spec##*:}
   dir=$OUT/$ds
   target/release/examples/drift_cases "testdata/datasets/$ds.csv" "$label" "$dir" 7 "$RESAMPLE" > "$dir.cases.tsv"
-  while IFS=$'\t' read -r name must id what base cur; do
+  # Unit separator, not tab: tab is IFS whitespace, so empty fields (null cases) would collapse.
+  while IFS=$'\037' read -r name must id what base cur; do
     $MLG -q profile "$base" --label "$label" --text note -o "$dir/$name.base.json"
     set +e
     $MLG -q drift --baseline "$dir/$name.base.json" "$cur" --format json > "$dir/$name.drift.json"
@@ -45,7 +46,7 @@ print((hits[0]['id'] if hits else '-'))")
       verdict="fail $named"
     fi
     printf '%-15s %-17s %-5s %-22s %-8s %-8s %-9s %s\n' "$ds" "$name" "$must" "${verdict:0:22}" "$ok" "$ev_ds($ev_share)" "$eok" "$what:$ev_exp"
-  done < "$dir.cases.tsv"
+  done < <(tr '\t' '\037' < "$dir.cases.tsv")
 done
 echo
 echo "mlguard:   false alarms $ml_fa/$ml_null null cases; detected (failing, naming the right column/label) $ml_det/$ml_fail"
