@@ -23,7 +23,11 @@ fn main() {
     let run = || -> mlguard::error::Result<()> {
         let g = generate(&load_csv(Path::new(digits))?, &cfg);
         write_csv(&g, Path::new(out))?;
-        println!("{} queries from {} clients in {out}", g.queries.len(), g.clients.len());
+        println!(
+            "{} queries from {} clients in {out}",
+            g.queries.len(),
+            g.clients.len()
+        );
         for (name, kind) in g.clients.iter().filter(|c| c.1.name() != "benign") {
             println!("  {name}: {}", kind.name());
         }

@@ -5,16 +5,12 @@
 use mlguard::drift::cases;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mlguard"))
-}
+mod common;
+use common::bin;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/datasets")
-        .join(name)
+    common::testdata("datasets").join(name)
 }
 
 fn profile(input: &Path, label: &str, out: &Path) {

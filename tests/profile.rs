@@ -5,17 +5,14 @@ use arrow_array::RecordBatch;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mlguard"))
-}
+mod common;
+use common::bin;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/datasets")
-        .join(name)
+    common::testdata("datasets").join(name)
 }
 
 fn profile(args: &[&std::ffi::OsStr]) -> (Output, Option<Value>) {

@@ -7,17 +7,10 @@ use mlguard::scan::scenario::{self, Scenario};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mlguard"))
-}
-
-fn td(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(p)
-}
+mod common;
+use common::{bin, testdata as td};
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     bin().args(args).output().unwrap()

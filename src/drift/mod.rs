@@ -157,6 +157,31 @@ fn round(x: f64) -> f64 {
     }
 }
 
+/// One statistic of one column against its thresholds: the finding (with the documented
+/// evidence fields) when it reaches `warn`, else `None`. `pq` = (p-value, BH q-value) for
+/// statistics that were also tested.
+fn stat_finding(
+    id: &str,
+    column: &str,
+    title: String,
+    stat: &str,
+    val: f64,
+    th: Thresholds,
+    pq: Option<(f64, f64)>,
+) -> Option<Finding> {
+    let sev = th.level(val)?;
+    let mut f = finding(id, sev, column, title)
+        .with("column", column.to_string())
+        .with("statistic", stat)
+        .with("value", round(val))
+        .with("threshold_warn", th.warn)
+        .with("threshold_alert", th.alert);
+    if let Some((p, q)) = pq {
+        f = f.with("p_value", p).with("q_value", q);
+    }
+    Some(f)
+}
+
 struct Ctx<'a> {
     s: &'a Settings,
     base: &'a Profile,
@@ -405,23 +430,15 @@ impl<'a> Ctx<'a> {
                 ),
                 ("psi", *psi, cs.psi.unwrap_or(self.s.psi)),
             ] {
-                if let Some(sev) = th.level(val) {
-                    self.out.findings.push(
-                        finding(
-                            &format!("drift.{stat}"),
-                            sev,
-                            name,
-                            format!("'{name}' distribution moved: {stat} {val:.3}"),
-                        )
-                        .with("column", name.clone())
-                        .with("statistic", stat)
-                        .with("value", round(val))
-                        .with("threshold_warn", th.warn)
-                        .with("threshold_alert", th.alert)
-                        .with("p_value", *p)
-                        .with("q_value", q),
-                    );
-                }
+                self.out.findings.extend(stat_finding(
+                    &format!("drift.{stat}"),
+                    name,
+                    format!("'{name}' distribution moved: {stat} {val:.3}"),
+                    stat,
+                    val,
+                    th,
+                    Some((*p, q)),
+                ));
             }
         }
         // Ranges.
@@ -429,26 +446,18 @@ impl<'a> Ctx<'a> {
         for ((name, share, p), q) in range_p.iter().zip(q) {
             let th = self.col_settings(name).range.unwrap_or(self.s.range);
             if q < alpha {
-                if let Some(sev) = th.level(*share) {
-                    self.out.findings.push(
-                        finding(
-                            "drift.range",
-                            sev,
-                            name,
-                            format!(
-                                "{:.1}% of '{name}' values are outside the baseline range",
-                                share * 100.0
-                            ),
-                        )
-                        .with("column", name.clone())
-                        .with("statistic", "range_share")
-                        .with("value", round(*share))
-                        .with("threshold_warn", th.warn)
-                        .with("threshold_alert", th.alert)
-                        .with("p_value", *p)
-                        .with("q_value", q),
-                    );
-                }
+                self.out.findings.extend(stat_finding(
+                    "drift.range",
+                    name,
+                    format!(
+                        "{:.1}% of '{name}' values are outside the baseline range",
+                        share * 100.0
+                    ),
+                    "range_share",
+                    *share,
+                    th,
+                    Some((*p, q)),
+                ));
             }
         }
         // Null rates.
@@ -459,26 +468,18 @@ impl<'a> Ctx<'a> {
                 .null_rate
                 .unwrap_or(self.s.null_rate);
             if q < alpha {
-                if let Some(sev) = th.level(*delta) {
-                    self.out.findings.push(
-                        finding(
-                            "drift.null_rate",
-                            sev,
-                            name,
-                            format!(
-                                "null/NaN rate of '{name}' rose by {:.1} points",
-                                delta * 100.0
-                            ),
-                        )
-                        .with("column", name.clone())
-                        .with("statistic", "null_rate_increase")
-                        .with("value", round(*delta))
-                        .with("threshold_warn", th.warn)
-                        .with("threshold_alert", th.alert)
-                        .with("p_value", *p)
-                        .with("q_value", q),
-                    );
-                }
+                self.out.findings.extend(stat_finding(
+                    "drift.null_rate",
+                    name,
+                    format!(
+                        "null/NaN rate of '{name}' rose by {:.1} points",
+                        delta * 100.0
+                    ),
+                    "null_rate_increase",
+                    *delta,
+                    th,
+                    Some((*p, q)),
+                ));
             }
         }
         // Categorical.
@@ -490,45 +491,34 @@ impl<'a> Ctx<'a> {
                     ("js", *js, cs.js.unwrap_or(self.s.js)),
                     ("linf", *li, cs.linf.unwrap_or(self.s.linf)),
                 ] {
-                    if let Some(sev) = th.level(val) {
-                        self.out.findings.push(
-                            finding(
-                                &format!("drift.{stat}"),
-                                sev,
-                                name,
-                                format!("'{name}' category frequencies moved: {stat} {val:.3}"),
-                            )
-                            .with("column", name.clone())
-                            .with("statistic", stat)
-                            .with("value", round(val))
-                            .with("threshold_warn", th.warn)
-                            .with("threshold_alert", th.alert)
-                            .with("p_value", *p)
-                            .with("q_value", q),
-                        );
-                    }
+                    self.out.findings.extend(stat_finding(
+                        &format!("drift.{stat}"),
+                        name,
+                        format!("'{name}' category frequencies moved: {stat} {val:.3}"),
+                        stat,
+                        val,
+                        th,
+                        Some((*p, q)),
+                    ));
                 }
             }
-            if let Some(sev) = self.s.new_category.level(*new_share) {
+            if let Some(f) = stat_finding(
+                "drift.new_category",
+                name,
+                format!(
+                    "{:.1}% of '{name}' values are categories the baseline never saw",
+                    new_share * 100.0
+                ),
+                "new_category_share",
+                *new_share,
+                self.s.new_category,
+                None,
+            ) {
                 let mut top = new.clone();
                 top.sort_by_key(|x| std::cmp::Reverse(x.1));
                 top.truncate(10);
                 self.out.findings.push(
-                    finding(
-                        "drift.new_category",
-                        sev,
-                        name,
-                        format!(
-                            "{:.1}% of '{name}' values are categories the baseline never saw",
-                            new_share * 100.0
-                        ),
-                    )
-                    .with("column", name.clone())
-                    .with("statistic", "new_category_share")
-                    .with("value", round(*new_share))
-                    .with("threshold_warn", self.s.new_category.warn)
-                    .with("threshold_alert", self.s.new_category.alert)
-                    .with(
+                    f.with(
                         "values",
                         top.iter()
                             .map(|(k, v)| json!({"value": k, "count": v}))

@@ -3,7 +3,8 @@
 use crate::profile::sketch::Kll;
 use std::collections::BTreeMap;
 
-/// Standard normal upper tail P(Z > z) (Abramowitz–Stegun 7.1.26 via erfc, |error| < 1.5e-7).
+/// Standard normal upper tail P(Z > z), via erfc (Numerical Recipes `erfcc`, fractional
+/// error < 1.2e-7). Also used by the Shapiro–Wilk p-value (`scan::inference::swilk`).
 pub fn normal_sf(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
 }

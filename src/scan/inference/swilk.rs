@@ -25,31 +25,10 @@ fn poly(c: &[f64], x: f64) -> f64 {
     r
 }
 
-/// Complementary error function (Numerical Recipes `erfcc`, fractional error < 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let ans = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 {
-        ans
-    } else {
-        2.0 - ans
-    }
-}
-
 /// Upper tail of the normal distribution N(m, s²) at y.
 fn pnorm_upper(y: f64, m: f64, s: f64) -> f64 {
-    0.5 * erfc((y - m) / (s * std::f64::consts::SQRT_2))
+    // One erfc for the crate (Numerical Recipes `erfcc`, fractional error < 1.2e-7).
+    crate::drift::stats::normal_sf((y - m) / s)
 }
 
 /// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
