@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-10000000}
+BASE=
 OUT=bench-out/profile/r$ROWS
 cargo build --release --quiet --bin mlguard
 MLG=target/release/mlguard
@@ -20,26 +21,26 @@ measure() { # NAME CELLS CMD...
   local name=$1 cells=$2; shift 2
   /usr/bin/time -f '%e %M' -o /tmp/pb.t "$@" > /dev/null 2>/tmp/pb.err || { echo "$name: failed: $(tail -2 /tmp/pb.err)"; return 0; }
   read -r s m < <(tail -n 1 /tmp/pb.t)
-  [ "$name" != "${name#mlguard}" ] && BASE=$s
+  [ -z "$BASE" ] && BASE=$s
   printf '%-44s %10.2f %14.0f %8d Mi %10s\n' "$name" "$s" "$(awk "BEGIN{print $cells/($s>0?$s:0.001)}")" $((m / 1024)) "$(awk "BEGIN{printf \"%.2f\", $s/$BASE}")"
 }
 for ds in breast_cancer digits; do
   f=testdata/datasets/$ds.csv
   r=$(($(wc -l < "$f") - 1)); c=$(head -1 "$f" | tr ',' '\n' | wc -l); cells=$((r * c))
-  echo "== (a) $ds.csv: $r rows x $c columns"
+  BASE=; echo "== (a) $ds.csv: $r rows x $c columns"
   measure "mlguard profile" $cells $MLG -q profile "$f" -o /tmp/pb.json
   measure "polars describe()" $cells python3 benches/profile_peers.py polars "$f"
   measure "whylogs why.log(df)" $cells python3 benches/profile_peers.py whylogs "$f"
 done
 cells=$((ROWS * 20))
 for f in "$OUT/table.parquet" "$OUT/table.csv"; do
-  echo "== (b) $(basename "$f"): $ROWS rows x 20 columns ($(du -h "$f" | cut -f1))"
+  BASE=; echo "== (b) $(basename "$f"): $ROWS rows x 20 columns ($(du -h "$f" | cut -f1))"
   measure "mlguard profile" $cells $MLG -q profile "$f" -o /tmp/pb.json
   measure "mlguard profile --label cat0 --text text0" $cells $MLG -q profile "$f" --label cat0 --text text0 -o /tmp/pb.json
   measure "polars describe()" $cells python3 benches/profile_peers.py polars "$f"
   measure "whylogs why.log(df)" $cells python3 benches/profile_peers.py whylogs "$f"
 done
-echo "== memory vs rows (Parquet, mlguard profile)"
+BASE=; echo "== memory vs rows (Parquet, mlguard profile)"
 measure "mlguard profile, $ROWS rows" $cells $MLG -q profile "$OUT/table.parquet" -o /tmp/pb.json
 measure "mlguard profile, $((ROWS * 10)) rows (file x10)" $((cells * 10)) $MLG -q profile $(for i in 1 2 3 4 5 6 7 8 9 10; do echo "$OUT/table.parquet"; done) -o /tmp/pb.json
 echo "x mlguard = seconds / the first mlguard row of the block (above 1: slower than mlguard)"

@@ -101,7 +101,13 @@ impl Moments {
 // ---------------------------------------------------------------- KLL
 
 /// KLL quantile sketch over f64 (NaN never enters; callers count NaN separately).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+///
+/// Lazy compaction (as in Apache DataSketches): items pile up until the sketch holds its
+/// whole budget (the sum of the level capacities), then the lowest level over its own
+/// capacity is compacted. Compacting eagerly whenever level 0 reached its capacity (2 items
+/// once the sketch is deep) made KLL a fifth of `profile`'s time; the error bound is the
+/// same. Level capacities are k·(2/3)^depth, never below [`KLL_MIN_WIDTH`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Kll {
     pub k: u32,
     /// Items seen.
@@ -110,6 +116,21 @@ pub struct Kll {
     pub levels: Vec<Vec<f64>>,
     /// Compaction coin state (seeded): the same inputs and seed give the same sketch.
     pub rng: u64,
+    /// Items held (cache of the sum of level lengths; rebuilt by `compress`).
+    #[serde(skip)]
+    held: usize,
+    /// Budget: the sum of the level capacities (0 = not computed yet).
+    #[serde(skip)]
+    budget: usize,
+}
+
+/// Smallest level capacity (DataSketches' `m`).
+pub const KLL_MIN_WIDTH: usize = 8;
+
+impl PartialEq for Kll {
+    fn eq(&self, o: &Kll) -> bool {
+        self.k == o.k && self.n == o.n && self.levels == o.levels && self.rng == o.rng
+    }
 }
 
 impl Kll {
@@ -119,6 +140,8 @@ impl Kll {
             n: 0,
             levels: vec![Vec::new()],
             rng: mix64(seed ^ 0x6b6c_6c00),
+            held: 0,
+            budget: 0,
         }
     }
     /// Normalised rank error at 99 % confidence for a single rank query (the constant fitted
@@ -133,7 +156,7 @@ impl Kll {
         let depth = self.levels.len() - 1 - h;
         ((self.k as f64) * (2.0f64 / 3.0).powi(depth as i32))
             .ceil()
-            .max(2.0) as usize
+            .max(KLL_MIN_WIDTH as f64) as usize
     }
     pub fn add(&mut self, x: f64) {
         if x.is_nan() {
@@ -141,20 +164,24 @@ impl Kll {
         }
         self.n += 1;
         self.levels[0].push(x);
-        if self.levels[0].len() >= self.capacity(0) {
+        self.held += 1;
+        if self.held >= self.budget {
             self.compress();
         }
     }
-    fn total(&self) -> usize {
-        self.levels.iter().map(Vec::len).sum()
-    }
-    fn max_total(&self) -> usize {
-        (0..self.levels.len()).map(|h| self.capacity(h)).sum()
+    /// Recount the items held and the budget; returns the level capacities.
+    fn refresh(&mut self) -> Vec<usize> {
+        let caps: Vec<usize> = (0..self.levels.len()).map(|h| self.capacity(h)).collect();
+        self.held = self.levels.iter().map(Vec::len).sum();
+        self.budget = caps.iter().sum();
+        caps
     }
     fn compress(&mut self) {
-        while self.total() >= self.max_total() {
+        let mut caps = self.refresh();
+        while self.held >= self.budget {
+            // Some level is at or over its capacity, since the total is over the sum.
             let h = (0..self.levels.len())
-                .find(|&h| self.levels[h].len() >= self.capacity(h))
+                .find(|&h| self.levels[h].len() >= caps[h])
                 .unwrap_or(0);
             if h + 1 == self.levels.len() {
                 self.levels.push(Vec::new());
@@ -171,6 +198,7 @@ impl Kll {
             let offset = (self.rng & 1) as usize;
             let promoted: Vec<f64> = items.iter().skip(offset).step_by(2).copied().collect();
             self.levels[h + 1].extend(promoted);
+            caps = self.refresh();
         }
     }
     pub fn merge(&mut self, o: &Kll) {
