@@ -586,14 +586,73 @@ fn read_jsonl(
     Ok(skipped)
 }
 
-type ParseFn<'a> = dyn Fn(&[u8]) -> std::result::Result<Vec<RecordBatch>, String> + 'a;
+type ParseFn<'a> = dyn Fn(&[u8]) -> std::result::Result<Vec<RecordBatch>, String> + Sync + 'a;
 
+/// Read blocks of whole records, parse them, and hand every batch to `f`, in file order.
+///
+/// Two stages: a helper thread reads and parses the next block while this thread runs `f`
+/// (the profile sketches) on the current one. Parsing CSV/JSON is about half the work on a
+/// text file, and one file is otherwise one thread. The channel holds two blocks, so memory
+/// stays bounded. A block that fails to parse is re-parsed record by record to name the bad
+/// line (or skip it with `--skip-bad-rows`).
 fn process_chunks(
     recs: &mut Records,
     opts: &ReadOptions,
     skipped: &mut Skipped,
     parse: &ParseFn,
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<RecordBatch>>>(2);
+        let producer = scope.spawn(move || -> Skipped {
+            let mut sk = Skipped::default();
+            let r = produce(recs, opts, &mut sk, parse, &tx);
+            if let Err(e) = r {
+                // The consumer may have stopped already; then its own error wins.
+                let _ = tx.send(Err(e));
+            }
+            sk
+        });
+        let mut result = Ok(());
+        'recv: for msg in rx.iter() {
+            match msg {
+                Ok(batches) => {
+                    for b in &batches {
+                        if let Err(e) = f(b) {
+                            result = Err(e);
+                            break 'recv;
+                        }
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        // Dropping the receiver makes the producer's next send fail, so it stops early.
+        drop(rx);
+        let sk = producer
+            .join()
+            .map_err(|_| Error::usage("internal: reader thread panicked"))?;
+        skipped.rows += sk.rows;
+        for e in sk.examples {
+            if skipped.examples.len() < 10 {
+                skipped.examples.push(e);
+            }
+        }
+        result
+    })
+}
+
+/// The producer side of [`process_chunks`]: returns when the file ends, on the first error,
+/// or when the consumer hung up.
+fn produce(
+    recs: &mut Records,
+    opts: &ReadOptions,
+    skipped: &mut Skipped,
+    parse: &ParseFn,
+    tx: &std::sync::mpsc::SyncSender<Result<Vec<RecordBatch>>>,
 ) -> Result<()> {
     let mut chunk = Vec::with_capacity(4 << 20);
     let mut starts: Vec<(u64, usize)> = Vec::with_capacity(opts.batch_rows);
@@ -604,8 +663,8 @@ fn process_chunks(
         }
         match parse(&chunk) {
             Ok(batches) => {
-                for b in &batches {
-                    f(b)?;
+                if tx.send(Ok(batches)).is_err() {
+                    return Ok(());
                 }
             }
             Err(_) => {
@@ -615,8 +674,8 @@ fn process_chunks(
                     let rec = &chunk[*off..end];
                     match parse(rec) {
                         Ok(batches) => {
-                            for b in &batches {
-                                f(b)?;
+                            if tx.send(Ok(batches)).is_err() {
+                                return Ok(());
                             }
                         }
                         Err(e) => {
