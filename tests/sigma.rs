@@ -328,39 +328,6 @@ fn azure_activity_and_signin_records() {
         .all(|f| f.id != "sigma.5496ff55-42ec-4369-81cb-00f417029e25"));
 }
 
-/// Throughput probe (not a timing assertion): `cargo test --test sigma -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn throughput_probe() {
-    let set = rules();
-    let mut recs = Vec::new();
-    for e in std::fs::read_dir(Path::new(EVENTS).join("cloudtrail")).unwrap() {
-        let p = e.unwrap().path();
-        let name = p
-            .strip_prefix(EVENTS)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        recs.extend(records(&name));
-    }
-    let rounds = 2000;
-    let t = std::time::Instant::now();
-    let mut hits = 0usize;
-    for _ in 0..rounds {
-        for r in &recs {
-            hits += set.evaluate(r, "aws", Some("cloudtrail")).len();
-        }
-    }
-    let secs = t.elapsed().as_secs_f64();
-    let n = recs.len() * rounds;
-    println!(
-        "{n} record evaluations x {} aws rules in {secs:.3}s = {:.0} records/s ({hits} findings)",
-        57,
-        n as f64 / secs
-    );
-    assert!(hits > 0);
-}
-
 #[test]
 fn empty_and_odd_records_match_nothing() {
     let set = rules();
