@@ -12,6 +12,12 @@ use std::process::Output;
 mod common;
 use common::{bin, testdata as td};
 
+/// The last path component of a warning's `file`.
+fn file_name(w: &Value) -> String {
+    let f = w["file"].as_str().unwrap();
+    f.rsplit('/').next().unwrap().to_string()
+}
+
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     bin().args(args).output().unwrap()
 }
@@ -138,18 +144,7 @@ fn traildiscover_events_parse_and_bad_files_warn() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| {
-            (
-                w["file"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string(),
-                w["message"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|w| (file_name(w), w["message"].as_str().unwrap().to_string()))
         .collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings
@@ -440,13 +435,7 @@ fn dirty_data_gives_warnings_with_file_and_line_and_the_scan_goes_on() {
         .iter()
         .map(|w| {
             (
-                w["file"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string(),
+                file_name(w),
                 (
                     w["line"].clone(),
                     w["message"].as_str().unwrap().to_string(),
