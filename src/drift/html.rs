@@ -147,11 +147,7 @@ section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-
 <p><span class="verdict {verdict}">{verdict}</span> &nbsp; fail-on <b>{fail_on}</b></p>
 <p>Baseline: <code>{baseline}</code><br>Current: <code>{current}</code></p>
 "#,
-        fail_on = match report.fail_on {
-            Severity::Medium => "warn".to_string(),
-            Severity::High => "alert".to_string(),
-            s => s.to_string(),
-        },
+        fail_on = report.fail_on.drift_word(),
         baseline = esc(baseline),
         current = esc(current),
     );
@@ -180,11 +176,7 @@ section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-
             .get("value")
             .map(|v| v.to_string())
             .unwrap_or_default();
-        let sev = match f.severity {
-            Severity::High | Severity::Critical => "alert",
-            Severity::Medium => "warn",
-            _ => "info",
-        };
+        let sev = sev_class(f.severity);
         let _ = writeln!(
             h,
             "<tr class=\"{}\"><td>{sev}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -604,14 +604,11 @@ fn process_chunks(
 ) -> Result<()> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<RecordBatch>>>(2);
-        let producer = scope.spawn(move || -> Skipped {
-            let mut sk = Skipped::default();
-            let r = produce(recs, opts, &mut sk, parse, &tx);
-            if let Err(e) = r {
+        let producer = scope.spawn(move || {
+            if let Err(e) = produce(recs, opts, skipped, parse, &tx) {
                 // The consumer may have stopped already; then its own error wins.
                 let _ = tx.send(Err(e));
             }
-            sk
         });
         let mut result = Ok(());
         'recv: for msg in rx.iter() {
@@ -632,15 +629,9 @@ fn process_chunks(
         }
         // Dropping the receiver makes the producer's next send fail, so it stops early.
         drop(rx);
-        let sk = producer
+        producer
             .join()
             .map_err(|_| Error::usage("internal: reader thread panicked"))?;
-        skipped.rows += sk.rows;
-        for e in sk.examples {
-            if skipped.examples.len() < 10 {
-                skipped.examples.push(e);
-            }
-        }
         result
     })
 }

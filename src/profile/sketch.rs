@@ -119,7 +119,11 @@ pub struct Kll {
     /// Items held (cache of the sum of level lengths; rebuilt by `compress`).
     #[serde(skip)]
     held: usize,
-    /// Budget: the sum of the level capacities (0 = not computed yet).
+    /// Level capacities for the current number of levels (cache: they depend only on `k`
+    /// and the depth; empty = not computed yet).
+    #[serde(skip)]
+    caps: Vec<usize>,
+    /// Budget: the sum of `caps` (0 = not computed yet).
     #[serde(skip)]
     budget: usize,
 }
@@ -141,6 +145,7 @@ impl Kll {
             levels: vec![Vec::new()],
             rng: mix64(seed ^ 0x6b6c_6c00),
             held: 0,
+            caps: Vec::new(),
             budget: 0,
         }
     }
@@ -169,19 +174,21 @@ impl Kll {
             self.compress();
         }
     }
-    /// Recount the items held and the budget; returns the level capacities.
-    fn refresh(&mut self) -> Vec<usize> {
-        let caps: Vec<usize> = (0..self.levels.len()).map(|h| self.capacity(h)).collect();
+    /// Recount the items held; recompute the capacities and budget when the number of
+    /// levels changed.
+    fn refresh(&mut self) {
+        if self.caps.len() != self.levels.len() {
+            self.caps = (0..self.levels.len()).map(|h| self.capacity(h)).collect();
+            self.budget = self.caps.iter().sum();
+        }
         self.held = self.levels.iter().map(Vec::len).sum();
-        self.budget = caps.iter().sum();
-        caps
     }
     fn compress(&mut self) {
-        let mut caps = self.refresh();
+        self.refresh();
         while self.held >= self.budget {
             // Some level is at or over its capacity, since the total is over the sum.
             let h = (0..self.levels.len())
-                .find(|&h| self.levels[h].len() >= caps[h])
+                .find(|&h| self.levels[h].len() >= self.caps[h])
                 .unwrap_or(0);
             if h + 1 == self.levels.len() {
                 self.levels.push(Vec::new());
@@ -198,7 +205,7 @@ impl Kll {
             let offset = (self.rng & 1) as usize;
             let promoted: Vec<f64> = items.iter().skip(offset).step_by(2).copied().collect();
             self.levels[h + 1].extend(promoted);
-            caps = self.refresh();
+            self.refresh();
         }
     }
     pub fn merge(&mut self, o: &Kll) {

@@ -39,6 +39,15 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+    /// The name drift uses for a level: `warn` (= medium) and `alert` (= high); the other
+    /// levels keep their own names.
+    pub fn drift_word(self) -> &'static str {
+        match self {
+            Severity::Medium => "warn",
+            Severity::High => "alert",
+            s => s.as_str(),
+        }
+    }
 }
 
 impl fmt::Display for Severity {

@@ -88,11 +88,11 @@ pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 pub fn summary_line(report: &Report) -> String {
     use super::Severity;
     // Drift speaks info / warn / alert (= info, medium, high).
-    let word = |s: Severity| -> String {
-        match (report.command.as_str(), s) {
-            ("drift", Severity::Medium) => "warn".into(),
-            ("drift", Severity::High) => "alert".into(),
-            _ => s.to_string(),
+    let word = |s: Severity| -> &'static str {
+        if report.command == "drift" {
+            s.drift_word()
+        } else {
+            s.as_str()
         }
     };
     let mut counts = Vec::new();
