@@ -3,7 +3,7 @@
 
 use crate::cli::Global;
 use crate::error::IoContext;
-use crate::input::logs::Source;
+use crate::input::logs::source;
 use crate::report::{self, Format, Output, Report, Severity};
 use crate::scan;
 use crate::{Error, Outcome, Result};
@@ -35,9 +35,10 @@ pub struct Args {
     /// Log files or directories (walked recursively; .json, .json.gz, .jsonl, .ndjson, .log).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Input kind [default: auto-detect per record].
-    #[arg(long, value_enum)]
-    pub source: Option<Source>,
+    /// Input kind: a log source of the registry, or `inference` [default: auto-detect per
+    /// record].
+    #[arg(long, value_name = "SOURCE", value_parser = source_names())]
+    pub source: Option<String>,
     /// Directory of Sigma rules (YAML) to run on every audit record.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -65,6 +66,15 @@ pub struct Args {
     pub sample_rate: Option<f64>,
 }
 
+/// `--source` values: every registered log source, plus `inference` (its own pipeline).
+fn source_names() -> clap::builder::PossibleValuesParser {
+    let mut v = source::names();
+    v.push(INFERENCE);
+    clap::builder::PossibleValuesParser::new(v)
+}
+
+const INFERENCE: &str = "inference";
+
 const FORMATS: &[Format] = &[
     Format::Table,
     Format::Json,
@@ -77,12 +87,13 @@ const FORMATS: &[Format] = &[
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("scan", FORMATS)?;
     let config = g.load_config()?;
-    if args.sample_rate.is_some() && args.source != Some(Source::Inference) {
+    let is_inference = args.source.as_deref() == Some(INFERENCE);
+    if args.sample_rate.is_some() && !is_inference {
         return Err(Error::usage(
             "--sample-rate applies to --source inference only",
         ));
     }
-    let report = if args.source == Some(Source::Inference) {
+    let report = if is_inference {
         inference(&args, &config, g)?
     } else {
         audit(&args, &config, g)?
@@ -153,7 +164,7 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 
 fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
     let opts = scan::Options {
-        source: args.source,
+        source: args.source.as_deref().and_then(source::by_name),
         rules: args.rules.clone(),
         baseline_days: args.baseline_days,
         baseline: args.baseline.clone(),

@@ -73,17 +73,11 @@ pub struct RuleSet {
     by_product: HashMap<String, Vec<usize>>,
 }
 
-/// Built-in field mapping per product, tried only when the rule's field name does not
-/// resolve in the record (what a pySigma processing pipeline does for a backend). SigmaHQ's
-/// GCP rules use Elastic ECS names (`gcp.audit.method_name`) or a Pub/Sub `data.` wrapper.
+/// The field mapping of the record's product, tried only when the rule's field name does
+/// not resolve in the record (what a pySigma processing pipeline does for a backend). The
+/// mappings are data, one file per log source (`src/input/logs/mappings/`).
 fn aliases(product: &str) -> &'static [(&'static str, &'static str)] {
-    match product {
-        "gcp" => &[
-            ("gcp.audit.method_name", "protoPayload.methodName"),
-            ("data", ""),
-        ],
-        _ => &[],
-    }
+    &crate::input::logs::source::mapping_for(product).fields
 }
 
 impl RuleSet {
