@@ -2,7 +2,7 @@
 //! logs; Azure ML (`Microsoft.MachineLearningServices/workspaces/...`) operations.
 
 use super::fields::{normalize_ip, num, parse_time, s};
-use super::source::{LogSource, Parsed};
+use super::registry::{LogSource, Parsed};
 use super::{Event, Op, RecordRef, Source};
 use serde_json::Value;
 

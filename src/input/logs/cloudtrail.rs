@@ -3,7 +3,7 @@
 //! kinds are set here.
 
 use super::fields::{normalize_ip, num, parse_time, s};
-use super::source::{LogSource, Parsed};
+use super::registry::{LogSource, Parsed};
 use super::{Event, Op, RecordRef, Source};
 use serde_json::{json, Value};
 

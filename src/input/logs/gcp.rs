@@ -2,7 +2,7 @@
 //! Secret Manager and Vertex AI (`aiplatform.googleapis.com`) methods.
 
 use super::fields::{normalize_ip, num, parse_time, s};
-use super::source::{LogSource, Parsed};
+use super::registry::{LogSource, Parsed};
 use super::{Event, Op, RecordRef, Source};
 use serde_json::Value;
 

@@ -12,7 +12,7 @@
 //! are normalised to a map, as are registered-model aliases (`[{alias, version}]`).
 
 use super::fields::{parse_time, s};
-use super::source::{Doc, LogSource, Parsed};
+use super::registry::{Doc, LogSource, Parsed};
 use super::{Event, Op, RecordRef, Source};
 use serde_json::{json, Map, Value};
 use std::path::Path;
