@@ -707,3 +707,38 @@ fn inference_logs_through_the_cli() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// One symlink policy for log directories: a linked log file is read (and listed as read
+/// through a link), a link to a directory is not descended and listed with its reason —
+/// never dropped silently. A gzip log is read through the same capped decompressor.
+#[test]
+fn log_directory_symlinks_are_read_or_listed() {
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let sample = td("scan/gcp");
+    let first = std::fs::read_dir(&sample)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
+        .min()
+        .unwrap();
+    std::os::unix::fs::symlink(&first, logs.join("linked.json")).unwrap();
+    std::os::unix::fs::symlink(&sample, logs.join("dirlink")).unwrap();
+    let (code, v, err) = scan_json(std::slice::from_ref(&logs), &["--fail-on", "critical"]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert_eq!(v["summary"]["files"], 1, "{err}");
+    let ignored = v["ignored_files"].as_array().unwrap();
+    let reason = |name: &str| {
+        ignored
+            .iter()
+            .find(|i| file_name(i) == name)
+            .map(|i| i["reason"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(reason("linked.json"), "read through a symlink");
+    assert!(
+        reason("dirlink").contains("symlink to a directory"),
+        "{ignored:?}"
+    );
+}

@@ -264,38 +264,38 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
     Ok(report)
 }
 
-/// Files for `--source inference`: directories are walked for CSV, JSONL and Parquet.
-fn inference_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
-                let e = e.map_err(|e| Error::input(p, format!("cannot walk: {e}")))?;
-                let ext = e
-                    .path()
-                    .extension()
-                    .map(|x| x.to_string_lossy().to_ascii_lowercase())
-                    .unwrap_or_default();
-                if e.file_type().is_file()
-                    && ["csv", "jsonl", "ndjson", "json", "parquet", "pq"].contains(&ext.as_str())
-                {
-                    files.push(e.into_path());
-                }
-            }
-        } else {
-            files.push(p.clone());
-        }
+/// Files for `--source inference`, through the source layer: directories are listed for
+/// CSV, JSONL and Parquet (optionally .gz/.zst); what is left out is noted with the reason.
+fn inference_files(paths: &[PathBuf], g: &Global) -> Result<Vec<PathBuf>> {
+    let wanted = |p: &std::path::Path| {
+        let n = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let n = n
+            .strip_suffix(".gz")
+            .or_else(|| n.strip_suffix(".zst"))
+            .unwrap_or(&n);
+        [".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"]
+            .iter()
+            .any(|e| n.ends_with(e))
+    };
+    let found = crate::input::source::expand(
+        paths,
+        &wanted,
+        "inference log files (.csv, .jsonl, .parquet)",
+    )?;
+    for p in &found.via_symlink {
+        g.note(format!("read through a symlink: {}", p.display()));
     }
-    if files.is_empty() {
-        return Err(Error::usage(
-            "no inference log files (.csv, .jsonl, .parquet) found",
-        ));
+    for (p, why) in &found.skipped {
+        g.note(format!("not read: {}: {why}", p.display()));
     }
-    Ok(files)
+    Ok(found.files)
 }
 
 fn inference(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
-    let files = inference_files(&args.paths)?;
+    let files = inference_files(&args.paths, g)?;
     let pb = crate::progress::spinner(g, "scanning inference logs");
     let out = scan::inference::scan(
         &files,

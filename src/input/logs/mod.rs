@@ -15,11 +15,10 @@ mod parse;
 
 pub use parse::{normalize_ip, parse_time};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde_json::Value;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -167,31 +166,27 @@ fn wanted(p: &Path) -> bool {
         .any(|e| n.ends_with(e))
 }
 
-/// Expand arguments into files: directories are walked (sorted, symlinks not followed).
-pub fn expand(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
-    let mut files = Vec::new();
-    let mut ignored = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-        if meta.is_dir() {
-            for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
-                let entry = entry.map_err(|e| {
-                    let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
-                    Error::input(path, format!("cannot walk: {e}"))
-                })?;
-                if entry.file_type().is_file() {
-                    if wanted(entry.path()) {
-                        files.push(entry.into_path());
-                    } else {
-                        ignored.push(entry.into_path());
-                    }
-                }
-            }
-        } else {
-            files.push(p.clone());
-        }
-    }
-    Ok((files, ignored))
+/// `(path, reason)` pairs.
+pub type Reasons = Vec<(PathBuf, String)>;
+
+/// Expand arguments into files through the source layer: directories are listed (sorted;
+/// links to files read, links to directories and special files left out with a reason).
+/// Returns the files and `(path, reason)` for what was not read; a file read through a
+/// symlink is reported there too, as read.
+pub fn expand(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Reasons)> {
+    let found = crate::input::source::expand(
+        paths,
+        &wanted,
+        "log files (looked for .json, .json.gz, .jsonl, .ndjson, .log)",
+    )?;
+    let mut ignored = found.skipped;
+    ignored.extend(
+        found
+            .via_symlink
+            .into_iter()
+            .map(|p| (p, "read through a symlink".to_string())),
+    );
+    Ok((found.files, ignored))
 }
 
 /// Per-file work done while a file's raw records are still in memory (stateless detections,
@@ -230,10 +225,7 @@ pub fn load_with<T: Send>(
     let mut results = Vec::new();
     let mut out = Loaded {
         files: files.len(),
-        ignored: ignored
-            .into_iter()
-            .map(|p| (p, "extension not read when walking a directory".to_string()))
-            .collect(),
+        ignored,
         ..Loaded::default()
     };
     for (e, w, found) in per_file {
@@ -263,26 +255,12 @@ fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<Strin
     }
 }
 
-/// Read one file's bytes, decompressing gzip or zstd by magic number.
-fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
-    let raw = std::fs::read(path)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out)?;
-        Ok(out)
-    } else if raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        zstd::stream::decode_all(&raw[..])
-    } else {
-        Ok(raw)
-    }
-}
-
 /// Read one file: a JSON document (container, array or single record) or JSON Lines.
 pub fn read_file(path: &Path, source: Source) -> (Vec<Event>, Vec<Warning>) {
     let shared: Arc<Path> = Arc::from(path);
     let mut events = Vec::new();
     let mut warnings = Vec::new();
-    let bytes = match read_bytes(path) {
+    let bytes = match crate::input::source::read_all(path) {
         Ok(b) => b,
         Err(e) => {
             warnings.push(warn(path, None, None, format!("cannot read: {e}")));

@@ -90,33 +90,33 @@ impl RuleSet {
     /// Load every `*.yml`/`*.yaml` under `dir` (recursively). A rule that cannot be compiled
     /// is reported in `LoadReport::skipped` with a reason, never silently dropped.
     pub fn load_dir(dir: &Path) -> Result<(RuleSet, LoadReport)> {
-        let meta = std::fs::metadata(dir).with_path(dir)?;
-        let mut files = Vec::new();
-        if meta.is_file() {
-            files.push(dir.to_path_buf());
-        } else {
-            for entry in walkdir::WalkDir::new(dir)
-                .follow_links(true)
-                .sort_by_file_name()
-            {
-                let entry = entry.map_err(|e| {
-                    let p = e.path().unwrap_or(dir).to_path_buf();
-                    match e.into_io_error() {
-                        Some(io) => crate::Error::io(&p, io),
-                        None => crate::Error::input(&p, "filesystem loop while walking rules"),
-                    }
-                })?;
-                let p = entry.path();
-                let is_yaml = p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml")
-                });
-                if entry.file_type().is_file() && is_yaml {
-                    files.push(p.to_path_buf());
-                }
-            }
-        }
+        // Through the source layer: links to rule files are read, links to directories
+        // and special files are listed as skipped with the reason.
+        let is_yaml = |p: &Path| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+        };
+        let found = crate::input::source::expand(
+            std::slice::from_ref(&dir.to_path_buf()),
+            &is_yaml,
+            "Sigma rules (*.yml, *.yaml)",
+        );
+        let found = match found {
+            Ok(f) => f,
+            // An empty rule directory loads no rule; the caller reports "0 rules loaded".
+            Err(crate::Error::Usage(_)) if dir.is_dir() => Default::default(),
+            Err(e) => return Err(e),
+        };
+        let files = found.files;
         let mut set = RuleSet::default();
         let mut report = LoadReport::default();
+        for (p, why) in found.skipped {
+            // Other files in a rule directory (README.md, LICENSE) are not rules.
+            if !why.starts_with("extension not read") {
+                report.skipped.push((p.display().to_string(), why));
+            }
+        }
         for f in files {
             let name = f.display().to_string();
             // Read at most one byte past the limit: a huge file costs no memory.
