@@ -123,7 +123,7 @@ impl RuleSet {
             let mut text = Vec::new();
             {
                 use std::io::Read as _;
-                std::fs::File::open(&f)
+                crate::input::source::open_regular(&f)
                     .and_then(|h| h.take(MAX_RULE_BYTES as u64 + 1).read_to_end(&mut text))
                     .with_path(&f)?;
             }
