@@ -742,3 +742,119 @@ fn log_directory_symlinks_are_read_or_listed() {
         "{ignored:?}"
     );
 }
+
+/// A DeleteTrail CloudTrail record: the finding proves the record was read.
+fn delete_trail(i: u32) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","eventTime":"2026-03-01T10:00:{:02}Z","eventSource":"cloudtrail.amazonaws.com","eventName":"DeleteTrail","awsRegion":"us-east-1","sourceIPAddress":"10.0.0.{i}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u{i}"}},"requestParameters":{{"name":"main"}},"recipientAccountId":"111122223333"}}"#,
+        i % 60
+    )
+}
+
+fn logging_findings(v: &Value) -> usize {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "scan.logging_disabled")
+        .count()
+}
+
+/// Issue 13: shapes common in the wild were dropped while the gate passed.
+#[test]
+fn container_per_line_bom_and_invalid_utf8_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // `zcat *.json.gz > all.json`: one {"Records":[...]} document per line.
+    let per_line = dir.path().join("all.json");
+    let lines: Vec<String> = (0..3)
+        .map(|k| {
+            format!(
+                r#"{{"Records":[{},{}]}}"#,
+                delete_trail(2 * k),
+                delete_trail(2 * k + 1)
+            )
+        })
+        .collect();
+    std::fs::write(&per_line, lines.join("\n")).unwrap();
+    let (code, v, err) = scan_json(std::slice::from_ref(&per_line), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(logging_findings(&v), 6);
+    assert_eq!(v["summary"]["warnings"], 0);
+    assert_eq!(
+        v["findings"][0]["location"]["line"].as_u64().is_some(),
+        true
+    );
+
+    // A UTF-8 byte-order mark before the container.
+    let bom = dir.path().join("bom.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(format!(r#"{{"Records":[{}]}}"#, delete_trail(1)).as_bytes());
+    std::fs::write(&bom, bytes).unwrap();
+    let (code, v, err) = scan_json(std::slice::from_ref(&bom), &[]);
+    assert_eq!((code, logging_findings(&v)), (1, 1), "{err}");
+
+    // One invalid byte in a single-line array: that record is read with U+FFFD and counted,
+    // the others are untouched.
+    let bad = dir.path().join("bad.json");
+    let mut bytes = format!(
+        "[{},{}]",
+        delete_trail(1),
+        delete_trail(2).replace("user/u2", "user/u\x01")
+    )
+    .into_bytes();
+    let i = bytes.iter().position(|b| *b == 1).unwrap();
+    bytes[i] = 0xC3; // a lone UTF-8 lead byte
+    std::fs::write(&bad, bytes).unwrap();
+    let (code, v, err) = scan_json(std::slice::from_ref(&bad), &[]);
+    assert_eq!((code, logging_findings(&v)), (1, 2), "{err}");
+    assert_eq!(v["summary"]["repaired"], 1);
+    assert_eq!(v["repaired"][0]["record"], 1);
+    assert!(err.contains("invalid UTF-8"), "{err}");
+}
+
+/// Issue 13: a whole container of an unknown shape is named as such, and a damaged MLflow
+/// export inside a scanned directory is a warning, not silence.
+#[test]
+fn unknown_containers_and_damaged_mlflow_exports_are_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("logs.json"),
+        format!(r#"{{"logs":[{},{}]}}"#, delete_trail(1), delete_trail(2)),
+    )
+    .unwrap();
+    let models = dir.path().join("models/m");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::write(
+        models.join("model.json"),
+        r#"{"system":{"script":"export_model.py"},"mlflow":{"registered_model":{"name":"m","versions":"lost"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("odd.json"),
+        r#"{"system":{"script":"export_x.py"},"mlflow":{"registred_model":{}}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("ok.json"), delete_trail(3)).unwrap();
+    let (code, v, err) = scan_json(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(code, 1, "{err}");
+    let warnings: BTreeMap<String, String> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (file_name(w), w["message"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        warnings["logs.json"].contains("not a known log container")
+            && !warnings["logs.json"].contains("record is not"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings["model.json"].contains("versions is not a list"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings["odd.json"].contains("unknown kind"),
+        "{warnings:?}"
+    );
+    assert_eq!(warnings.len(), 3);
+}

@@ -237,6 +237,7 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
         ),
     );
     summary.insert("warnings".into(), out.warnings.len().into());
+    summary.insert("repaired".into(), out.repaired.len().into());
     summary.insert("findings".into(), report.findings.len().into());
     report.summary = summary;
     report.extra.insert(
@@ -255,6 +256,24 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
                 .collect(),
         ),
     );
+    if !out.repaired.is_empty() {
+        g.note(format!(
+            "{} record(s) read after replacing invalid UTF-8 (listed in --format json: repaired)",
+            out.repaired.len()
+        ));
+        report.extra.insert(
+            "repaired".into(),
+            Value::Array(
+                out.repaired
+                    .iter()
+                    .map(|w| {
+                        json!({"file": w.at.file.display().to_string(), "line": w.at.line,
+                               "record": w.at.index, "message": w.message})
+                    })
+                    .collect(),
+            ),
+        );
+    }
     if !out.ignored.is_empty() {
         report.extra.insert(
             "ignored_files".into(),

@@ -35,6 +35,8 @@ pub type SigmaSummary = (usize, Vec<(String, String)>, usize);
 pub struct Output {
     pub findings: Vec<Finding>,
     pub warnings: Vec<Warning>,
+    /// Records read after a repair (invalid UTF-8 replaced), one entry per record.
+    pub repaired: Vec<Warning>,
     pub coverage: Vec<detect::Coverage>,
     pub files: usize,
     pub ignored: Vec<(PathBuf, String)>,
@@ -147,6 +149,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     Ok(Output {
         findings,
         warnings: loaded.warnings,
+        repaired: loaded.repaired,
         coverage,
         files: loaded.files,
         ignored: loaded.ignored,

@@ -31,6 +31,9 @@ impl LogSource for Azure {
     fn parse(&self, rec: Value, at: RecordRef) -> Parsed {
         parse(rec, at)
     }
+    fn containers(&self) -> &'static [&'static str] {
+        &["records", "value"]
+    }
     fn logsource(&self, e: &Event) -> Option<(&'static str, Option<&'static str>)> {
         let c = e.raw.get("category").and_then(|c| c.as_str()).unwrap_or("");
         let service = match c.to_ascii_lowercase().as_str() {

@@ -23,6 +23,9 @@ impl LogSource for CloudTrail {
     fn parse(&self, rec: Value, at: RecordRef) -> Parsed {
         parse(rec, at)
     }
+    fn containers(&self) -> &'static [&'static str] {
+        &["Records"]
+    }
     fn logsource(&self, _e: &Event) -> Option<(&'static str, Option<&'static str>)> {
         Some(("aws", Some("cloudtrail")))
     }

@@ -22,6 +22,9 @@ impl LogSource for Gcp {
     fn parse(&self, rec: Value, at: RecordRef) -> Parsed {
         parse(rec, at)
     }
+    fn containers(&self) -> &'static [&'static str] {
+        &["entries"]
+    }
     fn logsource(&self, _e: &Event) -> Option<(&'static str, Option<&'static str>)> {
         Some(("gcp", Some("gcp.audit")))
     }

@@ -39,8 +39,16 @@ impl LogSource for Mlflow {
             return None;
         }
         Some(match events(doc, path) {
-            Some(ev) => Doc::Events(ev),
+            Some((events, problems)) => Doc::Events { events, problems },
             None if is_other_export(doc) => Doc::Unused(UNUSED_EXPORT.into()),
+            None if is_export_import(doc) => Doc::Bad(format!(
+                "mlflow-export-import file of an unknown kind (mlflow keys: {}): not read",
+                match doc.get("mlflow") {
+                    Some(Value::Object(m)) => m.keys().cloned().collect::<Vec<_>>().join(", "),
+                    Some(other) => format!("not an object: {}", short(other)),
+                    None => String::new(),
+                }
+            )),
             None => Doc::Bad(
                 "not an MLflow registry export (no registered_model / model_versions)".into(),
             ),
@@ -60,13 +68,50 @@ pub const UNUSED_EXPORT: &str =
 
 /// Does this JSON document look like an MLflow registry export?
 pub fn is_document(doc: &Value) -> bool {
-    is_registry(doc) || is_other_export(doc)
+    is_registry(doc) || is_export_import(doc)
 }
 
-/// An mlflow-export-import file that is not a registered model (experiments, runs, prompts,
-/// evaluation datasets): recognised, and listed as not used by the scan.
-pub fn is_other_export(doc: &Value) -> bool {
+/// Written by mlflow-export-import (its `system` block).
+fn is_export_import(doc: &Value) -> bool {
     doc.pointer("/system/script").is_some() || doc.pointer("/system/mlflow_version").is_some()
+}
+
+/// `mlflow` keys of mlflow-export-import files that are not registry state.
+const OTHER_EXPORT_KEYS: &[&str] = &[
+    "experiment",
+    "experiments",
+    "runs",
+    "info",
+    "params",
+    "metrics",
+    "tags",
+    "inputs",
+    "outputs",
+    "models",
+    "prompt",
+    "prompts",
+    "total_prompts",
+    "successful_exports",
+    "failed_exports",
+    "datasets",
+    "total_datasets",
+    "evaluation_dataset",
+    "evaluation_datasets",
+    "logged_model",
+    "logged_models",
+    "traces",
+];
+
+/// An mlflow-export-import file that is not a registered model (experiments, runs, prompts,
+/// evaluation datasets): recognised by its `mlflow` keys, and listed as not used by the
+/// scan. An export file of any other shape is a warning, never silently unused.
+pub fn is_other_export(doc: &Value) -> bool {
+    is_export_import(doc)
+        && match doc.get("mlflow") {
+            None => true,
+            Some(Value::Object(m)) => m.keys().all(|k| OTHER_EXPORT_KEYS.contains(&k.as_str())),
+            Some(_) => false,
+        }
 }
 
 fn is_registry(doc: &Value) -> bool {
@@ -102,21 +147,41 @@ fn tags(v: Option<&Value>) -> Map<String, Value> {
     m
 }
 
-/// Events for every model version in `doc`; `None` when it is not a registry document.
-pub fn events(doc: &Value, path: &Path) -> Option<Vec<Event>> {
+/// Events for every model version in `doc`, with what in it could not be read (a model or
+/// version of the wrong shape: a damaged export must not pass as "nothing to check");
+/// `None` when it is not a registry document.
+pub fn events(doc: &Value, path: &Path) -> Option<(Vec<Event>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut problems = Vec::new();
     let mut models: Vec<&Value> = Vec::new();
     if let Some(rm) = doc.pointer("/mlflow/registered_model") {
         models.push(rm);
+        if rm.get("versions").is_none() && rm.get("latest_versions").is_none() && rm.is_object() {
+            problems.push(format!(
+                "registered model {:?} has no \"versions\" / \"latest_versions\" list: its versions were not read",
+                s(rm, "name").unwrap_or_default()
+            ));
+        }
     }
     if let Some(rm) = doc.get("registered_model") {
         models.push(rm);
     }
-    if let Some(a) = doc.get("registered_models").and_then(Value::as_array) {
-        models.extend(a.iter());
+    match doc.get("registered_models") {
+        Some(Value::Array(a)) => models.extend(a.iter()),
+        Some(other) if !other.is_null() => {
+            problems.push("\"registered_models\" is not a list: not read".into())
+        }
+        _ => {}
     }
     let mut idx = 0u64;
     for m in &models {
+        if !m.is_object() {
+            problems.push(format!(
+                "registered model entry is not an object: {}",
+                short(m)
+            ));
+            continue;
+        }
         let name = s(m, "name").unwrap_or_default();
         // Model-level aliases: [{alias, version}] → version → [alias].
         let mut alias_of: Map<String, Value> = Map::new();
@@ -130,24 +195,55 @@ pub fn events(doc: &Value, path: &Path) -> Option<Vec<Event>> {
                 }
             }
         }
-        let versions = m
-            .get("versions")
-            .or_else(|| m.get("latest_versions"))
-            .and_then(Value::as_array);
-        for v in versions.into_iter().flatten() {
+        let versions = match m.get("versions").or_else(|| m.get("latest_versions")) {
+            Some(Value::Array(a)) => a.as_slice(),
+            None | Some(Value::Null) => &[],
+            Some(other) => {
+                problems.push(format!(
+                    "registered model {name:?}: versions is not a list ({}): not read",
+                    short(other)
+                ));
+                &[]
+            }
+        };
+        for v in versions {
+            if !v.is_object() {
+                problems.push(format!(
+                    "registered model {name:?}: version entry is not an object: {}",
+                    short(v)
+                ));
+                continue;
+            }
             out.push(version_event(v, &name, &alias_of, path, idx));
             idx += 1;
         }
     }
     if let Some(v) = doc.get("model_version") {
-        out.push(version_event(v, "", &Map::new(), path, idx));
-        idx += 1;
-    }
-    if let Some(a) = doc.get("model_versions").and_then(Value::as_array) {
-        for v in a {
+        if v.is_object() {
             out.push(version_event(v, "", &Map::new(), path, idx));
             idx += 1;
+        } else {
+            problems.push(format!("model_version is not an object: {}", short(v)));
         }
+    }
+    match doc.get("model_versions") {
+        Some(Value::Array(a)) => {
+            for v in a {
+                if !v.is_object() {
+                    problems.push(format!(
+                        "model_versions entry is not an object: {}",
+                        short(v)
+                    ));
+                    continue;
+                }
+                out.push(version_event(v, "", &Map::new(), path, idx));
+                idx += 1;
+            }
+        }
+        Some(other) if !other.is_null() => {
+            problems.push("\"model_versions\" is not a list: not read".into())
+        }
+        _ => {}
     }
     if models.is_empty() && idx == 0 && !is_registry(doc) {
         return None;
@@ -156,7 +252,16 @@ pub fn events(doc: &Value, path: &Path) -> Option<Vec<Event>> {
     for e in &mut out {
         e.raw["tracking_uri"] = server.clone().into();
     }
-    Some(out)
+    Some((out, problems))
+}
+
+/// The first characters of a value, for messages.
+fn short(v: &Value) -> String {
+    let t = v.to_string();
+    match t.char_indices().nth(60) {
+        Some((i, _)) => format!("{}...", &t[..i]),
+        None => t,
+    }
 }
 
 fn version_event(

@@ -15,6 +15,7 @@ pub mod cloudtrail;
 mod fields;
 pub mod gcp;
 pub mod mlflow;
+pub mod read;
 pub mod registry;
 
 pub use fields::{normalize_ip, parse_time};
@@ -23,7 +24,7 @@ pub use registry::{LogSource, Source, REGISTRY};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
-use registry::Doc;
+pub use read::FileRead;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -215,6 +216,8 @@ pub struct Loaded {
     /// Files not used, with the reason: in a directory with another extension, or an
     /// MLflow export of experiments/runs (not registry state).
     pub ignored: Vec<(PathBuf, String)>,
+    /// Records read after a repair (invalid UTF-8 replaced), one entry per record.
+    pub repaired: Vec<Warning>,
 }
 
 /// File names read when walking a directory (explicit file arguments are always read):
@@ -280,20 +283,21 @@ pub fn load_with<T: Send>(
     drop_raw: bool,
 ) -> Result<(Loaded, Vec<T>)> {
     let (files, ignored) = expand(paths)?;
-    let per_file: Vec<(Vec<Event>, Vec<Warning>, Vec<T>)> = files
+    let per_file: Vec<(FileRead, Vec<T>)> = files
         .par_iter()
         .map(|f| {
-            let (mut ev, w) = read_file(f, source);
-            let found = hook(&ev);
+            let mut r = read_file(f, source);
+            let found = hook(&r.events);
             if drop_raw {
-                for e in ev
+                for e in r
+                    .events
                     .iter_mut()
                     .filter(|e| !e.source.get().is_some_and(|s| s.keeps_raw()))
                 {
                     e.raw = Value::Null;
                 }
             }
-            (ev, w, found)
+            (r, found)
         })
         .collect();
     let mut results = Vec::new();
@@ -302,16 +306,14 @@ pub fn load_with<T: Send>(
         ignored,
         ..Loaded::default()
     };
-    for (e, w, found) in per_file {
-        out.events.extend(e);
-        results.extend(found);
-        for w in w {
-            if w.message == mlflow::UNUSED_EXPORT {
-                out.ignored.push((w.at.file.to_path_buf(), w.message));
-            } else {
-                out.warnings.push(w);
-            }
+    for (f, (r, found)) in files.iter().zip(per_file) {
+        if let Some(why) = r.unused {
+            out.ignored.push((f.clone(), why));
         }
+        out.events.extend(r.events);
+        results.extend(found);
+        out.warnings.extend(r.warnings);
+        out.repaired.extend(r.repaired);
     }
     out.events
         .sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.at.cmp(&b.at)));
@@ -329,139 +331,15 @@ fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<Strin
     }
 }
 
-/// Read one file: a JSON document (container, array or single record) or JSON Lines.
-pub fn read_file(path: &Path, source: Forced) -> (Vec<Event>, Vec<Warning>) {
-    let shared: Arc<Path> = Arc::from(path);
-    let mut events = Vec::new();
-    let mut warnings = Vec::new();
-    let bytes = match crate::input::source::read_all(path) {
-        Ok(b) => b,
-        Err(e) => {
-            warnings.push(warn(path, None, None, format!("cannot read: {e}")));
-            return (events, warnings);
-        }
-    };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        warnings.push(warn(path, None, None, "empty file: no records"));
-        return (events, warnings);
-    }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(doc) => {
-            let doc_sources: Vec<&dyn LogSource> = match source {
-                Some(s) => vec![s],
-                None => REGISTRY.to_vec(),
-            };
-            for s in doc_sources {
-                match s.document(&doc, path, source.is_some()) {
-                    None => continue,
-                    Some(Doc::Events(ev)) => events.extend(ev),
-                    Some(Doc::Unused(why)) | Some(Doc::Bad(why)) => {
-                        warnings.push(warn(path, None, None, why))
-                    }
-                }
-                return (events, warnings);
-            }
-            let records: Vec<(Option<u64>, Value)> = match doc {
-                Value::Object(mut m) => {
-                    let key = ["Records", "records", "value", "entries"]
-                        .into_iter()
-                        .find(|k| m.get(*k).is_some_and(Value::is_array));
-                    match key.and_then(|k| m.remove(k)) {
-                        Some(Value::Array(a)) => a
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, v)| (Some(i as u64), v))
-                            .collect(),
-                        _ => vec![(None, Value::Object(m))],
-                    }
-                }
-                Value::Array(a) => a
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| (Some(i as u64), v))
-                    .collect(),
-                other => {
-                    warnings.push(warn(
-                        path,
-                        None,
-                        None,
-                        format!("JSON {} is not an audit record", kind_of(&other)),
-                    ));
-                    return (events, warnings);
-                }
-            };
-            if records.is_empty() {
-                warnings.push(warn(path, None, None, "no records (empty JSON array)"));
-            }
-            for (index, rec) in records {
-                push_record(
-                    rec,
-                    source,
-                    &shared,
-                    index,
-                    None,
-                    &mut events,
-                    &mut warnings,
-                );
-            }
-        }
-        Err(whole) => {
-            // JSON Lines? Only if the first non-empty line is a JSON value on its own.
-            let text = String::from_utf8_lossy(&bytes);
-            let mut any = false;
-            let mut bad = 0usize;
-            for (i, line) in text.lines().enumerate() {
-                let l = line.trim();
-                if l.is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<Value>(l) {
-                    Ok(v) => {
-                        any = true;
-                        push_record(
-                            v,
-                            source,
-                            &shared,
-                            None,
-                            Some(i as u64 + 1),
-                            &mut events,
-                            &mut warnings,
-                        );
-                    }
-                    Err(e) if any || bad > 0 => {
-                        bad += 1;
-                        warnings.push(warn(
-                            path,
-                            None,
-                            Some(i as u64 + 1),
-                            format!("malformed JSON line skipped: {e}"),
-                        ));
-                    }
-                    Err(_) => {
-                        // First line is not JSON either: report the whole-document error.
-                        warnings.push(warn(
-                            path,
-                            None,
-                            None,
-                            format!("not JSON or JSON Lines: {whole}"),
-                        ));
-                        return (events, warnings);
-                    }
-                }
-            }
-        }
-    }
-    (events, warnings)
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+/// Read one file: JSON documents (one, or many: containers per line, concatenated files)
+/// or JSON Lines; see [`read`].
+pub fn read_file(path: &Path, source: Forced) -> FileRead {
+    match crate::input::source::read_all(path) {
+        Ok(bytes) => read::read_bytes(path, &bytes, source),
+        Err(e) => FileRead {
+            warnings: vec![warn(path, None, None, format!("cannot read: {e}"))],
+            ..FileRead::default()
+        },
     }
 }
 

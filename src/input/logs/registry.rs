@@ -30,7 +30,11 @@ pub type Parsed = std::result::Result<Event, (RecordRef, String)>;
 
 /// A whole-document source's answer for one JSON document.
 pub enum Doc {
-    Events(Vec<Event>),
+    /// Its events, and what in the document could not be read (each a warning).
+    Events {
+        events: Vec<Event>,
+        problems: Vec<String>,
+    },
     /// Recognised, deliberately not used (listed in `ignored_files` with this reason).
     Unused(String),
     /// Forced with `--source` but not this source's document: a warning.
@@ -58,6 +62,11 @@ pub trait LogSource: Sync + Send {
     /// Sigma field mapping (YAML in `src/input/logs/mappings/`), `""` for none.
     fn mapping_yaml(&self) -> &'static str {
         ""
+    }
+    /// Keys of the JSON objects that wrap this source's records in exports
+    /// (`{"Records": [...]}`): the records are the array under the key.
+    fn containers(&self) -> &'static [&'static str] {
+        &[]
     }
     /// Lowercased name suffixes read when walking a directory (after `.gz` / `.zst`).
     fn file_patterns(&self) -> &'static [&'static str] {
