@@ -74,6 +74,7 @@ impl RecordRef {
             file: self.file.display().to_string(),
             line: self.line,
             record: self.index,
+            ..Default::default()
         }
     }
 }
