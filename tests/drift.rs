@@ -270,7 +270,10 @@ fn skipped_rows_in_the_current_data_make_the_gate_incomplete() {
     assert_eq!(v["verdict"], "incomplete");
     assert_eq!(v["skipped"][0]["what"], "rows");
     assert_eq!(v["skipped"][0]["line"], 202);
-    assert!(v["skipped"][0]["file"].as_str().unwrap().ends_with("cur.csv"));
+    assert!(v["skipped"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("cur.csv"));
     let (code, v) = drift(&base, &cur, &["--allow-partial"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["verdict"], "pass");

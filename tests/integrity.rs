@@ -353,7 +353,10 @@ fn verify_with_a_fifo_in_the_tree_is_incomplete_not_pass() {
     let o = run(&[s("verify"), d.as_os_str(), s("-m"), m.as_os_str(), s("-q")]);
     assert_eq!(o.status.code(), Some(2));
     let out = stdout(&o);
-    assert!(out.contains("not read (skipped):\n  file pipe: FIFO"), "{out}");
+    assert!(
+        out.contains("not read (skipped):\n  file pipe: FIFO"),
+        "{out}"
+    );
     assert!(out.contains("verify: INCOMPLETE (3 files:"), "{out}");
     // JUnit: an erroring gate case and a skipped case naming the file.
     let o = run(&[
@@ -368,7 +371,10 @@ fn verify_with_a_fifo_in_the_tree_is_incomplete_not_pass() {
     let x = stdout(&o);
     assert!(x.contains(r#"errors="1" skipped="1""#), "{x}");
     assert!(x.contains(r#"name="gate (incomplete)""#), "{x}");
-    assert!(x.contains(r#"name="pipe"><skipped message="file pipe: FIFO"#), "{x}");
+    assert!(
+        x.contains(r#"name="pipe"><skipped message="file pipe: FIFO"#),
+        "{x}"
+    );
     // --allow-partial restores warnings-only.
     let (code, v) = verify_json(&d, &m, &["--allow-partial"]);
     assert_eq!(code, 0, "{v}");

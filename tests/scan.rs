@@ -250,6 +250,80 @@ fn gcp_and_mlflow_samples_parse_into_events() {
     assert!(f["title"].as_str().unwrap().contains("unrecorded user"));
 }
 
+/// Issue 13: hostile rule files (deep condition nesting, deep YAML flow nesting, huge
+/// files) are skipped with a reason naming the file; the scan still runs the good rule.
+#[test]
+fn hostile_sigma_rules_are_skipped_by_name_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(td(
+        "sigma/rules/cloud/aws/cloudtrail/aws_cloudtrail_disable_logging.yml",
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join("good.yml"), &good).unwrap();
+    let with_cond = |c: &str| {
+        format!("title: T\nid: x-{}\nlogsource:\n    product: aws\ndetection:\n    sel:\n        eventName: X\n    condition: {c}\n", c.len())
+    };
+    // 20k nested parentheses (40 KB): refused by the condition depth limit.
+    let parens = format!("{}sel{}", "(".repeat(20_000), ")".repeat(20_000));
+    std::fs::write(dir.path().join("parens.yml"), with_cond(&parens)).unwrap();
+    // 50k `not` (200 KB): depth limit; 100k `not` (400 KB): size limit.
+    std::fs::write(
+        dir.path().join("nots.yml"),
+        with_cond(&format!("{}sel", "not ".repeat(50_000))),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("nots100k.yml"),
+        with_cond(&format!("{}sel", "not ".repeat(100_000))),
+    )
+    .unwrap();
+    // 200 KB of nested YAML flow collections (12 s to refuse before the limit).
+    let nested = format!(
+        "title: T\nlogsource: {{product: aws}}\ndetection: {}\n",
+        "[".repeat(200_000)
+    );
+    std::fs::write(dir.path().join("nested.yml"), nested).unwrap();
+    // Brackets hidden in a quoted string count too (no tokenizer to fool).
+    let hidden = format!(
+        "title: T\nlogsource: {{product: aws}}\ndetection: {}\n",
+        "['a]', ".repeat(30_000)
+    );
+    std::fs::write(dir.path().join("hidden.yml"), hidden).unwrap();
+    let (code, v, err) = scan_json(
+        &[stratus("defense_evasion/StopCloudtrailTrail.json")],
+        &["--rules", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(v["sigma"]["loaded"], 1, "{err}");
+    let skipped = v["sigma"]["skipped"].as_array().unwrap();
+    let reason = |name: &str| -> String {
+        skipped
+            .iter()
+            .find(|s| s["file"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not reported: {skipped:?}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(skipped.len(), 5, "{skipped:?}");
+    assert!(reason("/parens.yml").contains("deeper than 64 levels"));
+    assert!(reason("/nots.yml").contains("deeper than 64 levels"));
+    assert!(reason("/nots100k.yml").contains("larger than 262144 bytes"));
+    assert!(reason("/nested.yml").contains("the limit is 256"));
+    assert!(reason("/hidden.yml").contains("the limit is 256"));
+    // Reasons stay short (no echo of a 200 KB condition).
+    assert!(skipped
+        .iter()
+        .all(|s| s["reason"].as_str().unwrap().len() < 300));
+    // The good rule still ran: the recording stops CloudTrail logging.
+    assert!(
+        ids(&v).contains("sigma.4db60cc0-36fb-42b7-9b58-a5b53019fb74"),
+        "{:?}",
+        ids(&v)
+    );
+    // `scan.logging_disabled` (high) fails the default gate.
+    assert_eq!(code, 1, "{err}");
+}
+
 #[test]
 fn every_sigma_cloud_rule_loads_and_rules_match_real_records() {
     let (code, v, err) = scan_json(
@@ -692,12 +766,19 @@ fn empty_or_header_only_inference_log_does_not_pass() {
     for f in ["header.csv", "empty.jsonl"] {
         let (code, _, err) = scan_inference(&[d.join(f)], &[]);
         assert_eq!(code, 2, "{f}: {err}");
-        assert!(err.contains(f) && err.contains("no inference query"), "{err}");
+        assert!(
+            err.contains(f) && err.contains("no inference query"),
+            "{err}"
+        );
     }
     // One real log beside a header-only one: the empty file is listed, the gate incomplete.
     let mut rows = String::from(header);
     for i in 0..50 {
-        rows.push_str(&format!("2026-01-01T00:{:02}:00Z,c{},cat,0.9\n", i % 60, i % 3));
+        rows.push_str(&format!(
+            "2026-01-01T00:{:02}:00Z,c{},cat,0.9\n",
+            i % 60,
+            i % 3
+        ));
     }
     std::fs::write(d.join("real.csv"), rows).unwrap();
     let (code, v, err) = scan_inference(&[d.join("header.csv"), d.join("real.csv")], &[]);
@@ -724,4 +805,39 @@ fn scan_inference(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
         v,
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// One symlink policy for log directories: a linked log file is read (and listed as read
+/// through a link), a link to a directory is not descended and listed with its reason —
+/// never dropped silently. A gzip log is read through the same capped decompressor.
+#[test]
+fn log_directory_symlinks_are_read_or_listed() {
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let sample = td("scan/gcp");
+    let first = std::fs::read_dir(&sample)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
+        .min()
+        .unwrap();
+    std::os::unix::fs::symlink(&first, logs.join("linked.json")).unwrap();
+    std::os::unix::fs::symlink(&sample, logs.join("dirlink")).unwrap();
+    let (code, v, err) = scan_json(std::slice::from_ref(&logs), &["--fail-on", "critical"]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert_eq!(v["summary"]["files"], 1, "{err}");
+    let ignored = v["ignored_files"].as_array().unwrap();
+    let reason = |name: &str| {
+        ignored
+            .iter()
+            .find(|i| file_name(i) == name)
+            .map(|i| i["reason"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(reason("linked.json"), "read through a symlink");
+    assert!(
+        reason("dirlink").contains("symlink to a directory"),
+        "{ignored:?}"
+    );
 }

@@ -3,7 +3,7 @@
 
 use crate::cli::{Global, Partial};
 use crate::error::IoContext;
-use crate::input::logs::Source;
+use crate::input::logs::registry;
 use crate::report::{self, Format, Output, Report, Severity, SkipKind, Skipped};
 use crate::scan;
 use crate::{Error, Outcome, Result};
@@ -39,9 +39,10 @@ pub struct Args {
     /// Log files or directories (walked recursively; .json, .json.gz, .jsonl, .ndjson, .log).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Input kind [default: auto-detect per record].
-    #[arg(long, value_enum)]
-    pub source: Option<Source>,
+    /// Input kind: a log source of the registry, or `inference` [default: auto-detect per
+    /// record].
+    #[arg(long, value_name = "SOURCE", value_parser = source_names())]
+    pub source: Option<String>,
     /// Directory of Sigma rules (YAML) to run on every audit record.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -71,6 +72,15 @@ pub struct Args {
     pub partial: Partial,
 }
 
+/// `--source` values: every registered log source, plus `inference` (its own pipeline).
+fn source_names() -> clap::builder::PossibleValuesParser {
+    let mut v = registry::names();
+    v.push(INFERENCE);
+    clap::builder::PossibleValuesParser::new(v)
+}
+
+const INFERENCE: &str = "inference";
+
 const FORMATS: &[Format] = &[
     Format::Table,
     Format::Json,
@@ -83,12 +93,13 @@ const FORMATS: &[Format] = &[
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("scan", FORMATS)?;
     let config = g.load_config()?;
-    if args.sample_rate.is_some() && args.source != Some(Source::Inference) {
+    let is_inference = args.source.as_deref() == Some(INFERENCE);
+    if args.sample_rate.is_some() && !is_inference {
         return Err(Error::usage(
             "--sample-rate applies to --source inference only",
         ));
     }
-    let mut report = if args.source == Some(Source::Inference) {
+    let mut report = if is_inference {
         inference(&args, &config, g)?
     } else {
         audit(&args, &config, g)?
@@ -155,7 +166,7 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 
 fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
     let opts = scan::Options {
-        source: args.source,
+        source: args.source.as_deref().and_then(registry::by_name),
         rules: args.rules.clone(),
         baseline_days: args.baseline_days,
         baseline: args.baseline.clone(),
@@ -290,38 +301,38 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
     Ok(report)
 }
 
-/// Files for `--source inference`: directories are walked for CSV, JSONL and Parquet.
-fn inference_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
-                let e = e.map_err(|e| Error::input(p, format!("cannot walk: {e}")))?;
-                let ext = e
-                    .path()
-                    .extension()
-                    .map(|x| x.to_string_lossy().to_ascii_lowercase())
-                    .unwrap_or_default();
-                if e.file_type().is_file()
-                    && ["csv", "jsonl", "ndjson", "json", "parquet", "pq"].contains(&ext.as_str())
-                {
-                    files.push(e.into_path());
-                }
-            }
-        } else {
-            files.push(p.clone());
-        }
+/// Files for `--source inference`, through the source layer: directories are listed for
+/// CSV, JSONL and Parquet (optionally .gz/.zst); what is left out is noted with the reason.
+fn inference_files(paths: &[PathBuf], g: &Global) -> Result<Vec<PathBuf>> {
+    let wanted = |p: &std::path::Path| {
+        let n = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let n = n
+            .strip_suffix(".gz")
+            .or_else(|| n.strip_suffix(".zst"))
+            .unwrap_or(&n);
+        [".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"]
+            .iter()
+            .any(|e| n.ends_with(e))
+    };
+    let found = crate::input::source::expand(
+        paths,
+        &wanted,
+        "inference log files (.csv, .jsonl, .parquet)",
+    )?;
+    for p in &found.via_symlink {
+        g.note(format!("read through a symlink: {}", p.display()));
     }
-    if files.is_empty() {
-        return Err(Error::usage(
-            "no inference log files (.csv, .jsonl, .parquet) found",
-        ));
+    for (p, why) in &found.skipped {
+        g.note(format!("not read: {}: {why}", p.display()));
     }
-    Ok(files)
+    Ok(found.files)
 }
 
 fn inference(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
-    let files = inference_files(&args.paths)?;
+    let files = inference_files(&args.paths, g)?;
     let pb = crate::progress::spinner(g, "scanning inference logs");
     let out = scan::inference::scan(
         &files,

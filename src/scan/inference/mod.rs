@@ -176,7 +176,10 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     if log.queries + log.sampled_out_queries == 0 {
         // Like an audit-log scan that reads no event: a gate must not pass on nothing.
         return Err(crate::Error::input(
-            files.first().map(PathBuf::as_path).unwrap_or(Path::new("-")),
+            files
+                .first()
+                .map(PathBuf::as_path)
+                .unwrap_or(Path::new("-")),
             format!(
                 "no inference query could be read from {} file(s) (empty or header-only)",
                 files.len()
