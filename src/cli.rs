@@ -52,6 +52,15 @@ impl Global {
     }
 }
 
+/// `--allow-partial`, accepted by every gate (verify, drift, scan).
+#[derive(Debug, Clone, Copy, clap::Args, Default)]
+pub struct Partial {
+    /// Inputs that could not be read (listed under "skipped") are reported but do not make
+    /// the verdict incomplete (exit 2): for forensic work on damaged exports, never for a gate.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Hash a dataset tree into a Merkle manifest (BLAKE3, parallel).

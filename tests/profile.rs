@@ -497,3 +497,50 @@ fn fingerprint_sampling_is_bounded_and_says_so() {
     let distinct = r["distinct"]["p"].as_u64().unwrap();
     assert_eq!(distinct, 12);
 }
+
+/// Globs as the README writes them, through the source layer: `dir/*.csv` matches the files
+/// directly in `dir` (relative to the working directory), `*` does not cross `/`, `**` does;
+/// a symlinked file inside a profiled directory is read and said to be read through a link.
+#[test]
+fn globs_and_symlinks_through_the_source_layer() {
+    let d = tempfile::tempdir().unwrap();
+    let sub = d.path().join("data/more");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::copy(data("iris.csv"), d.path().join("data/iris.csv")).unwrap();
+    std::fs::copy(data("iris.csv"), sub.join("iris2.csv")).unwrap();
+    let rows = |args: &[&str]| -> (i32, u64, usize, String) {
+        let o = bin()
+            .current_dir(d.path())
+            .arg("profile")
+            .args(args)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        (
+            o.status.code().unwrap(),
+            v["rows"].as_u64().unwrap_or(0),
+            v["inputs"].as_array().map(|a| a.len()).unwrap_or(0),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, n, files, err) = rows(&["data/*.csv"]);
+    assert_eq!((code, n, files), (0, 150, 1), "{err}");
+    let (code, n, files, err) = rows(&["data/**/*.csv"]);
+    assert_eq!((code, n, files), (0, 300, 2), "{err}");
+    let (code, _, _, err) = rows(&["data/*.parquet"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no file matches 'data/*.parquet'"), "{err}");
+    // A symlinked file inside the directory is read, and said so.
+    std::os::unix::fs::symlink(data("iris.csv"), sub.join("linked.csv")).unwrap();
+    std::os::unix::fs::symlink(d.path().join("nowhere"), sub.join("dangling.csv")).unwrap();
+    let (code, n, files, err) = rows(&["data"]);
+    assert_eq!((code, n, files), (0, 450, 3), "{err}");
+    assert!(
+        err.contains("read through a symlink") && err.contains("linked.csv"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dangling.csv: symlink that cannot be followed"),
+        "{err}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use crate::cli::Global;
 use crate::error::{Error, IoContext};
-use crate::input::walk::WalkOptions;
+use crate::input::source::WalkOptions;
 use crate::integrity::hasher::{self, HashOptions};
 use crate::integrity::manifest::{decode_path, EntryKind, Manifest, ManifestOptions, Skipped};
 use crate::integrity::{dsse, tree};
@@ -80,6 +80,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         follow_symlinks: options.follow_symlinks,
         excludes: options.excludes.clone(),
         skip_paths: args.output.iter().cloned().collect(),
+        ..WalkOptions::default()
     };
     let hash_opts = HashOptions {
         sha256: options.sha256,

@@ -27,6 +27,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             .build_global()
             .map_err(|e| Error::usage(format!("cannot set up {n} threads: {e}")))?;
     }
+    // The decompression caps of the source layer come from `[input]` in the configuration
+    // (every command reads through it).
+    if g.config.is_some() || std::path::Path::new("mlguard.toml").is_file() {
+        let limits: crate::input::source::Limits = g.load_config()?.section("input")?;
+        crate::input::source::set_limits(limits);
+    }
     match cli.command {
         Command::Hash(a) => hash::run(a, &g),
         Command::Verify(a) => verify::run(a, &g),

@@ -104,7 +104,7 @@ fn build(args: &Args, g: &Global) -> Result<Outcome> {
         ..Settings::default()
     };
     let pb = crate::progress::items(0, "units", g.quiet);
-    let p = profile::profile_paths(&args.inputs, &s, &pb)?;
+    let p = profile::profile_paths(&args.inputs, &s, &pb, &|m| g.note(m))?;
     pb.finish_and_clear();
     if p.skipped.rows > 0 {
         g.note(format!(

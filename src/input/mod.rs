@@ -1,7 +1,8 @@
-//! Reading the world. Nothing here decides anything; it turns bytes on disk into typed
-//! items for the cores: directory entries (`walk`), Arrow record batches (`table`), and
-//! normalised audit events (`logs`).
+//! Reading the world. Nothing here decides anything; it turns bytes into typed items for
+//! the cores. `source` owns where bytes come from (listing, opening, byte ranges,
+//! decompression caps); `table` turns them into Arrow record batches, `logs` into
+//! normalised audit events.
 
 pub mod logs;
+pub mod source;
 pub mod table;
-pub mod walk;

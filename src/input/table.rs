@@ -10,6 +10,7 @@
 //! fails, its records are parsed one by one to name the exact line, and with
 //! `skip_bad_rows` the bad ones are counted and skipped instead of failing.
 
+use super::source;
 use crate::error::{Error, IoContext, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -52,6 +53,11 @@ pub struct ReadOptions {
     /// Rows used to infer CSV / JSON schemas.
     pub infer_rows: usize,
     pub skip_bad_rows: bool,
+    /// Lenient types for logs written by many producers: CSV/JSON integer columns are read
+    /// as Float64 (a column inferred as integer from the first rows then still reads a later
+    /// fractional value), and JSON primitives are coerced to the inferred type (a status
+    /// logged as `200` in one line and `"blocked"` in another).
+    pub lenient_types: bool,
 }
 
 impl Default for ReadOptions {
@@ -62,6 +68,7 @@ impl Default for ReadOptions {
             batch_rows: 8192,
             infer_rows: 10_000,
             skip_bad_rows: false,
+            lenient_types: false,
         }
     }
 }
@@ -85,13 +92,6 @@ pub struct Skipped {
     pub examples: Vec<(String, u64, String)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compression {
-    None,
-    Gzip,
-    Zstd,
-}
-
 fn sniff(path: &Path) -> Result<[u8; 8]> {
     let mut f = File::open(path).with_path(path)?;
     let mut buf = [0u8; 8];
@@ -103,16 +103,6 @@ fn sniff(path: &Path) -> Result<[u8; 8]> {
         }
     }
     Ok(buf)
-}
-
-fn compression(magic: &[u8; 8]) -> Compression {
-    if magic.starts_with(&[0x1f, 0x8b]) {
-        Compression::Gzip
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Compression::Zstd
-    } else {
-        Compression::None
-    }
 }
 
 /// Format from magic bytes, then the extension (ignoring `.gz`/`.zst`).
@@ -150,54 +140,26 @@ fn is_table_file(p: &Path) -> bool {
     detect_format(p).is_ok()
 }
 
-/// Expand files, directories (recursively, sorted) and globs into table files. Mixed
-/// formats are an error.
-pub fn expand(
-    inputs: &[PathBuf],
-    forced: Option<TableFormat>,
-) -> Result<Vec<(PathBuf, TableFormat)>> {
-    let mut files: Vec<PathBuf> = Vec::new();
-    for p in inputs {
-        let s = p.to_string_lossy();
-        if !p.exists() && s.contains(['*', '?', '[']) {
-            let glob = globset::Glob::new(&s)
-                .map_err(|e| Error::usage(format!("bad glob '{s}': {e}")))?
-                .compile_matcher();
-            // Walk from the longest literal prefix directory.
-            let lit: String = s.chars().take_while(|c| !"*?[".contains(*c)).collect();
-            let root = Path::new(&lit)
-                .parent()
-                .filter(|r| !r.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf();
-            let mut hit = false;
-            for e in walkdir::WalkDir::new(&root).sort_by_file_name() {
-                let e = e.map_err(|e| Error::input(&root, format!("cannot walk: {e}")))?;
-                if e.file_type().is_file() && glob.is_match(e.path()) {
-                    files.push(e.into_path());
-                    hit = true;
-                }
-            }
-            if !hit {
-                return Err(Error::usage(format!("no file matches '{s}'")));
-            }
-        } else if p.is_dir() {
-            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
-                let e = e.map_err(|e| Error::input(p, format!("cannot walk: {e}")))?;
-                if e.file_type().is_file() && (forced.is_some() || is_table_file(e.path())) {
-                    files.push(e.into_path());
-                }
-            }
-        } else {
-            std::fs::metadata(p).with_path(p)?;
-            files.push(p.clone());
-        }
-    }
-    if files.is_empty() {
-        return Err(Error::usage("no input table files found"));
-    }
+/// Table files found by [`expand`], and what was left out or read through a link.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub files: Vec<(PathBuf, TableFormat)>,
+    /// Files inside listed directories reached through a symlink (read).
+    pub via_symlink: Vec<PathBuf>,
+    /// `(path, reason)`: directory entries not read.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Expand files, directories (recursively, sorted) and globs into table files through the
+/// source layer ([`source::expand`]). Mixed formats are an error.
+pub fn expand(inputs: &[PathBuf], forced: Option<TableFormat>) -> Result<Inputs> {
+    let found = source::expand(
+        inputs,
+        &|p| forced.is_some() || is_table_file(p),
+        "input table files",
+    )?;
     let mut out = Vec::new();
-    for f in files {
+    for f in found.files {
         let fmt = match forced {
             Some(x) => x,
             None => detect_format(&f)?,
@@ -224,7 +186,11 @@ pub fn expand(
             ),
         ));
     }
-    Ok(out)
+    Ok(Inputs {
+        files: out,
+        via_symlink: found.via_symlink,
+        skipped: found.skipped,
+    })
 }
 
 /// Split the inputs into units of work (Parquet: one per row group).
@@ -232,7 +198,7 @@ pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for (i, (f, fmt)) in files.iter().enumerate() {
         if *fmt == TableFormat::Parquet {
-            let file = File::open(f).with_path(f)?;
+            let file = source::open_range(f)?;
             let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                 .map_err(|e| Error::input(f, format!("not a readable Parquet file: {e}")))?;
             let n = b.metadata().num_row_groups();
@@ -257,19 +223,7 @@ pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
 }
 
 fn open_text(path: &Path) -> Result<Box<dyn BufRead + Send>> {
-    let magic = sniff(path)?;
-    let f = File::open(path).with_path(path)?;
-    Ok(match compression(&magic) {
-        Compression::None => Box::new(BufReader::with_capacity(1 << 20, f)),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            1 << 20,
-            flate2::read::MultiGzDecoder::new(BufReader::new(f)),
-        )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(
-            1 << 20,
-            zstd::Decoder::new(f).with_path(path)?,
-        )),
-    })
+    source::open_stream(path)
 }
 
 /// Read one unit, calling `f` for each batch. Returns what was skipped.
@@ -281,7 +235,7 @@ pub fn read_unit(
     let path = &unit.file;
     match unit.format {
         TableFormat::Parquet => {
-            let file = File::open(path).with_path(path)?;
+            let file = source::open_range(path)?;
             let mut b =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                     .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?
@@ -417,6 +371,28 @@ impl Records {
     }
 }
 
+/// Integers (and lists of integers) become Float64 with `lenient_types`.
+fn widen(schema: arrow_schema::Schema, opts: &ReadOptions) -> arrow_schema::Schema {
+    use arrow_schema::{DataType, Field};
+    if !opts.lenient_types {
+        return schema;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Int64 => f.as_ref().clone().with_data_type(DataType::Float64),
+            DataType::List(inner) if inner.data_type() == &DataType::Int64 => {
+                f.as_ref().clone().with_data_type(DataType::List(Arc::new(
+                    inner.as_ref().clone().with_data_type(DataType::Float64),
+                )))
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    arrow_schema::Schema::new(fields)
+}
+
 fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
     let mut r = open_text(&unit.file)?;
     let mut sample = Vec::new();
@@ -441,7 +417,7 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
     let mut sample: &[u8] = &sample;
     for _ in 0..3 {
         match fmt.infer_schema(std::io::Cursor::new(sample), Some(opts.infer_rows)) {
-            Ok((schema, _)) => return Ok(Arc::new(schema)),
+            Ok((schema, _)) => return Ok(Arc::new(widen(schema, opts))),
             Err(e) => {
                 let msg = e.to_string();
                 let line = msg
@@ -559,7 +535,7 @@ fn read_jsonl(
     let (schema, _) =
         arrow_json::reader::infer_json_schema(&mut std::io::Cursor::new(&sample), None)
             .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
-    let schema = Arc::new(schema);
+    let schema = Arc::new(widen(schema, opts));
     let mut recs = Records {
         r: open_text(&unit.file)?,
         line: 0,
@@ -576,6 +552,7 @@ fn read_jsonl(
             return Err("invalid UTF-8".into());
         }
         let r = arrow_json::ReaderBuilder::new(schema.clone())
+            .with_coerce_primitive(opts.lenient_types)
             .with_batch_size(opts.batch_rows)
             .build(std::io::Cursor::new(chunk))
             .map_err(|e| e.to_string())?;

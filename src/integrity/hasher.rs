@@ -81,29 +81,6 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Open `path` for reading without ever blocking on it. The walk saw a regular file, but the
-/// path may have been swapped for a FIFO or device since: `O_NONBLOCK` makes `open` return
-/// at once for a FIFO with no writer (it has no effect on regular files), and the `fstat` of
-/// the opened descriptor refuses anything that is not a regular file.
-fn open_regular(path: &Path) -> io::Result<File> {
-    #[cfg(unix)]
-    let file = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)?
-    };
-    #[cfg(not(unix))]
-    let file = File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other(
-            "not a regular file any more (replaced by a FIFO, socket or device after the walk)",
-        ));
-    }
-    Ok(file)
-}
-
 fn stamp(f: &File) -> io::Result<(u64, Option<SystemTime>)> {
     let m = f.metadata()?;
     Ok((m.len(), m.modified().ok()))
@@ -111,7 +88,7 @@ fn stamp(f: &File) -> io::Result<(u64, Option<SystemTime>)> {
 
 /// Hash the regular file at `path`.
 pub fn hash_file(path: &Path, opts: &HashOptions) -> io::Result<FileDigest> {
-    let file = open_regular(path)?;
+    let file = crate::input::source::open_regular(path)?;
     let before = stamp(&file)?;
     let size = before.0;
     let digest = if size > opts.chunk_size {

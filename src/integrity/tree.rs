@@ -2,7 +2,7 @@
 
 use super::hasher::{hash_file, HashOptions};
 use super::manifest::{encode_path, Entry, EntryKind};
-use crate::input::walk::{self, ItemKind, WalkOptions};
+use crate::input::source::{self, ItemKind, WalkOptions};
 use crate::Result;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -27,7 +27,7 @@ pub fn hash_tree(
     hash_opts: &HashOptions,
     progress: &ProgressBar,
 ) -> Result<HashedTree> {
-    let w = walk::walk(root, walk_opts)?;
+    let w = source::list(root, walk_opts)?;
     progress.set_length(w.items.iter().map(|i| i.size).sum());
     let results: Vec<std::result::Result<Entry, (String, String)>> = w
         .items
@@ -62,7 +62,7 @@ pub fn hash_tree(
     for (p, msg) in w.errors {
         let rel = p.strip_prefix(root).unwrap_or(&p);
         out.unreadable
-            .push((encode_path(&walk::rel_bytes(rel)), msg));
+            .push((encode_path(&source::rel_bytes(rel)), msg));
     }
     out.unreadable.sort();
     out.skipped = w

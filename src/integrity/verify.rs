@@ -7,7 +7,7 @@
 use super::hasher::HashOptions;
 use super::manifest::{Entry, EntryKind, Manifest};
 use super::tree::hash_tree;
-use crate::input::walk::WalkOptions;
+use crate::input::source::WalkOptions;
 use crate::Result;
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -129,6 +129,7 @@ pub fn verify_tree(
         follow_symlinks: manifest.options.follow_symlinks,
         excludes: manifest.options.excludes.clone(),
         skip_paths: opts.skip_paths.clone(),
+        ..WalkOptions::default()
     };
     let hash_opts = HashOptions {
         sha256: false,

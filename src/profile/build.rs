@@ -680,13 +680,29 @@ fn profile_unit(u: &Unit, s: &Settings, ro: &ReadOptions) -> Result<Profile> {
     }))
 }
 
-/// Profile every input (files, directories, globs) with `s`. `progress` counts units.
+/// Profile every input (files, directories, globs) with `s`. `progress` counts units;
+/// `note` hears about directory entries read through a symlink or left out.
 pub fn profile_paths(
     inputs: &[PathBuf],
     s: &Settings,
     progress: &indicatif::ProgressBar,
+    note: &dyn Fn(String),
 ) -> Result<Profile> {
-    let files = table::expand(inputs, s.format)?;
+    let found = table::expand(inputs, s.format)?;
+    for p in &found.via_symlink {
+        note(format!("read through a symlink: {}", p.display()));
+    }
+    const SHOWN: usize = 10;
+    for (p, why) in found.skipped.iter().take(SHOWN) {
+        note(format!("not read: {}: {why}", p.display()));
+    }
+    if found.skipped.len() > SHOWN {
+        note(format!(
+            "not read: ... and {} more directory entries",
+            found.skipped.len() - SHOWN
+        ));
+    }
+    let files = found.files;
     let units = table::units(&files)?;
     progress.set_length(units.len() as u64);
     let ro = ReadOptions {

@@ -1,19 +1,18 @@
 //! Reading inference logs (CSV, JSONL/NDJSON, Parquet) into per-client query columns.
 //!
-//! All reading goes through [`read_files`], so it can be switched to `input::table` later.
-//! Every file is read with arrow-rs into `RecordBatch`es and the configured columns are cast
-//! to the types the detectors need.
+//! All reading goes through [`read_files`] and `input::table` (the one tabular reader, so
+//! gz/zst and bad-line reporting come with it); the configured columns are cast to the
+//! types the detectors need.
 
 use super::Settings;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
+use crate::input::table;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Everything one client sent, in log order.
@@ -60,6 +59,8 @@ pub struct Log {
     pub has_text: bool,
     pub has_class: bool,
     pub notes: Vec<String>,
+    /// Files that held no row at all (empty, header-only): nothing of them was examined.
+    pub empty_files: Vec<PathBuf>,
 }
 
 /// Deterministic per-client sampling: keep the client when the first 8 bytes of
@@ -77,92 +78,26 @@ pub fn keep_client(name: &str, rate: Option<f64>) -> bool {
     }
 }
 
-enum Format {
-    Csv,
-    Json,
-    Parquet,
-}
-
-fn format_of(path: &Path) -> Result<Format> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if name.ends_with(".csv") {
-        Ok(Format::Csv)
-    } else if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
-        Ok(Format::Json)
-    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
-        Ok(Format::Parquet)
-    } else {
-        Err(Error::input(
+/// Read every batch of one inference log through `input::table` (the one tabular reader:
+/// CSV, JSONL, Parquet, with .gz/.zst and errors naming the bad line), with lenient types
+/// (integers as floats, JSON primitives coerced): inference logs come from many producers.
+fn for_each_batch(path: &Path, f: &mut dyn FnMut(&RecordBatch) -> Result<()>) -> Result<()> {
+    let fmt = table::detect_format(path)?;
+    if matches!(fmt, table::TableFormat::Ipc | table::TableFormat::Tsv) {
+        return Err(Error::input(
             path,
             "unknown inference-log format (expected .csv, .jsonl/.ndjson/.json or .parquet)",
-        ))
+        ));
     }
-}
-
-/// Integers become Float64 so that a column inferred as integer from the first rows still
-/// reads a later fractional value.
-fn widen(schema: Schema) -> Schema {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Int64 => f.as_ref().clone().with_data_type(DataType::Float64),
-            DataType::List(inner) if inner.data_type() == &DataType::Int64 => {
-                f.as_ref().clone().with_data_type(DataType::List(Arc::new(
-                    inner.as_ref().clone().with_data_type(DataType::Float64),
-                )))
-            }
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Schema::new(fields)
-}
-
-type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>>;
-
-fn open_batches(path: &Path) -> Result<Batches> {
-    const BATCH: usize = 65_536;
-    const INFER: usize = 10_000;
-    let fmt = format_of(path)?;
-    let mut file = File::open(path).with_path(path)?;
-    match fmt {
-        Format::Csv => {
-            let (schema, _) = arrow_csv::reader::Format::default()
-                .with_header(true)
-                .infer_schema(&mut file, Some(INFER))
-                .map_err(|e| Error::input(path, format!("CSV: {e}")))?;
-            file.seek(SeekFrom::Start(0)).with_path(path)?;
-            let r = arrow_csv::ReaderBuilder::new(Arc::new(widen(schema)))
-                .with_header(true)
-                .with_batch_size(BATCH)
-                .build(file)
-                .map_err(|e| Error::input(path, format!("CSV: {e}")))?;
-            Ok(Box::new(r))
-        }
-        Format::Json => {
-            let mut br = BufReader::new(file);
-            let (schema, _) =
-                arrow_json::reader::infer_json_schema_from_seekable(&mut br, Some(INFER))
-                    .map_err(|e| Error::input(path, format!("JSON: {e}")))?;
-            let r = arrow_json::ReaderBuilder::new(Arc::new(widen(schema)))
-                .with_coerce_primitive(true)
-                .with_batch_size(BATCH)
-                .build(br)
-                .map_err(|e| Error::input(path, format!("JSON: {e}")))?;
-            Ok(Box::new(r))
-        }
-        Format::Parquet => {
-            let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|e| Error::input(path, format!("Parquet: {e}")))?
-                .with_batch_size(BATCH)
-                .build()
-                .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
-            Ok(Box::new(r))
-        }
+    let ro = table::ReadOptions {
+        batch_rows: 65_536,
+        lenient_types: true,
+        ..table::ReadOptions::default()
+    };
+    for unit in table::units(&[(path.to_path_buf(), fmt)])? {
+        table::read_unit(&unit, &ro, f)?;
     }
+    Ok(())
 }
 
 fn cast(path: &Path, col: &ArrayRef, name: &str, to: &DataType) -> Result<ArrayRef> {
@@ -341,13 +276,10 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
     for path in files {
         let mut row_base: u64 = 0;
         let mut first = true;
-        for batch in open_batches(path)? {
-            let b = batch.map_err(|e| {
-                Error::input_at(path, format!("after row {row_base}"), e.to_string())
-            })?;
+        for_each_batch(path, &mut |b: &RecordBatch| {
             let schema = b.schema();
             let n = b.num_rows();
-            let clients = utf8_col(path, &b, &s.client)?.ok_or_else(|| {
+            let clients = utf8_col(path, b, &s.client)?.ok_or_else(|| {
                 Error::input(
                     path,
                     format!(
@@ -358,8 +290,8 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
             })?;
             let clients = clients.as_string::<i32>();
             let feat = resolve_features(&schema, s, path)?;
-            let class = utf8_col(path, &b, &s.prediction)?;
-            let conf = match (&s.probabilities, f64_col(path, &b, &s.confidence)?) {
+            let class = utf8_col(path, b, &s.prediction)?;
+            let conf = match (&s.probabilities, f64_col(path, b, &s.confidence)?) {
                 (_, Some(c)) => Some(Conf::Scalar(c)),
                 (Some(p), None) => match schema.index_of(p) {
                     Ok(i) => Some(Conf::List(cast(
@@ -372,10 +304,10 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
                 },
                 _ => None,
             };
-            let status = utf8_col(path, &b, &s.status)?;
-            let text = utf8_col(path, &b, &s.text)?;
-            let model = utf8_col(path, &b, &s.model)?;
-            let ts = ts_col(path, &b, &s.timestamp)?;
+            let status = utf8_col(path, b, &s.status)?;
+            let text = utf8_col(path, b, &s.text)?;
+            let model = utf8_col(path, b, &s.model)?;
+            let ts = ts_col(path, b, &s.timestamp)?;
             if first {
                 log.has_class |= class.is_some();
                 log.has_conf |= conf.is_some();
@@ -567,6 +499,10 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
                 log.queries += 1;
             }
             row_base += n as u64;
+            Ok(())
+        })?;
+        if row_base == 0 {
+            log.empty_files.push(path.clone());
         }
     }
     log.sampled_out_clients = keep_cache.values().filter(|k| !**k).count() as u64;

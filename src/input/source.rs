@@ -1,0 +1,865 @@
+//! Where bytes come from: the one source layer every command lists and opens its inputs
+//! through.
+//!
+//! * [`list`] walks a directory: one filter (`--exclude` globs, `.mlguardignore`, paths to
+//!   skip) and one symlink policy ([`Symlinks`]), sorted by raw path bytes.
+//! * [`expand`] turns command-line inputs (files, directories, globs) into the files a
+//!   reader opens, with everything it left out listed with a reason ([`Expanded`]).
+//! * [`open_regular`] opens a local file without ever blocking on a FIFO swapped in after
+//!   the listing; [`ByteSource`] / [`RangeReader`] read byte ranges (`get_range`) so Parquet
+//!   reads its footer and only the row groups it needs.
+//! * [`decoder`] / [`read_all`] decompress gzip and zstd (by magic number) under the size
+//!   caps of [`Limits`], so a decompression bomb is an input error and never an unbounded
+//!   allocation.
+//!
+//! Decisions that matter for security, and why:
+//! * Symlinks are **not followed** when hashing ([`Symlinks::Record`]): they are recorded as
+//!   symlink items with their raw target, so a swapped target is detected without reading
+//!   outside the tree. With `--follow-symlinks` ([`Symlinks::Follow`]) their content is
+//!   hashed, and a loop is a clear error (walkdir compares device/inode of ancestors).
+//!   Readers (profile, drift, scan, Sigma rules) use [`Symlinks::ReadFiles`]: a symlink to a
+//!   regular file inside a listed directory is read and reported as read through a link; a
+//!   symlink to a directory is not descended and a dangling one cannot be read: both are
+//!   listed as skipped with the reason. Nothing is dropped silently.
+//! * FIFOs, sockets and devices are never opened (opening a FIFO blocks forever): they are
+//!   returned as skipped so the caller reports them.
+//! * Names are kept as raw bytes, so non-UTF-8 names survive losslessly.
+//! * Walk order is irrelevant: items are sorted by raw path bytes before anyone sees them.
+//!
+//! Globs (`expand`): `*`, `?` and `[...]` never cross `/`; `**` does. `dir/*.csv` matches
+//! the files directly in `dir`, `dir/**/*.csv` those at any depth.
+
+use crate::error::{Error, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+/// Name of the per-root ignore file (gitignore syntax).
+pub const IGNORE_FILE: &str = ".mlguardignore";
+
+/// What a listing does with a symlink it meets inside a directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Symlinks {
+    /// Record the link itself (its raw target) as an item: `hash`/`verify` by default.
+    #[default]
+    Record,
+    /// Follow every link, files and directories (`--follow-symlinks`); loops are an error.
+    Follow,
+    /// Read links to regular files (marked [`Item::via_symlink`]); skip links to
+    /// directories and dangling links with a reason. For readers of content.
+    ReadFiles,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    pub follow_symlinks: bool,
+    /// Overrides `follow_symlinks` when set to something other than `Record`.
+    pub symlinks: Symlinks,
+    /// `--exclude` globs; a glob matches the relative path or any single component name.
+    pub excludes: Vec<String>,
+    /// Absolute paths never to include (the manifest being written into the tree, say).
+    pub skip_paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemKind {
+    File,
+    /// A symlink (when not following), with its raw target bytes.
+    Symlink(Vec<u8>),
+}
+
+/// One thing to hash.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Path relative to the root, raw bytes, `/`-separated.
+    pub rel: Vec<u8>,
+    /// Path to open.
+    pub abs: PathBuf,
+    pub kind: ItemKind,
+    /// Size from the walk's stat (the hasher re-checks it).
+    pub size: u64,
+    /// A regular file reached through a symlink ([`Symlinks::ReadFiles`]).
+    pub via_symlink: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Sorted by `rel`.
+    pub items: Vec<Item>,
+    /// `(rel path, reason)` for things that are not hashed: FIFOs, sockets, devices.
+    pub skipped: Vec<(Vec<u8>, String)>,
+    /// Entries that could not be read: `(path, message)`.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+struct Filter {
+    globs: GlobSet,
+    ignore: Option<Gitignore>,
+    /// `(file name, canonical path)`: the name is compared first so that only same-named
+    /// entries pay for a `realpath`.
+    skip: Vec<(std::ffi::OsString, PathBuf)>,
+}
+
+impl Filter {
+    fn new(root: &Path, opts: &WalkOptions) -> Result<Filter> {
+        let mut b = GlobSetBuilder::new();
+        for g in &opts.excludes {
+            b.add(Glob::new(g).map_err(|e| Error::usage(format!("--exclude '{g}': {e}")))?);
+        }
+        let globs = b
+            .build()
+            .map_err(|e| Error::usage(format!("--exclude: {e}")))?;
+        let ignore_path = root.join(IGNORE_FILE);
+        let ignore = if ignore_path.is_file() {
+            let mut gb = GitignoreBuilder::new(root);
+            if let Some(e) = gb.add(&ignore_path) {
+                return Err(Error::input(&ignore_path, e));
+            }
+            Some(gb.build().map_err(|e| Error::input(&ignore_path, e))?)
+        } else {
+            None
+        };
+        // The file may not exist yet (an output being written): canonicalise its directory.
+        let skip = opts
+            .skip_paths
+            .iter()
+            .filter_map(|p| {
+                let name = p.file_name()?.to_os_string();
+                let canon = std::fs::canonicalize(p).ok().or_else(|| {
+                    let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+                    let dir = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()?;
+                    Some(dir.join(&name))
+                })?;
+                Some((name, canon))
+            })
+            .collect();
+        Ok(Filter {
+            globs,
+            ignore,
+            skip,
+        })
+    }
+
+    fn excluded(&self, rel: &Path, abs: &Path, is_dir: bool) -> bool {
+        if self.globs.is_match(rel) || rel.iter().any(|c| self.globs.is_match(c)) {
+            return true;
+        }
+        if let Some(ig) = &self.ignore {
+            if ig.matched_path_or_any_parents(rel, is_dir).is_ignore() {
+                return true;
+            }
+        }
+        let name = abs.file_name();
+        self.skip.iter().any(|(n, canon)| {
+            Some(n.as_os_str()) == name && std::fs::canonicalize(abs).is_ok_and(|c| &c == canon)
+        })
+    }
+}
+
+/// Relative path as raw `/`-separated bytes.
+pub fn rel_bytes(rel: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, c) in rel.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(c.as_bytes());
+    }
+    out
+}
+
+/// The inverse of [`rel_bytes`]: a filesystem path under `root`.
+pub fn join_rel(root: &Path, rel: &[u8]) -> PathBuf {
+    root.join(Path::new(OsStr::from_bytes(rel)))
+}
+
+/// List `root` (a directory): the one walker of the program.
+pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
+    let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
+    if !meta.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is not a directory (mlguard hashes dataset trees; put a single file in a directory)",
+            root.display()
+        )));
+    }
+    let filter = Filter::new(root, opts)?;
+    let policy = match opts.symlinks {
+        Symlinks::Record if opts.follow_symlinks => Symlinks::Follow,
+        p => p,
+    };
+    let mut out = Walk::default();
+    let it = walkdir::WalkDir::new(root)
+        .follow_links(policy == Symlinks::Follow)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| {
+            let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+            !filter.excluded(rel, e.path(), e.file_type().is_dir())
+        });
+    for entry in it {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.into());
+                if let Some(anc) = e.loop_ancestor() {
+                    return Err(Error::input(
+                        &path,
+                        format!(
+                            "symlink loop: it leads back to its ancestor {} (drop --follow-symlinks, or remove the link)",
+                            anc.display()
+                        ),
+                    ));
+                }
+                let msg = e
+                    .io_error()
+                    .map(|io| io.to_string())
+                    .unwrap_or_else(|| e.to_string());
+                out.errors.push((path, msg));
+                continue;
+            }
+        };
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let rel_path = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let rel = rel_bytes(rel_path);
+        if ft.is_symlink() && policy == Symlinks::ReadFiles {
+            match std::fs::metadata(entry.path()) {
+                Ok(m) if m.is_file() => out.items.push(Item {
+                    rel,
+                    abs: entry.path().to_path_buf(),
+                    kind: ItemKind::File,
+                    size: m.len(),
+                    via_symlink: true,
+                }),
+                Ok(m) if m.is_dir() => out.skipped.push((
+                    rel,
+                    "symlink to a directory: not descended (name its target to read it)".into(),
+                )),
+                Ok(_) => out.skipped.push((
+                    rel,
+                    "symlink to a FIFO, socket or device: never opened".into(),
+                )),
+                Err(e) => out
+                    .skipped
+                    .push((rel, format!("symlink that cannot be followed: {e}"))),
+            }
+        } else if ft.is_symlink() {
+            // Only reached when not following links.
+            match std::fs::read_link(entry.path()) {
+                Ok(t) => {
+                    let target = t.as_os_str().as_bytes().to_vec();
+                    out.items.push(Item {
+                        rel,
+                        abs: entry.path().to_path_buf(),
+                        size: target.len() as u64,
+                        kind: ItemKind::Symlink(target),
+                        via_symlink: false,
+                    });
+                }
+                Err(e) => out.errors.push((entry.path().to_path_buf(), e.to_string())),
+            }
+        } else if ft.is_file() {
+            let size = match entry.metadata() {
+                Ok(m) => m.len(),
+                Err(e) => {
+                    out.errors.push((entry.path().to_path_buf(), e.to_string()));
+                    continue;
+                }
+            };
+            out.items.push(Item {
+                rel,
+                abs: entry.path().to_path_buf(),
+                kind: ItemKind::File,
+                size,
+                via_symlink: false,
+            });
+        } else {
+            let what = if ft.is_fifo() {
+                "FIFO (named pipe)"
+            } else if ft.is_socket() {
+                "socket"
+            } else if ft.is_block_device() {
+                "block device"
+            } else if ft.is_char_device() {
+                "character device"
+            } else {
+                "special file"
+            };
+            out.skipped
+                .push((rel, format!("{what}: not a regular file, never opened")));
+        }
+    }
+    out.items.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.skipped.sort();
+    out.errors.sort();
+    Ok(out)
+}
+
+/// Open `path` for reading without ever blocking on it. The listing saw a regular file, but
+/// the path may have been swapped for a FIFO or device since: `O_NONBLOCK` makes `open`
+/// return at once for a FIFO with no writer (it has no effect on regular files), and the
+/// `fstat` of the opened descriptor refuses anything that is not a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?
+    };
+    #[cfg(not(unix))]
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file any more (replaced by a FIFO, socket or device after the walk)",
+        ));
+    }
+    Ok(file)
+}
+
+// ---------------------------------------------------------------------------------------
+// Expanding command-line inputs
+
+/// What [`expand`] found.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// Files to read, in argument order; within a directory or glob sorted by raw path.
+    pub files: Vec<PathBuf>,
+    /// Files inside a listed directory reached through a symlink (a subset of `files`).
+    pub via_symlink: Vec<PathBuf>,
+    /// `(path, reason)`: entries of listed directories that are not read (another
+    /// extension, special files, links to directories, dangling links).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// True when `s` contains glob syntax.
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Expand files, directories (recursively) and globs into the files a reader opens.
+/// `wanted(path)` selects the files read when walking a directory (explicit files and glob
+/// matches are always read); `what` names them in the "nothing found" error. Errors while
+/// listing are input errors: a reader never goes on with part of a directory it could not
+/// list.
+pub fn expand(inputs: &[PathBuf], wanted: &dyn Fn(&Path) -> bool, what: &str) -> Result<Expanded> {
+    let opts = WalkOptions {
+        symlinks: Symlinks::ReadFiles,
+        ..WalkOptions::default()
+    };
+    let mut out = Expanded::default();
+    for p in inputs {
+        let s = p.to_string_lossy();
+        if std::fs::symlink_metadata(p).is_err() && is_glob(&s) {
+            expand_glob(&s, &opts, &mut out)?;
+            continue;
+        }
+        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        if !meta.is_dir() {
+            out.files.push(p.clone());
+            continue;
+        }
+        let w = list(p, &opts)?;
+        if let Some((path, msg)) = w.errors.first() {
+            return Err(Error::input(path, format!("cannot list: {msg}")));
+        }
+        for item in w.items {
+            if !wanted(&item.abs) {
+                out.skipped.push((
+                    item.abs,
+                    "extension not read when walking a directory".into(),
+                ));
+                continue;
+            }
+            if item.via_symlink {
+                out.via_symlink.push(item.abs.clone());
+            }
+            out.files.push(item.abs);
+        }
+        out.skipped.extend(
+            w.skipped
+                .into_iter()
+                .map(|(rel, why)| (join_rel(p, &rel), why)),
+        );
+    }
+    if out.files.is_empty() {
+        return Err(Error::usage(format!(
+            "no {what} found in {}",
+            inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(out)
+}
+
+/// Expand one glob: list the longest literal directory prefix, match the pattern against
+/// each path written as the pattern writes it (`dir/x.csv`, not `./dir/x.csv`).
+fn expand_glob(pattern: &str, opts: &WalkOptions, out: &mut Expanded) -> Result<()> {
+    let glob = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| Error::usage(format!("bad glob '{pattern}': {e}")))?
+        .compile_matcher();
+    // Directory components before the first one with glob syntax.
+    let mut root = PathBuf::new();
+    for c in Path::new(pattern).components() {
+        if is_glob(&c.as_os_str().to_string_lossy()) {
+            break;
+        }
+        root.push(c);
+    }
+    // The last literal component may name a file, not a directory (`a/b.csv[x]` is rare
+    // enough): list from its parent when it is not a directory.
+    if !root.is_dir() {
+        root.pop();
+    }
+    let list_root = if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root.clone()
+    };
+    let w = list(&list_root, opts)?;
+    if let Some((path, msg)) = w.errors.first() {
+        return Err(Error::input(path, format!("cannot list: {msg}")));
+    }
+    let mut hit = false;
+    for item in w.items {
+        let shown = join_rel(&root, &item.rel);
+        if glob.is_match(&shown) {
+            hit = true;
+            if item.via_symlink {
+                out.via_symlink.push(shown.clone());
+            }
+            out.files.push(shown);
+        }
+    }
+    for (rel, why) in w.skipped {
+        let shown = join_rel(&root, &rel);
+        if glob.is_match(&shown) {
+            out.skipped.push((shown, why));
+        }
+    }
+    if !hit {
+        return Err(Error::usage(format!("no file matches '{pattern}'")));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Byte ranges
+
+/// A readable object of known length with random access: a local file (pread) today,
+/// an object in a store (ranged GET) behind the same calls. Parquet reads through it
+/// with [`RangeReader`], so only the footer and the row groups it needs are fetched.
+pub trait ByteSource: Send + Sync + std::fmt::Debug {
+    /// Length in bytes, fixed when the source was opened.
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes `start..end` exactly; a short read is an error, never a short result.
+    fn get_range(&self, range: std::ops::Range<u64>) -> std::io::Result<bytes::Bytes>;
+    /// What to call it in errors.
+    fn name(&self) -> &Path;
+}
+
+/// A local regular file read with `pread` (no shared cursor, so ranges read in parallel).
+#[derive(Debug)]
+pub struct LocalFile {
+    file: std::fs::File,
+    len: u64,
+    path: PathBuf,
+}
+
+impl LocalFile {
+    pub fn open(path: &Path) -> Result<LocalFile> {
+        let file = open_regular(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        Ok(LocalFile {
+            file,
+            len,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl ByteSource for LocalFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn get_range(&self, range: std::ops::Range<u64>) -> std::io::Result<bytes::Bytes> {
+        use std::os::unix::fs::FileExt;
+        if range.end > self.len || range.start > range.end {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "range {}..{} outside the {} bytes of the file (did it shrink?)",
+                    range.start, range.end, self.len
+                ),
+            ));
+        }
+        let mut buf = vec![0u8; (range.end - range.start) as usize];
+        self.file.read_exact_at(&mut buf, range.start)?;
+        Ok(buf.into())
+    }
+    fn name(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Open an input for ranged reads.
+pub fn open_range(path: &Path) -> Result<RangeReader> {
+    Ok(RangeReader(std::sync::Arc::new(LocalFile::open(path)?)))
+}
+
+/// A [`ByteSource`] as Parquet's `ChunkReader`.
+#[derive(Debug, Clone)]
+pub struct RangeReader(pub std::sync::Arc<dyn ByteSource>);
+
+impl parquet::file::reader::Length for RangeReader {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl parquet::file::reader::ChunkReader for RangeReader {
+    type T = std::io::Cursor<bytes::Bytes>;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        // Parquet asks for a reader from `start` to read a page header or a column chunk
+        // whose length it does not pass: give it the rest, bounded to 64 MiB per call.
+        let end = self.0.len().min(start.saturating_add(64 << 20));
+        Ok(std::io::Cursor::new(
+            self.get_bytes(start, (end.saturating_sub(start)) as usize)?,
+        ))
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.0
+            .get_range(start..start.saturating_add(length as u64))
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Decompression with caps
+
+/// Caps on what one compressed input may decompress to. A gzip member expands at most
+/// ~1032:1, zstd far more; real CSV/JSON logs compress 5-30:1. Set with `[input]` in
+/// `mlguard.toml` (`max_decompressed_bytes`, `max_decompression_ratio`); see
+/// docs/input.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Absolute cap on the decompressed size of one input [default: 64 GiB].
+    pub max_decompressed_bytes: u64,
+    /// Cap on decompressed/compressed bytes, checked once past 16 MiB of output
+    /// [default: 1000].
+    pub max_decompression_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_decompressed_bytes: 64 << 30,
+            max_decompression_ratio: 1000,
+        }
+    }
+}
+
+/// Output below this size is never refused by the ratio cap (tiny inputs of highly
+/// repetitive text have huge ratios and no danger).
+const RATIO_FREE_BYTES: u64 = 16 << 20;
+
+static LIMITS: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
+
+/// Install the caps for this process (once, from the configuration, at start-up).
+pub fn set_limits(l: Limits) {
+    let _ = LIMITS.set(l);
+}
+
+pub fn limits() -> Limits {
+    LIMITS.get().copied().unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Compression from the first bytes of a file.
+pub fn compression_of(magic: &[u8]) -> Compression {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// Counts the compressed bytes pulled from the inner reader.
+struct Counting<R> {
+    inner: R,
+    n: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n
+            .fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+/// A decompressing reader that fails once the output passes the caps.
+struct Capped<R> {
+    inner: R,
+    compressed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    out: u64,
+    limits: Limits,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.out += k as u64;
+        let l = self.limits;
+        if self.out > l.max_decompressed_bytes {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "decompresses to more than {} bytes ([input] max_decompressed_bytes): refused as a possible decompression bomb",
+                    l.max_decompressed_bytes
+                ),
+            ));
+        }
+        let c = self
+            .compressed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
+        if self.out > RATIO_FREE_BYTES && self.out / c > l.max_decompression_ratio {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "decompression ratio above {}:1 ([input] max_decompression_ratio): refused as a possible decompression bomb",
+                    l.max_decompression_ratio
+                ),
+            ));
+        }
+        Ok(k)
+    }
+}
+
+/// Wrap `raw` (whose first bytes say `c`) in a capped decompressor; `None` passes it
+/// through unchanged.
+pub fn decoder<'a, R: Read + Send + 'a>(
+    raw: R,
+    c: Compression,
+) -> std::io::Result<Box<dyn Read + Send + 'a>> {
+    decoder_with(raw, c, limits())
+}
+
+fn decoder_with<'a, R: Read + Send + 'a>(
+    raw: R,
+    c: Compression,
+    limits: Limits,
+) -> std::io::Result<Box<dyn Read + Send + 'a>> {
+    let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = Counting {
+        inner: raw,
+        n: compressed.clone(),
+    };
+    let inner: Box<dyn Read + Send + 'a> = match c {
+        Compression::None => return Ok(Box::new(counted.inner)),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            counted,
+        ))),
+        Compression::Zstd => Box::new(zstd::Decoder::new(counted)?),
+    };
+    Ok(Box::new(Capped {
+        inner,
+        compressed,
+        out: 0,
+        limits,
+    }))
+}
+
+/// Read a whole local file, decompressing gzip or zstd by magic number, under the caps.
+pub fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
+    let c = compression_of(&raw);
+    if c == Compression::None {
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    decoder(&raw[..], c)?.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Open a local file as a buffered stream, decompressing by magic number under the caps.
+pub fn open_stream(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>> {
+    // Not `open_regular`: an input named on the command line may be a pipe (`<(zcat x)`).
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 4];
+    let mut n = 0;
+    while n < magic.len() {
+        match f.read(&mut magic[n..]).map_err(|e| Error::io(path, e))? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let c = compression_of(&magic[..n]);
+    let raw = head.chain(f);
+    let r = decoder(raw, c).map_err(|e| Error::io(path, e))?;
+    Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tree() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("data/sub")).unwrap();
+        std::fs::write(d.path().join("data/a.csv"), "x\n1\n").unwrap();
+        std::fs::write(d.path().join("data/b.txt"), "hello").unwrap();
+        std::fs::write(d.path().join("data/sub/c.csv"), "x\n2\n").unwrap();
+        d
+    }
+
+    fn names(files: &[PathBuf], root: &Path) -> Vec<String> {
+        files
+            .iter()
+            .map(|f| {
+                f.strip_prefix(root)
+                    .unwrap_or(f)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn star_stays_in_its_directory_and_double_star_descends() {
+        let d = tree();
+        let root = d.path();
+        let any = |_: &Path| true;
+        let one = expand(&[root.join("data/*.csv")], &any, "files").unwrap();
+        assert_eq!(names(&one.files, root), ["data/a.csv"]);
+        let deep = expand(&[root.join("data/**/*.csv")], &any, "files").unwrap();
+        assert_eq!(names(&deep.files, root), ["data/a.csv", "data/sub/c.csv"]);
+        let err = expand(&[root.join("data/*.parquet")], &any, "files").unwrap_err();
+        assert!(err.to_string().contains("no file matches"), "{err}");
+    }
+
+    #[test]
+    fn directory_listing_reports_what_it_leaves_out() {
+        let d = tree();
+        let data = d.path().join("data");
+        let outside = d.path().join("outside.csv");
+        std::fs::write(&outside, "x\n3\n").unwrap();
+        std::os::unix::fs::symlink(&outside, data.join("link.csv")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("data/sub"), data.join("dirlink")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("gone"), data.join("dangling.csv")).unwrap();
+        let csv = |p: &Path| p.extension().is_some_and(|e| e == "csv");
+        let e = expand(std::slice::from_ref(&data), &csv, "files").unwrap();
+        assert_eq!(
+            names(&e.files, &data),
+            ["a.csv", "link.csv", "sub/c.csv"],
+            "the linked file is read"
+        );
+        assert_eq!(names(&e.via_symlink, &data), ["link.csv"]);
+        let skipped: Vec<(String, &str)> = e
+            .skipped
+            .iter()
+            .map(|(p, w)| (names(std::slice::from_ref(p), &data)[0].clone(), w.as_str()))
+            .collect();
+        assert!(skipped
+            .iter()
+            .any(|(p, w)| p == "b.txt" && w.contains("extension")));
+        assert!(skipped
+            .iter()
+            .any(|(p, w)| p == "dirlink" && w.contains("symlink to a directory")));
+        assert!(skipped
+            .iter()
+            .any(|(p, w)| p == "dangling.csv" && w.contains("cannot be followed")));
+    }
+
+    #[test]
+    fn mlguardignore_applies_to_readers() {
+        let d = tree();
+        let data = d.path().join("data");
+        std::fs::write(data.join(IGNORE_FILE), "sub/\n").unwrap();
+        let csv = |p: &Path| p.extension().is_some_and(|e| e == "csv");
+        let e = expand(std::slice::from_ref(&data), &csv, "files").unwrap();
+        assert_eq!(names(&e.files, &data), ["a.csv"]);
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn decode(raw: &[u8], l: Limits) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        decoder_with(raw, compression_of(raw), l)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn caps_refuse_bombs_and_pass_normal_data() {
+        let zeros = vec![0u8; 64 << 20];
+        let bomb = gzip(&zeros);
+        let err = decode(&bomb, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("max_decompression_ratio"), "{err}");
+        let small = Limits {
+            max_decompressed_bytes: 1000,
+            max_decompression_ratio: 1_000_000,
+        };
+        let err = decode(&gzip(&[b'a'; 5000]), small).unwrap_err();
+        assert!(err.to_string().contains("max_decompressed_bytes"), "{err}");
+        let text: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{i},{}\n", i * 7).into_bytes())
+            .collect();
+        assert_eq!(decode(&gzip(&text), Limits::default()).unwrap(), text);
+    }
+
+    #[test]
+    fn zstd_and_plain_read_all() {
+        let d = tempfile::tempdir().unwrap();
+        let z = d.path().join("x.zst");
+        std::fs::write(&z, zstd::encode_all(&b"hello zstd"[..], 3).unwrap()).unwrap();
+        assert_eq!(read_all(&z).unwrap(), b"hello zstd");
+        let p = d.path().join("x.txt");
+        std::fs::write(&p, b"plain").unwrap();
+        assert_eq!(read_all(&p).unwrap(), b"plain");
+    }
+
+    #[test]
+    fn ranges_are_exact() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, b"0123456789").unwrap();
+        let f = LocalFile::open(&p).unwrap();
+        assert_eq!(&f.get_range(2..5).unwrap()[..], b"234");
+        assert!(f.get_range(8..12).is_err(), "a short range is an error");
+    }
+}
