@@ -238,11 +238,17 @@ fn findings_name_file_member_offset_global_and_tags() {
 fn unreadable_content_is_incomplete_never_a_pass() {
     let (code, v, err) = inspect(&[&corpus("benign_password_protected.zip")]);
     assert_eq!(code, 2, "{err}");
-    assert!(v["incomplete"][0]["message"]
+    assert_eq!(v["verdict"], "incomplete");
+    assert!(v["skipped"][0]["reason"]
         .as_str()
         .unwrap()
         .contains("encrypted"));
-    assert_eq!(v["summary"]["incomplete"], 1);
+    assert_eq!(v["skipped"][0]["member"], "test.txt");
+    assert_eq!(v["summary"]["skipped"], 1);
+    // --allow-partial lets it pass, still listed
+    let (code, v, _) = inspect(&[&corpus("benign_password_protected.zip"), "--allow-partial"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 1);
     // a truncated benign pickle
     let t = tempfile::tempdir().unwrap();
     let sd = state_dict();
@@ -251,10 +257,11 @@ fn unreadable_content_is_incomplete_never_a_pass() {
     assert_eq!(inspect(&[p.to_str().unwrap()]).0, 1);
     let (code, v, _) = inspect(&[p.to_str().unwrap(), "--fail-on", "high"]);
     assert_eq!(code, 2);
-    assert!(v["incomplete"][0]["message"]
+    assert!(v["skipped"][0]["reason"]
         .as_str()
         .unwrap()
         .contains("pickle stops before its end"));
+    assert!(v["skipped"][0]["offset"].as_u64().is_some());
 }
 
 #[test]

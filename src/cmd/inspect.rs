@@ -1,14 +1,13 @@
 //! `mlguard inspect`: refuse model files that run code when loaded, before anything loads them.
 
-use crate::cli::Global;
-use crate::error::IoContext;
+use crate::cli::{Global, Partial};
+use crate::input::source;
 use crate::inspect::{self, policy, FileResult, Options};
-use crate::report::{self, Format, Output, Report, Severity};
+use crate::report::{self, Format, Location, Output, Report, Severity, SkipKind, Skipped};
 use crate::{progress, Error, Outcome, Result};
 use rayon::prelude::*;
-use serde_json::{json, Value};
-use std::io::Write;
-use std::path::PathBuf;
+use serde_json::json;
+use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -24,8 +23,9 @@ Examples:
   mlguard inspect checkpoint.bin --fail-on high --format json
 
 The allowlist and denylist are data: see docs/inspect.md and [inspect] in mlguard.toml.
-Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error or a file
-that could not be inspected completely (listed as incomplete).")]
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error, or
+something could not be inspected completely (listed under \"skipped\"; the verdict is
+incomplete).")]
 pub struct Args {
     /// Model files or directories (walked recursively; .git is skipped).
     #[arg(required = true, value_name = "PATH")]
@@ -39,9 +39,16 @@ pub struct Args {
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub partial: Partial,
 }
 
 const FORMATS: &[Format] = &[Format::Table, Format::Json, Format::Jsonl, Format::Sarif];
+
+fn in_git_dir(p: &Path) -> bool {
+    p.components()
+        .any(|c| c == Component::Normal(".git".as_ref()))
+}
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("inspect", FORMATS)?;
@@ -60,13 +67,15 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             .max_member_bytes
             .unwrap_or(inspect::DEFAULT_MAX_MEMBER),
     };
-    let (files, list_problems) = inspect::files::list(&args.paths);
-    let total: u64 = files
+    let listed = source::expand(&args.paths, &|p| !in_git_dir(p), "files")?;
+    let total: u64 = listed
+        .files
         .iter()
         .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .sum();
     let pb = progress::bytes(total, g.quiet);
-    let results: Vec<FileResult> = files
+    let results: Vec<FileResult> = listed
+        .files
         .par_iter()
         .map(|p| {
             let r = inspect::inspect_file(p, &opts);
@@ -75,73 +84,36 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         })
         .collect();
     pb.finish_and_clear();
-    let report = build_report(results, list_problems, fail_on);
+    let mut report = build_report(results, fail_on);
+    for (p, why) in listed.skipped {
+        if !in_git_dir(&p) {
+            report
+                .skipped
+                .push(Skipped::file(p.display().to_string(), why));
+        }
+    }
+    report
+        .summary
+        .insert("skipped_items".into(), (report.skipped.len() as u64).into());
+    report.allow_partial = args.partial.allow_partial;
     let mut out = Output::open(args.output.as_deref())?;
     report::render(&report, format, &mut out)?;
-    let incomplete = report.extra["incomplete"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if format == Format::Table && !incomplete.is_empty() {
-        write_incomplete(&incomplete, &mut out).with_path("<output>")?;
-    }
     out.finish()?;
-    if report.verdict == report::Verdict::Pass && !incomplete.is_empty() {
-        if format != Format::Table {
-            for p in &incomplete {
-                g.note(format!("incomplete: {}", describe(p)));
-            }
+    if format != Format::Table && format != Format::Json {
+        for s in &report.skipped {
+            g.note(format!("not inspected completely: {s}"));
         }
-        return Err(Error::input(
-            incomplete[0]["file"].as_str().unwrap_or(""),
-            format!(
-                "{} item(s) could not be inspected completely, so the gate cannot pass (first: {})",
-                incomplete.len(),
-                incomplete[0]["message"].as_str().unwrap_or("")
-            ),
-        ));
     }
     Ok(report.outcome())
 }
 
-fn describe(p: &Value) -> String {
-    let mut s = p["file"].as_str().unwrap_or("").to_string();
-    if let Some(m) = p["member"].as_str() {
-        s.push('!');
-        s.push_str(m);
-    }
-    if let Some(o) = p["offset"].as_u64() {
-        s.push_str(&format!("@{o}"));
-    }
-    format!("{s}: {}", p["message"].as_str().unwrap_or(""))
-}
-
-fn write_incomplete(items: &[Value], out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "incomplete (not fully inspected, the gate cannot pass):"
-    )?;
-    for p in items {
-        writeln!(out, "  {}", describe(p))?;
-    }
-    Ok(())
-}
-
-/// One report over all files: findings, per-file results, and what was incomplete.
-pub fn build_report(
-    results: Vec<FileResult>,
-    list_problems: Vec<(String, inspect::Problem)>,
-    fail_on: Severity,
-) -> Report {
+/// One report over all files: findings, per-file results, and what was not fully inspected
+/// (`skipped`, which makes the verdict incomplete unless findings already fail the gate).
+pub fn build_report(results: Vec<FileResult>, fail_on: Severity) -> Report {
     let mut findings = Vec::new();
-    let mut incomplete = Vec::new();
+    let mut skipped = Vec::new();
     let mut files = Vec::new();
     let (mut bytes, mut pickles, mut members, mut other) = (0u64, 0u64, 0u64, 0u64);
-    for (file, p) in list_problems {
-        let mut v = serde_json::to_value(&p).expect("problem serialises");
-        v["file"] = file.into();
-        incomplete.push(v);
-    }
     for r in results {
         bytes += r.bytes;
         pickles += r.pickles;
@@ -150,14 +122,24 @@ pub fn build_report(
             other += 1;
         }
         for p in &r.problems {
-            let mut v = serde_json::to_value(p).expect("problem serialises");
-            v["file"] = r.path.clone().into();
-            incomplete.push(v);
+            let at = Location {
+                file: r.path.clone(),
+                member: p.member.clone(),
+                offset: p.offset,
+                ..Location::default()
+            };
+            let what = if p.member.is_some() || p.offset.is_some() {
+                SkipKind::Record
+            } else {
+                SkipKind::File
+            };
+            skipped.push(Skipped::new(what, at, 1, p.message.clone()));
         }
         findings.extend(r.findings.iter().cloned());
         files.push(serde_json::to_value(&r).expect("file result serialises"));
     }
     let mut report = Report::gate("inspect", findings, fail_on);
+    report.skipped = skipped;
     report
         .summary
         .insert("files".into(), (files.len() as u64).into());
@@ -170,10 +152,6 @@ pub fn build_report(
     report
         .summary
         .insert("findings".into(), (report.findings.len() as u64).into());
-    report
-        .summary
-        .insert("incomplete".into(), (incomplete.len() as u64).into());
     report.extra.insert("files".into(), json!(files));
-    report.extra.insert("incomplete".into(), json!(incomplete));
     report
 }

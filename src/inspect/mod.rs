@@ -17,7 +17,6 @@
 //! supported yet). A problem makes the verdict incomplete (exit 2) unless findings already fail
 //! the gate: a gate never passes a file it did not read.
 
-pub mod files;
 pub mod numpy;
 pub mod pickle;
 pub mod policy;
@@ -25,6 +24,7 @@ pub mod sniff;
 pub mod tar;
 pub mod zip;
 
+use crate::input::source::{self, ByteSource, LocalFile};
 use crate::report::{Finding, Location, Severity};
 use policy::Policy;
 use serde::Serialize;
@@ -41,41 +41,33 @@ pub const DEFAULT_MAX_MEMBER: u64 = 4 << 30;
 /// Framework tags on every code-execution finding.
 pub const TAGS: &[&str] = &["atlas:AML.T0010", "atlas:AML.T0011.000", "attack:T1195.002"];
 
-/// Random access to a file or an in-memory member. `read_at` returns exactly `len` bytes or
-/// an error.
-pub trait ReadAt: Sync {
-    fn len(&self) -> u64;
-    fn read_at(&self, off: u64, len: usize) -> io::Result<Vec<u8>>;
-}
-
-impl ReadAt for std::fs::File {
-    fn len(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
-    }
-    fn read_at(&self, off: u64, len: usize) -> io::Result<Vec<u8>> {
-        use std::os::unix::fs::FileExt;
-        let mut v = vec![0u8; len];
-        self.read_exact_at(&mut v, off)?;
-        Ok(v)
-    }
-}
-
-/// A buffer as a [`ReadAt`] source.
+/// A buffer (a decompressed member, test input) as a [`ByteSource`].
+#[derive(Debug)]
 pub struct Mem<'a>(pub &'a [u8]);
 
-impl ReadAt for Mem<'_> {
+impl ByteSource for Mem<'_> {
     fn len(&self) -> u64 {
         self.0.len() as u64
     }
-    fn read_at(&self, off: u64, len: usize) -> io::Result<Vec<u8>> {
-        let end = off
-            .checked_add(len as u64)
-            .filter(|&e| e <= self.0.len() as u64);
-        match end {
-            Some(e) => Ok(self.0[off as usize..e as usize].to_vec()),
-            None => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "past the end")),
+    fn get_range(&self, r: std::ops::Range<u64>) -> io::Result<bytes::Bytes> {
+        if r.start > r.end || r.end > self.0.len() as u64 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "past the end"));
         }
+        Ok(bytes::Bytes::copy_from_slice(
+            &self.0[r.start as usize..r.end as usize],
+        ))
     }
+    fn name(&self) -> &Path {
+        Path::new("<member>")
+    }
+}
+
+/// `len` bytes at `off` of a source, exactly.
+pub fn read_at(src: &dyn ByteSource, off: u64, len: u64) -> io::Result<bytes::Bytes> {
+    let end = off
+        .checked_add(len)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "range overflows"))?;
+    src.get_range(off..end)
 }
 
 /// What to inspect with.
@@ -128,12 +120,12 @@ pub struct FileResult {
 pub fn inspect_file(path: &Path, opts: &Options) -> FileResult {
     let display = path.display().to_string();
     let mut cx = Ctx::new(&display, opts);
-    match open_regular(path) {
+    match LocalFile::open(path) {
         Ok(f) => {
-            cx.res.bytes = ReadAt::len(&f);
-            cx.source(None, &f, path_name(path), 0, true);
+            cx.res.bytes = f.len();
+            cx.source(None, &f, path_name(path), 0);
         }
-        Err(e) => cx.problem(None, None, e),
+        Err(e) => cx.problem(None, None, e.to_string()),
     }
     cx.finish()
 }
@@ -142,7 +134,7 @@ pub fn inspect_file(path: &Path, opts: &Options) -> FileResult {
 pub fn inspect_bytes(name: &str, data: &[u8], opts: &Options) -> FileResult {
     let mut cx = Ctx::new(name, opts);
     cx.res.bytes = data.len() as u64;
-    cx.source(None, &Mem(data), name.to_string(), 0, true);
+    cx.source(None, &Mem(data), name.to_string(), 0);
     cx.finish()
 }
 
@@ -150,21 +142,6 @@ fn path_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Open a regular file only: a FIFO would block forever, a device never ends.
-fn open_regular(path: &Path) -> Result<std::fs::File, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| format!("cannot open: {e}"))?;
-    let m = f.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-    if !m.is_file() {
-        return Err("not a regular file (FIFO, socket or device): not opened".into());
-    }
-    Ok(f)
 }
 
 struct Ctx<'a> {
@@ -272,14 +249,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Inspect a whole source (a file, or a member already in memory).
-    fn source(
-        &mut self,
-        member: Option<&str>,
-        src: &dyn ReadAt,
-        name: String,
-        depth: u32,
-        top: bool,
-    ) {
+    fn source(&mut self, member: Option<&str>, src: &dyn ByteSource, name: String, depth: u32) {
         if depth > MAX_CONTAINER_DEPTH {
             self.problem(
                 member,
@@ -289,7 +259,7 @@ impl<'a> Ctx<'a> {
             return;
         }
         let len = src.len();
-        let head = match src.read_at(0, len.min(512) as usize) {
+        let head = match read_at(src, 0, len.min(512)) {
             Ok(h) => h,
             Err(e) => return self.problem(member, None, format!("cannot read: {e}")),
         };
@@ -304,8 +274,7 @@ impl<'a> Ctx<'a> {
         }
         // Everything else is interpreted in memory. A top-level file is as large as it is;
         // members were already bounded by the decompression cap.
-        let _ = top;
-        let data = match src.read_at(0, len as usize) {
+        let data = match read_at(src, 0, len) {
             Ok(d) => d,
             Err(e) => return self.problem(member, None, format!("cannot read: {e}")),
         };
@@ -332,30 +301,30 @@ impl<'a> Ctx<'a> {
                 self.tar(member, data, depth)
             }
             Kind::Gzip | Kind::Zlib => {
-                self.saw(depth, kind.name());
                 let cap = self.cap();
                 let out = if kind == Kind::Gzip {
-                    bounded(&mut flate2::read::MultiGzDecoder::new(data), cap)
+                    source::decoder(data, source::Compression::Gzip)
+                        .map_err(|e| e.to_string())
+                        .and_then(|mut d| bounded(&mut d, cap))
                 } else {
                     bounded(&mut flate2::read::ZlibDecoder::new(data), cap)
                 };
                 match out {
                     Ok(v) => {
+                        self.saw(depth, kind.name());
                         self.inflated += v.len() as u64;
                         let inner = join(member, &format!("({})", kind.name()));
                         let head = &v[..v.len().min(512)];
                         let k = sniff::sniff(head);
-                        if k == Kind::Other {
-                            self.problem(
-                                Some(&inner),
-                                None,
-                                "decompressed content is not a recognised model format",
-                            );
-                        } else {
-                            self.buffer(Some(&inner), &v, name, depth + 1, k);
-                        }
+                        self.buffer(Some(&inner), &v, name, depth + 1, k);
                     }
-                    Err(e) => self.problem(member, None, format!("{} stream: {e}", kind.name())),
+                    // Two bytes are a weak magic: data that merely starts like a zlib
+                    // header and does not decompress is just data.
+                    Err(_) if kind == Kind::Zlib => self.saw(depth, "other"),
+                    Err(e) => {
+                        self.saw(depth, kind.name());
+                        self.problem(member, None, format!("{} stream: {e}", kind.name()))
+                    }
                 }
             }
             Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::SevenZip | Kind::Hdf5 | Kind::Gguf => {
@@ -515,7 +484,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn zip(&mut self, member: Option<&str>, src: &dyn ReadAt, depth: u32) {
+    fn zip(&mut self, member: Option<&str>, src: &dyn ByteSource, depth: u32) {
         let listing = match zip::list(src) {
             Ok(l) => l,
             Err(e) => return self.problem(member, None, format!("zip: {e}")),
@@ -558,7 +527,7 @@ impl<'a> Ctx<'a> {
             let encrypted = e.flags & 1 != 0;
             if e.method == 0 {
                 // Stored: sniff the head first, read the rest only when it can carry code.
-                let head = match src.read_at(e.data_start, e.csize.min(512) as usize) {
+                let head = match read_at(src, e.data_start, e.csize.min(512)) {
                     Ok(h) => h,
                     Err(x) => {
                         self.problem(Some(&inner), None, format!("cannot read member: {x}"));

@@ -88,7 +88,7 @@ pub fn sniff(head: &[u8]) -> Kind {
     }
     if head.len() >= 9 {
         let n = u64::from_le_bytes(head[..8].try_into().unwrap());
-        if n >= 2 && n < (100 << 20) && head[8] == b'{' {
+        if (2..(100 << 20)).contains(&n) && head[8] == b'{' {
             return Kind::Safetensors;
         }
     }

@@ -8,7 +8,7 @@
 //! members it inspects), so a 10 GB checkpoint costs a few reads. Everything is bounded: entry
 //! count, name length, and decompressed size (the caller's cap).
 
-use super::ReadAt;
+use crate::input::source::ByteSource;
 use crate::report::Severity;
 use std::collections::HashMap;
 use std::io::Read;
@@ -56,8 +56,8 @@ fn le64(b: &[u8], o: usize) -> u64 {
     u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
 }
 
-fn read(src: &dyn ReadAt, off: u64, len: usize) -> Result<Vec<u8>, String> {
-    src.read_at(off, len)
+fn read(src: &dyn ByteSource, off: u64, len: usize) -> Result<bytes::Bytes, String> {
+    super::read_at(src, off, len as u64)
         .map_err(|e| format!("cannot read {len} bytes at offset {off}: {e}"))
 }
 
@@ -86,7 +86,7 @@ fn zip64_extra(extra: &[u8], us: &mut u64, cs: &mut u64, lho: &mut u64) {
 }
 
 /// Both views of the archive, reconciled.
-pub fn list(src: &dyn ReadAt) -> Result<Listing, String> {
+pub fn list(src: &dyn ByteSource) -> Result<Listing, String> {
     let len = src.len();
     let mut out = Listing::default();
     let central = central_directory(src, len, &mut out.notes)?;
@@ -170,7 +170,7 @@ pub fn list(src: &dyn ReadAt) -> Result<Listing, String> {
         if l.flags & 8 != 0 {
             // data descriptor, optionally signed, 32- or 64-bit sizes
             if let Ok(d) = read(src, next, 4) {
-                if d == b"PK\x07\x08" {
+                if &d[..] == b"PK\x07\x08" {
                     next += 4;
                 }
             }
@@ -207,7 +207,7 @@ struct Local {
     zip64: bool,
 }
 
-fn local_header(src: &dyn ReadAt, off: u64, len: u64) -> Result<Local, String> {
+fn local_header(src: &dyn ByteSource, off: u64, len: u64) -> Result<Local, String> {
     if off + 30 > len {
         return Err(format!("local header at {off} is past the end of the file"));
     }
@@ -240,7 +240,7 @@ fn local_header(src: &dyn ReadAt, off: u64, len: u64) -> Result<Local, String> {
 }
 
 fn central_directory(
-    src: &dyn ReadAt,
+    src: &dyn ByteSource,
     len: u64,
     notes: &mut Vec<Note>,
 ) -> Result<Vec<Entry>, String> {
@@ -341,7 +341,7 @@ fn central_directory(
 
 /// The member's decompressed bytes, at most `cap` of them (more is an error: never an
 /// unbounded allocation from a zip bomb).
-pub fn read_member(src: &dyn ReadAt, e: &Entry, cap: u64) -> Result<Vec<u8>, String> {
+pub fn read_member(src: &dyn ByteSource, e: &Entry, cap: u64) -> Result<Vec<u8>, String> {
     if e.data_start
         .checked_add(e.csize)
         .is_none_or(|end| end > src.len())
@@ -378,7 +378,7 @@ pub fn read_member(src: &dyn ReadAt, e: &Entry, cap: u64) -> Result<Vec<u8>, Str
         Ok(v)
     };
     match e.method {
-        0 => Ok(raw),
+        0 => Ok(raw.to_vec()),
         8 => bounded(&mut flate2::read::DeflateDecoder::new(&raw[..])),
         93 => {
             let mut d =
