@@ -334,6 +334,61 @@ fn fifo_is_skipped_and_reported_without_hanging() {
 }
 
 #[test]
+fn verify_with_a_fifo_in_the_tree_is_incomplete_not_pass() {
+    let t = tree();
+    let d = t.path().join("data");
+    let m = t.path().join("m.json");
+    hash_to(&d, &m, &[]);
+    let st = Command::new("mkfifo").arg(d.join("pipe")).status().unwrap();
+    assert!(st.success());
+    // Every manifest file verifies, but the FIFO was never read: exit 2, verdict incomplete.
+    let (code, v) = verify_json(&d, &m, &["--allow-added"]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["summary"]["skipped"], 1);
+    assert_eq!(v["skipped"][0]["what"], "file");
+    assert_eq!(v["skipped"][0]["file"], "pipe");
+    assert!(v["skipped"][0]["reason"].as_str().unwrap().contains("FIFO"));
+    // The table lists it and says INCOMPLETE.
+    let o = run(&[s("verify"), d.as_os_str(), s("-m"), m.as_os_str(), s("-q")]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = stdout(&o);
+    assert!(
+        out.contains("not read (skipped):\n  file pipe: FIFO"),
+        "{out}"
+    );
+    assert!(out.contains("verify: INCOMPLETE (3 files:"), "{out}");
+    // JUnit: an erroring gate case and a skipped case naming the file.
+    let o = run(&[
+        s("verify"),
+        d.as_os_str(),
+        s("-m"),
+        m.as_os_str(),
+        s("--format"),
+        s("junit"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let x = stdout(&o);
+    assert!(x.contains(r#"errors="1" skipped="1""#), "{x}");
+    assert!(x.contains(r#"name="gate (incomplete)""#), "{x}");
+    assert!(
+        x.contains(r#"name="pipe"><skipped message="file pipe: FIFO"#),
+        "{x}"
+    );
+    // --allow-partial restores warnings-only.
+    let (code, v) = verify_json(&d, &m, &["--allow-partial"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["skipped"][0]["file"], "pipe");
+    // A real difference still fails (1) with the FIFO listed.
+    std::fs::write(d.join("labels.txt"), "cat\nemu\n").unwrap();
+    let (code, v) = verify_json(&d, &m, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["summary"]["skipped"], 1);
+}
+
+#[test]
 fn empty_files_and_directories() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("data");

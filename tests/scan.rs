@@ -135,9 +135,34 @@ fn stratus_recordings_produce_their_findings() {
 #[test]
 fn traildiscover_events_parse_and_bad_files_warn() {
     let dir = td("scan/cloudtrail/traildiscover.cloud/aws/cloudtrail");
-    let (code, v, err) = scan_json(&[dir], &[]);
-    // The three trail events were denied (AccessDenied): attempts, reported as medium.
-    assert_eq!(code, 0, "{err}");
+    let (code, v, err) = scan_json(std::slice::from_ref(&dir), &[]);
+    // The three trail events were denied (AccessDenied): attempts, reported as medium, below
+    // --fail-on high. Two files could not be read, so the gate cannot pass: incomplete.
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["summary"]["skipped"], 2);
+    let skipped: BTreeSet<String> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["what"], "file");
+            file_name(s)
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        ["CreateApiKey.json", "PutEventSelectors.json"]
+            .map(String::from)
+            .into()
+    );
+    // --allow-partial: forensic use, the same findings and list, warnings only.
+    let (code, v2, _) = scan_json(&[dir], &["--allow-partial"]);
+    assert_eq!(code, 0);
+    assert_eq!(v2["verdict"], "pass");
+    assert_eq!(v2["allow_partial"], true);
+    assert_eq!(v2["skipped"], v["skipped"]);
+    assert_eq!(v2["findings"], v["findings"]);
     assert_eq!(v["summary"]["files"], 6);
     assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
     let warnings: Vec<(String, String)> = v["warnings"]
@@ -501,7 +526,30 @@ fn dirty_data_gives_warnings_with_file_and_line_and_the_scan_goes_on() {
     .unwrap();
     enc.finish().unwrap();
     let (code, v, err) = scan_json(&[d.to_path_buf()], &[]);
-    assert_eq!(code, 0, "{err}");
+    // Nothing fails the gate, but four inputs were not (fully) read: incomplete, exit 2.
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["summary"]["skipped"], 4);
+    let line2 = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| file_name(s) == "events.jsonl")
+        .unwrap();
+    assert_eq!(line2["what"], "record");
+    assert_eq!(line2["line"], 2);
+    // The table says why, and which.
+    let o = bin().arg("scan").arg(d).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("not read (skipped):"), "{table}");
+    assert!(table.contains("events.jsonl:2"), "{table}");
+    assert!(
+        table.contains("verdict: INCOMPLETE (no findings; 4 not read; fail-on high)"),
+        "{table}"
+    );
+    let (code, _, _) = scan_json(&[d.to_path_buf()], &["--allow-partial"]);
+    assert_eq!(code, 0);
     assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
     let w: BTreeMap<String, (Value, String)> = v["warnings"]
         .as_array()
@@ -706,6 +754,57 @@ fn inference_logs_through_the_cli() {
         "0.5".as_ref(),
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn empty_or_header_only_inference_log_does_not_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let header = "timestamp,client_id,prediction,confidence\n";
+    std::fs::write(d.join("header.csv"), header).unwrap();
+    std::fs::write(d.join("empty.jsonl"), "").unwrap();
+    for f in ["header.csv", "empty.jsonl"] {
+        let (code, _, err) = scan_inference(&[d.join(f)], &[]);
+        assert_eq!(code, 2, "{f}: {err}");
+        // Exit 2 naming the file (the table reader refuses an empty JSONL file itself).
+        assert!(err.contains(f), "{err}");
+    }
+    // One real log beside a header-only one: the empty file is listed, the gate incomplete.
+    let mut rows = String::from(header);
+    for i in 0..50 {
+        rows.push_str(&format!(
+            "2026-01-01T00:{:02}:00Z,c{},cat,0.9\n",
+            i % 60,
+            i % 3
+        ));
+    }
+    std::fs::write(d.join("real.csv"), rows).unwrap();
+    let (_, _, err) = scan_inference(&[d.join("header.csv")], &[]);
+    assert!(err.contains("no inference query"), "{err}");
+    let (code, v, err) = scan_inference(&[d.join("header.csv"), d.join("real.csv")], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(file_name(&v["skipped"][0]), "header.csv");
+    let (code, v, _) = scan_inference(
+        &[d.join("header.csv"), d.join("real.csv")],
+        &["--allow-partial"],
+    );
+    assert_eq!(code, 0, "{v}");
+}
+
+fn scan_inference(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
+    let o = bin()
+        .args(["scan", "--source", "inference", "--format", "json"])
+        .args(paths)
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (
+        o.status.code().unwrap(),
+        v,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// One symlink policy for log directories: a linked log file is read (and listed as read
