@@ -879,10 +879,7 @@ fn container_per_line_bom_and_invalid_utf8_are_read() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(logging_findings(&v), 6);
     assert_eq!(v["summary"]["warnings"], 0);
-    assert_eq!(
-        v["findings"][0]["location"]["line"].as_u64().is_some(),
-        true
-    );
+    assert!(v["findings"][0]["location"]["line"].as_u64().is_some());
 
     // A UTF-8 byte-order mark before the container.
     let bom = dir.path().join("bom.json");
