@@ -19,6 +19,7 @@ pub mod drift;
 pub mod error;
 pub mod input;
 pub mod integrity;
+pub mod limits;
 pub mod profile;
 pub mod progress;
 pub mod report;
