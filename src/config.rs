@@ -10,7 +10,15 @@ use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
 /// Every section mlguard.toml may have (add yours here when a module reads a new one).
-pub const SECTIONS: &[&str] = &["assets", "drift", "inference", "input", "scan", "trust"];
+pub const SECTIONS: &[&str] = &[
+    "assets",
+    "drift",
+    "inference",
+    "input",
+    "inspect",
+    "scan",
+    "trust",
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct Config {

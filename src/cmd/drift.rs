@@ -73,7 +73,7 @@ fn skipped_rows(cur: &Profile, cur_name: &str) -> Vec<Skipped> {
             let at = Location {
                 file: e["file"].as_str().unwrap_or(cur_name).to_string(),
                 line: e["line"].as_u64(),
-                record: None,
+                ..Location::default()
             };
             let why = e["reason"].as_str().unwrap_or("bad row").to_string();
             Skipped::new(SkipKind::Rows, at, 1, why)

@@ -3,6 +3,7 @@
 pub mod diff;
 pub mod drift;
 pub mod hash;
+pub mod inspect;
 pub mod keygen;
 pub mod profile;
 pub mod prove;
@@ -46,5 +47,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Profile(a) => profile::run(a, &g),
         Command::Drift(a) => drift::run(a, &g),
         Command::Scan(a) => scan::run(a, &g),
+        Command::Inspect(a) => inspect::run(a, &g),
     }
 }

@@ -51,11 +51,23 @@ pub fn to_value(report: &Report) -> Value {
             let mut phys = json!({"artifactLocation": {"uri": uri}});
             if let Some(line) = f.location.as_ref().and_then(|l| l.line) {
                 phys["region"] = json!({"startLine": line});
+            } else if let Some(off) = f.location.as_ref().and_then(|l| l.offset) {
+                if f.location.as_ref().is_some_and(|l| l.member.is_none()) {
+                    phys["region"] = json!({"byteOffset": off});
+                }
             }
             let mut loc = json!({"physicalLocation": phys});
             if let Some(rec) = f.location.as_ref().and_then(|l| l.record) {
                 loc["logicalLocations"] =
                     json!([{"name": format!("record {rec}"), "kind": "element"}]);
+            }
+            if let Some(m) = f.location.as_ref().and_then(|l| l.member.as_ref()) {
+                let off = f.location.as_ref().and_then(|l| l.offset);
+                let name = match off {
+                    Some(o) => format!("{m}@{o}"),
+                    None => m.clone(),
+                };
+                loc["logicalLocations"] = json!([{"name": name, "kind": "member"}]);
             }
             r.insert("locations".into(), json!([loc]));
             r.insert(

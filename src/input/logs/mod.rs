@@ -114,6 +114,7 @@ impl RecordRef {
             file: self.file.display().to_string(),
             line: self.line,
             record: self.index,
+            ..Default::default()
         }
     }
 }
