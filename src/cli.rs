@@ -35,7 +35,7 @@ pub struct Global {
     /// Configuration file [default: ./mlguard.toml when present].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Worker threads [default: number of CPUs].
+    /// Worker threads, 1 to 256 [default: number of CPUs].
     #[arg(short = 'j', long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod input;
 pub mod inspect;
 pub mod integrity;
+pub mod limits;
 pub mod profile;
 pub mod progress;
 pub mod report;

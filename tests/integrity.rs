@@ -772,3 +772,52 @@ fn check_files_accepted_by_b3sum_and_sha256sum() {
         std::fs::write(d.join("labels.txt"), "cat\ndog\n").unwrap();
     }
 }
+
+/// Manifest options are not covered by the root: they are validated on read, naming the
+/// manifest and the field, before the hasher sees them.
+#[test]
+fn manifest_options_are_validated_naming_the_field() {
+    let t = tree();
+    let d = t.path().join("data");
+    let m = t.path().join("m.json");
+    let good = hash_to(&d, &m, &[]);
+    let bad = t.path().join("bad.json");
+    let check = |v: &Value, want: &str| {
+        std::fs::write(&bad, serde_json::to_vec(v).unwrap()).unwrap();
+        for cmd in [
+            vec![s("verify"), d.as_os_str(), s("-m"), bad.as_os_str()],
+            vec![s("diff"), bad.as_os_str(), m.as_os_str()],
+        ] {
+            let o = run(&cmd);
+            assert_eq!(o.status.code(), Some(2), "{want}: {}", stderr(&o));
+            let e = stderr(&o);
+            assert!(e.contains("bad.json") && e.contains(want), "{want}: {e}");
+        }
+    };
+    for cs in [0u64, 1, 1000, 3072, 1 << 31] {
+        let mut v = good.clone();
+        v["options"]["chunk_size"] = cs.into();
+        check(&v, "options.chunk_size");
+    }
+    let mut v = good.clone();
+    v["options"]["excludes"] = serde_json::json!(["ok", "a[b"]);
+    let o = {
+        check(&v, "options.excludes[1] 'a[b'");
+        run(&[s("verify"), d.as_os_str(), s("-m"), bad.as_os_str()])
+    };
+    // The manifest's glob is not blamed on a flag the user never gave.
+    assert!(!stderr(&o).contains("--exclude"), "{}", stderr(&o));
+}
+
+#[test]
+fn thread_count_is_capped() {
+    let t = tree();
+    let d = t.path().join("data");
+    for n in ["0", "257", "100000"] {
+        let o = run(&[s("-j"), s(n), s("hash"), d.as_os_str()]);
+        assert_eq!(o.status.code(), Some(2), "-j {n}");
+        assert!(stderr(&o).contains("from 1 to 256"), "{}", stderr(&o));
+    }
+    let o = run(&[s("-j"), s("256"), s("hash"), d.as_os_str(), s("-q")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -841,3 +841,72 @@ fn log_directory_symlinks_are_read_or_listed() {
         "{ignored:?}"
     );
 }
+
+/// `--baseline-days` and `[scan] baseline_days` are bounded (chrono overflowed on 1e8 days),
+/// a far-future event time is no time, and config errors name the config file.
+#[test]
+fn baseline_days_event_times_and_config_errors_are_bounded_and_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ev = |t: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","eventTime":{t},"eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"10.0.0.1","userAgent":"ua","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}},"requestParameters":{{"bucketName":"b","key":"k.csv"}},"recipientAccountId":"1"}}"#
+        )
+    };
+    let log = d.join("t.jsonl");
+    std::fs::write(
+        &log,
+        [
+            ev("\"2026-01-05T10:00:00Z\""),
+            ev("\"9999-12-31T23:59:59Z\""),
+            ev("253402300799000000"),
+            ev("1e300"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    for days in ["1e8", "1e12", "inf", "-1", "NaN"] {
+        let flag = format!("--baseline-days={days}");
+        let o = run(&["scan".as_ref(), log.as_os_str(), flag.as_ref()]);
+        assert_eq!(o.status.code(), Some(2), "{days}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("--baseline-days must be"), "{days}: {e}");
+    }
+    // The largest accepted window with the latest accepted time: no overflow.
+    let (code, v, err) = scan_json(
+        std::slice::from_ref(&log),
+        &["--baseline-days", "36500", "--fail-on", "critical"],
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
+    // The same bound from the config file, and other config errors, name the file.
+    let cfg = d.join("my.toml");
+    for (text, want) in [
+        (
+            "[scan]\nbaseline_days = 1e12\n",
+            "[scan] baseline_days must be",
+        ),
+        (
+            "[scan]\nbaseline_days = -1\n",
+            "[scan] baseline_days must be",
+        ),
+        ("[scan]\nworking_hours = \"25:00-x\"\n", "working_hours"),
+        ("[assets]\nmodel_artifacts = [\"a[b\"]\n", "[assets]"),
+        (
+            "[drfit]\nks = 0.1\n",
+            "unknown section [drfit] (did you mean [drift]?)",
+        ),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        let o = run(&[
+            "scan".as_ref(),
+            log.as_os_str(),
+            "--config".as_ref(),
+            cfg.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("my.toml") && e.contains(want), "{text}: {e}");
+        assert!(!e.contains("--baseline-days"), "{e}");
+    }
+}

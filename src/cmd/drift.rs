@@ -112,7 +112,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     if let Some(l) = &args.label {
         if base.settings.label.as_deref() != Some(l.as_str()) {
             return Err(Error::usage(format!(
-                "--label {l}: the baseline was profiled with {} (re-profile the baseline with --label {l})",
+                "--label {l}: the baseline {} was profiled with {} (re-profile the baseline with --label {l})",
+                args.baseline.display(),
                 base.settings.label.as_deref().map(|x| format!("--label {x}")).unwrap_or("no label".into())
             )));
         }
@@ -135,10 +136,15 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         g.note(format!("profiled current data: {} rows", cur.rows));
     }
     if cur.settings.label != base.settings.label {
-        return Err(Error::usage(format!(
-            "the current profile's label ({:?}) differs from the baseline's ({:?})",
-            cur.settings.label, base.settings.label
-        )));
+        return Err(Error::input(
+            &args.current[0],
+            format!(
+                "label {:?} differs from the baseline {}'s label {:?}",
+                cur.settings.label,
+                args.baseline.display(),
+                base.settings.label
+            ),
+        ));
     }
     let res = drift::compare(&base, &cur, &settings);
     let mut report = Report::gate("drift", res.findings, args.fail_on);

@@ -19,8 +19,11 @@ use crate::{Error, Outcome, Result};
 pub fn run(cli: Cli) -> Result<Outcome> {
     let g = cli.global;
     if let Some(n) = g.threads {
-        if n == 0 {
-            return Err(Error::usage("--threads must be at least 1"));
+        let max = crate::limits::MAX_THREADS;
+        if n == 0 || n > max {
+            return Err(Error::usage(format!(
+                "--threads must be from 1 to {max} (got {n})"
+            )));
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)

@@ -48,14 +48,14 @@ pub struct Output {
 /// Read the inputs and run every detection.
 pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output> {
     let mut settings: detect::Settings = config.section("scan")?;
+    crate::limits::baseline_days(settings.baseline_days)
+        .map_err(|e| config.invalid("scan", format!("baseline_days {e}")))?;
     if let Some(d) = opts.baseline_days {
-        settings.baseline_days = d;
-    }
-    if settings.baseline_days.is_nan() || settings.baseline_days < 0.0 {
-        return Err(crate::Error::usage("--baseline-days must be 0 or more"));
+        settings.baseline_days = crate::limits::baseline_days(d)
+            .map_err(|e| crate::Error::usage(format!("--baseline-days {e}")))?;
     }
     let asset_cfg: assets::AssetConfig = config.section("assets")?;
-    let mut amap = assets::AssetMap::new(&asset_cfg)?;
+    let mut amap = assets::AssetMap::new(&asset_cfg).map_err(|e| config.blame(e))?;
     let prior = match &opts.baseline {
         Some(p) => Some(load_baseline(p)?),
         None => None,
@@ -65,7 +65,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         None => None,
     };
     // Pass 1, per file while raw records are in memory: per-record detections and Sigma.
-    let mut det = detect::Detector::new(&settings, prior)?;
+    let mut det = detect::Detector::new(&settings, prior).map_err(|e| config.blame(e))?;
     let static_map = &amap;
     let first = &det;
     let hook = |evs: &[Event]| -> Vec<Finding> {

@@ -28,8 +28,13 @@ pub(crate) fn num(v: Option<&Value>) -> Option<f64> {
     .filter(|x: &f64| x.is_finite())
 }
 
-/// RFC 3339 text, `YYYY-MM-DD HH:MM:SS[.f]` (UTC), or epoch seconds/milliseconds.
+/// RFC 3339 text, `YYYY-MM-DD HH:MM:SS[.f]` (UTC), or epoch seconds/milliseconds; a time
+/// outside 1970..=9999 is no time ([`crate::limits::time`]: time arithmetic cannot overflow).
 pub fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
+    parse_time_any(v).and_then(crate::limits::time)
+}
+
+fn parse_time_any(v: &Value) -> Option<DateTime<Utc>> {
     match v {
         Value::String(t) => {
             let t = t.trim();

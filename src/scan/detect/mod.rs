@@ -311,8 +311,10 @@ impl<'a> Detector<'a> {
     /// Start the baseline window at `first` (the input's first event time).
     pub fn start(&mut self, first: DateTime<Utc>) {
         if self.baseline_end.is_none() && self.s.baseline_days > 0.0 {
+            // Checked (crate::limits): an out-of-range end means the window never ends.
             let secs = (self.s.baseline_days * 86400.0) as i64;
-            self.baseline_end = Some(first + Duration::seconds(secs));
+            let end = Duration::try_seconds(secs).and_then(|d| first.checked_add_signed(d));
+            self.baseline_end = Some(end.unwrap_or(DateTime::<Utc>::MAX_UTC));
         }
     }
 
