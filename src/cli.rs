@@ -13,7 +13,8 @@ use std::path::PathBuf;
     long_about = "Security gates for the ML pipeline.\n\n\
         Integrity:  hash a dataset into a Merkle manifest, sign it, verify it in CI.\n\
         Data:       profile training data, and gate on drift and poisoning against a baseline.\n\
-        Forensics:  scan exported cloud audit logs, model-registry exports and inference logs.\n\n\
+        Forensics:  scan exported cloud audit logs, model-registry exports and inference logs.\n\
+        Models:     inspect model files for code that runs when they are loaded.\n\n\
         Exit codes (every subcommand): 0 pass, 1 the gate failed, 2 usage or input error,\n\
         3 signature or trust failure.",
     after_help = "Run 'mlguard <command> --help' for a command's options and examples."
@@ -34,7 +35,7 @@ pub struct Global {
     /// Configuration file [default: ./mlguard.toml when present].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Worker threads [default: number of CPUs].
+    /// Worker threads, 1 to 256 [default: number of CPUs].
     #[arg(short = 'j', long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -49,6 +50,15 @@ impl Global {
             eprintln!("mlguard: {msg}");
         }
     }
+}
+
+/// `--allow-partial`, accepted by every gate (verify, drift, scan).
+#[derive(Debug, Clone, Copy, clap::Args, Default)]
+pub struct Partial {
+    /// Inputs that could not be read (listed under "skipped") are reported but do not make
+    /// the verdict incomplete (exit 2): for forensic work on damaged exports, never for a gate.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,4 +84,6 @@ pub enum Command {
     Drift(cmd::drift::Args),
     /// Scan exported audit logs, registry exports and inference logs for ML threats.
     Scan(cmd::scan::Args),
+    /// Find code execution hidden in model files (pickle, PyTorch, joblib, numpy) without loading them.
+    Inspect(cmd::inspect::Args),
 }

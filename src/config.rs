@@ -9,6 +9,17 @@ use crate::error::{Error, IoContext, Result};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
+/// Every section mlguard.toml may have (add yours here when a module reads a new one).
+pub const SECTIONS: &[&str] = &[
+    "assets",
+    "drift",
+    "inference",
+    "input",
+    "inspect",
+    "scan",
+    "trust",
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     /// The file it came from, if any (for error messages and relative paths).
@@ -40,7 +51,46 @@ impl Config {
         let table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| Error::input(&name, e.to_string().trim_end()))?;
+        // An unknown section is a typo ([drfit], [trsut]) that would otherwise silently leave
+        // every threshold at its default: an error, like an unknown key inside a section.
+        for (k, v) in &table {
+            if !SECTIONS.contains(&k.as_str()) {
+                let near = SECTIONS
+                    .iter()
+                    .min_by_key(|s| strsim::levenshtein(s, k))
+                    .filter(|s| strsim::levenshtein(s, k) <= 2)
+                    .map(|s| format!(" (did you mean [{s}]?)"))
+                    .unwrap_or_default();
+                return Err(Error::input(
+                    &name,
+                    format!(
+                        "unknown section [{k}]{near}; known sections: {}",
+                        SECTIONS.join(", ")
+                    ),
+                ));
+            }
+            if !v.is_table() {
+                return Err(Error::input(
+                    &name,
+                    format!("'{k}' must be a section ([{k}]), not a value"),
+                ));
+            }
+        }
         Ok(Config { path, table })
+    }
+
+    /// An error about a value of section `[name]`, located at the config file.
+    pub fn invalid(&self, name: &str, msg: impl std::fmt::Display) -> Error {
+        Error::input(self.display_path(), format!("[{name}] {msg}"))
+    }
+
+    /// Relocate a usage error raised while validating config values (a bad glob in
+    /// `[assets]`, a bad `[scan] working_hours`) to the config file it came from.
+    pub fn blame(&self, e: Error) -> Error {
+        match (&self.path, e) {
+            (Some(p), Error::Usage(msg)) => Error::input(p, msg),
+            (_, e) => e,
+        }
     }
 
     /// Deserialize section `name` (e.g. `"trust"`), or `T::default()` if absent.
@@ -96,6 +146,33 @@ mod tests {
             err.contains("mlguard.toml") && err.contains("threshhold"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn unknown_sections_are_errors_naming_the_file() {
+        for (text, want) in [
+            (
+                "[drfit]\nks = 1\n",
+                "unknown section [drfit] (did you mean [drift]?)",
+            ),
+            (
+                "[trsut]\nkeys = []\n",
+                "unknown section [trsut] (did you mean [trust]?)",
+            ),
+            ("[whatever]\n", "unknown section [whatever]; known sections"),
+            ("drift = 3\n", "'drift' must be a section"),
+        ] {
+            let err = Config::parse(text, Some("c/ml.toml".into()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("c/ml.toml: ") && err.contains(want),
+                "{err}"
+            );
+        }
+        for s in SECTIONS {
+            assert!(Config::parse(&format!("[{s}]\n"), None).is_ok());
+        }
     }
 
     #[test]

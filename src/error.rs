@@ -6,6 +6,8 @@
 //! |------|------------------------------------------------------------------|
 //! | 0    | `Ok(Outcome::Pass)`: the gate passed                              |
 //! | 1    | `Ok(Outcome::Fail)`: the gate failed (mismatch, drift, findings)  |
+//! | 2    | `Ok(Outcome::Incomplete)`: no failing finding, but some input was  |
+//! |      | not read (the report lists it under `skipped`)                     |
 //! | 2    | `Err(Error::Usage | Error::Input | Error::Io)`: bad usage or input |
 //! | 3    | `Err(Error::Trust)`: signature or trust failure                   |
 //!
@@ -24,6 +26,8 @@ pub enum Outcome {
     Pass,
     /// Exit 1: the gate failed.
     Fail,
+    /// Exit 2: nothing failed the gate, but not everything was read, so it cannot pass.
+    Incomplete,
 }
 
 impl Outcome {
@@ -38,6 +42,7 @@ impl Outcome {
         match self {
             Outcome::Pass => 0,
             Outcome::Fail => 1,
+            Outcome::Incomplete => 2,
         }
     }
 }
@@ -128,6 +133,7 @@ mod tests {
     fn exit_codes_follow_the_contract() {
         assert_eq!(Outcome::Pass.exit_code(), 0);
         assert_eq!(Outcome::Fail.exit_code(), 1);
+        assert_eq!(Outcome::Incomplete.exit_code(), 2);
         assert_eq!(Error::usage("x").exit_code(), 2);
         assert_eq!(Error::input("f", "x").exit_code(), 2);
         assert_eq!(

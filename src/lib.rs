@@ -7,7 +7,7 @@
 //! ```
 //!
 //! * [`input`]: reading the world: directory walks, Arrow record batches, audit-log events.
-//! * [`integrity`], [`profile`], [`drift`], [`scan`]: the cores.
+//! * [`integrity`], [`profile`], [`drift`], [`scan`], [`inspect`]: the cores.
 //! * [`report`]: the one [`report::Finding`] type and its renderers.
 //! * [`error`]: the one error type and the exit-code contract.
 //! * [`cmd`]: one thin file per subcommand, with its usage text beside its code.
@@ -18,7 +18,9 @@ pub mod config;
 pub mod drift;
 pub mod error;
 pub mod input;
+pub mod inspect;
 pub mod integrity;
+pub mod limits;
 pub mod profile;
 pub mod progress;
 pub mod report;

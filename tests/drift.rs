@@ -235,3 +235,50 @@ fn per_column_overrides_in_config() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn skipped_rows_in_the_current_data_make_the_gate_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut good = String::from("x,y\n");
+    for i in 0..200 {
+        good.push_str(&format!("{},{}\n", i % 17, i % 2));
+    }
+    std::fs::write(d.join("base.csv"), &good).unwrap();
+    // The same data with one ragged row, profiled with --skip-bad-rows.
+    let mut bad = good.clone();
+    bad.push_str("1,2,3\n");
+    std::fs::write(d.join("cur.csv"), &bad).unwrap();
+    let base = d.join("base.json");
+    let cur = d.join("cur.json");
+    for (input, out, extra) in [
+        ("base.csv", &base, None),
+        ("cur.csv", &cur, Some("--skip-bad-rows")),
+    ] {
+        let o = bin()
+            .args(["-q", "profile"])
+            .arg(d.join(input))
+            .args(extra)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let (code, v) = drift(&base, &cur, &[]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["skipped"][0]["what"], "rows");
+    assert_eq!(v["skipped"][0]["line"], 202);
+    assert!(v["skipped"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("cur.csv"));
+    let (code, v) = drift(&base, &cur, &["--allow-partial"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["verdict"], "pass");
+    // The same data read in full passes.
+    let (code, v) = drift(&base, &base, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["skipped"], serde_json::json!([]));
+}

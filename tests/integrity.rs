@@ -334,6 +334,61 @@ fn fifo_is_skipped_and_reported_without_hanging() {
 }
 
 #[test]
+fn verify_with_a_fifo_in_the_tree_is_incomplete_not_pass() {
+    let t = tree();
+    let d = t.path().join("data");
+    let m = t.path().join("m.json");
+    hash_to(&d, &m, &[]);
+    let st = Command::new("mkfifo").arg(d.join("pipe")).status().unwrap();
+    assert!(st.success());
+    // Every manifest file verifies, but the FIFO was never read: exit 2, verdict incomplete.
+    let (code, v) = verify_json(&d, &m, &["--allow-added"]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["summary"]["skipped"], 1);
+    assert_eq!(v["skipped"][0]["what"], "file");
+    assert_eq!(v["skipped"][0]["file"], "pipe");
+    assert!(v["skipped"][0]["reason"].as_str().unwrap().contains("FIFO"));
+    // The table lists it and says INCOMPLETE.
+    let o = run(&[s("verify"), d.as_os_str(), s("-m"), m.as_os_str(), s("-q")]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = stdout(&o);
+    assert!(
+        out.contains("not read (skipped):\n  file pipe: FIFO"),
+        "{out}"
+    );
+    assert!(out.contains("verify: INCOMPLETE (3 files:"), "{out}");
+    // JUnit: an erroring gate case and a skipped case naming the file.
+    let o = run(&[
+        s("verify"),
+        d.as_os_str(),
+        s("-m"),
+        m.as_os_str(),
+        s("--format"),
+        s("junit"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let x = stdout(&o);
+    assert!(x.contains(r#"errors="1" skipped="1""#), "{x}");
+    assert!(x.contains(r#"name="gate (incomplete)""#), "{x}");
+    assert!(
+        x.contains(r#"name="pipe"><skipped message="file pipe: FIFO"#),
+        "{x}"
+    );
+    // --allow-partial restores warnings-only.
+    let (code, v) = verify_json(&d, &m, &["--allow-partial"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["skipped"][0]["file"], "pipe");
+    // A real difference still fails (1) with the FIFO listed.
+    std::fs::write(d.join("labels.txt"), "cat\nemu\n").unwrap();
+    let (code, v) = verify_json(&d, &m, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["summary"]["skipped"], 1);
+}
+
+#[test]
 fn empty_files_and_directories() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("data");
@@ -716,4 +771,53 @@ fn check_files_accepted_by_b3sum_and_sha256sum() {
         assert!(!c.status.success(), "{tool} should notice the change");
         std::fs::write(d.join("labels.txt"), "cat\ndog\n").unwrap();
     }
+}
+
+/// Manifest options are not covered by the root: they are validated on read, naming the
+/// manifest and the field, before the hasher sees them.
+#[test]
+fn manifest_options_are_validated_naming_the_field() {
+    let t = tree();
+    let d = t.path().join("data");
+    let m = t.path().join("m.json");
+    let good = hash_to(&d, &m, &[]);
+    let bad = t.path().join("bad.json");
+    let check = |v: &Value, want: &str| {
+        std::fs::write(&bad, serde_json::to_vec(v).unwrap()).unwrap();
+        for cmd in [
+            vec![s("verify"), d.as_os_str(), s("-m"), bad.as_os_str()],
+            vec![s("diff"), bad.as_os_str(), m.as_os_str()],
+        ] {
+            let o = run(&cmd);
+            assert_eq!(o.status.code(), Some(2), "{want}: {}", stderr(&o));
+            let e = stderr(&o);
+            assert!(e.contains("bad.json") && e.contains(want), "{want}: {e}");
+        }
+    };
+    for cs in [0u64, 1, 1000, 3072, 1 << 31] {
+        let mut v = good.clone();
+        v["options"]["chunk_size"] = cs.into();
+        check(&v, "options.chunk_size");
+    }
+    let mut v = good.clone();
+    v["options"]["excludes"] = serde_json::json!(["ok", "a[b"]);
+    let o = {
+        check(&v, "options.excludes[1] 'a[b'");
+        run(&[s("verify"), d.as_os_str(), s("-m"), bad.as_os_str()])
+    };
+    // The manifest's glob is not blamed on a flag the user never gave.
+    assert!(!stderr(&o).contains("--exclude"), "{}", stderr(&o));
+}
+
+#[test]
+fn thread_count_is_capped() {
+    let t = tree();
+    let d = t.path().join("data");
+    for n in ["0", "257", "100000"] {
+        let o = run(&[s("-j"), s(n), s("hash"), d.as_os_str()]);
+        assert_eq!(o.status.code(), Some(2), "-j {n}");
+        assert!(stderr(&o).contains("from 1 to 256"), "{}", stderr(&o));
+    }
+    let o = run(&[s("-j"), s("256"), s("hash"), d.as_os_str(), s("-q")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

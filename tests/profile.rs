@@ -544,3 +544,151 @@ fn globs_and_symlinks_through_the_source_layer() {
         "{err}"
     );
 }
+
+/// Run with a deadline: a hostile profile must never make mlguard loop.
+fn run_bounded(cmd: &mut std::process::Command) -> Output {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("mlguard did not finish in 60 s: {cmd:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Hand-edited profiles from issue 13: each is refused on load with exit 2, naming the
+/// file and the field, by `drift` (baseline or current) and `profile merge` — no panic,
+/// no endless loop, no huge allocation.
+#[test]
+fn hostile_profiles_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut csv = String::from("x,y\n");
+    for i in 0..300 {
+        csv.push_str(&format!("{},{}\n", i % 23, i % 2));
+    }
+    let data_csv = d.join("d.csv");
+    std::fs::write(&data_csv, csv).unwrap();
+    let good = prof(&[&data_csv], &["--label", "y"]);
+    let good_path = d.join("good.json");
+    std::fs::write(&good_path, serde_json::to_vec(&good).unwrap()).unwrap();
+    let x = good["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == "x")
+        .unwrap();
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "no levels",
+            Box::new(move |p| p["columns"][x]["quantiles"]["levels"] = serde_json::json!([])),
+        ),
+        // Keys "0" and "00" are one value: with max_entries 1 the merge looped forever.
+        (
+            "2 entries, max_entries is 1",
+            Box::new(|p| {
+                let r = &mut p["row_fingerprints"];
+                r["max_entries"] = 1.into();
+                r["entries"] = serde_json::json!({"0": {"count": 1}, "00": {"count": 1}});
+            }),
+        ),
+        (
+            "16 lowercase hex",
+            Box::new(|p| {
+                let r = &mut p["row_fingerprints"];
+                r["max_entries"] = 2.into();
+                r["entries"] = serde_json::json!({"0": {"count": 1}, "00": {"count": 1}});
+            }),
+        ),
+        (
+            "settings.hll_p",
+            Box::new(|p| p["settings"]["hll_p"] = 40.into()),
+        ),
+        (
+            "settings.hll_p",
+            Box::new(|p| p["settings"]["hll_p"] = 255.into()),
+        ),
+        (
+            "over the limit of 2^53",
+            Box::new(|p| p["rows"] = (u64::MAX - 10).into()),
+        ),
+        (
+            "exceed count",
+            Box::new(move |p| p["columns"][x]["nulls"] = 100_000.into()),
+        ),
+        (
+            "greater than max",
+            Box::new(move |p| p["columns"][x]["moments"]["min"] = 1e9.into()),
+        ),
+        (
+            "m2 is negative",
+            Box::new(move |p| p["columns"][x]["moments"]["m2"] = (-5.0).into()),
+        ),
+        (
+            "levels weigh",
+            Box::new(move |p| p["columns"][x]["quantiles"]["n"] = 7.into()),
+        ),
+        (
+            "settings.kll_k",
+            Box::new(|p| p["settings"]["kll_k"] = 0.into()),
+        ),
+    ];
+    for (want, edit) in cases {
+        let mut p = good.clone();
+        edit(&mut p);
+        let bad = d.join("bad.json");
+        std::fs::write(&bad, serde_json::to_vec(&p).unwrap()).unwrap();
+        let runs = [
+            // As the baseline of a drift on data (profiled with the baseline's settings).
+            run_bounded(
+                bin()
+                    .args(["-q", "drift", "--baseline"])
+                    .arg(&bad)
+                    .arg(&data_csv),
+            ),
+            // As the current profile.
+            run_bounded(
+                bin()
+                    .args(["-q", "drift", "--baseline"])
+                    .arg(&good_path)
+                    .arg(&bad),
+            ),
+            run_bounded(
+                bin()
+                    .args(["-q", "profile", "merge"])
+                    .arg(&good_path)
+                    .arg(&bad),
+            ),
+        ];
+        for o in runs {
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{want}: {e}");
+            assert!(e.contains("bad.json") && e.contains(want), "{want}: {e}");
+        }
+    }
+    // Merging valid profiles whose sum would pass 2^53 rows is refused, not wrapped.
+    let mut big = good.clone();
+    big["rows"] = (1u64 << 52).into();
+    big["row_fingerprints"]["rows"] = 0.into();
+    big["row_fingerprints"]["entries"] = serde_json::json!({});
+    let big_path = d.join("big.json");
+    std::fs::write(&big_path, serde_json::to_vec(&big).unwrap()).unwrap();
+    let o = run_bounded(
+        bin()
+            .args(["-q", "profile", "merge"])
+            .arg(&big_path)
+            .arg(&big_path)
+            .arg(&big_path),
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("2^53"), "{e}");
+}

@@ -135,9 +135,34 @@ fn stratus_recordings_produce_their_findings() {
 #[test]
 fn traildiscover_events_parse_and_bad_files_warn() {
     let dir = td("scan/cloudtrail/traildiscover.cloud/aws/cloudtrail");
-    let (code, v, err) = scan_json(&[dir], &[]);
-    // The three trail events were denied (AccessDenied): attempts, reported as medium.
-    assert_eq!(code, 0, "{err}");
+    let (code, v, err) = scan_json(std::slice::from_ref(&dir), &[]);
+    // The three trail events were denied (AccessDenied): attempts, reported as medium, below
+    // --fail-on high. Two files could not be read, so the gate cannot pass: incomplete.
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["summary"]["skipped"], 2);
+    let skipped: BTreeSet<String> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["what"], "file");
+            file_name(s)
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        ["CreateApiKey.json", "PutEventSelectors.json"]
+            .map(String::from)
+            .into()
+    );
+    // --allow-partial: forensic use, the same findings and list, warnings only.
+    let (code, v2, _) = scan_json(&[dir], &["--allow-partial"]);
+    assert_eq!(code, 0);
+    assert_eq!(v2["verdict"], "pass");
+    assert_eq!(v2["allow_partial"], true);
+    assert_eq!(v2["skipped"], v["skipped"]);
+    assert_eq!(v2["findings"], v["findings"]);
     assert_eq!(v["summary"]["files"], 6);
     assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
     let warnings: Vec<(String, String)> = v["warnings"]
@@ -223,6 +248,80 @@ fn gcp_and_mlflow_samples_parse_into_events() {
         .expect("unapproved promotion");
     assert_eq!(f["evidence"]["stage"], "Production");
     assert!(f["title"].as_str().unwrap().contains("unrecorded user"));
+}
+
+/// Issue 13: hostile rule files (deep condition nesting, deep YAML flow nesting, huge
+/// files) are skipped with a reason naming the file; the scan still runs the good rule.
+#[test]
+fn hostile_sigma_rules_are_skipped_by_name_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(td(
+        "sigma/rules/cloud/aws/cloudtrail/aws_cloudtrail_disable_logging.yml",
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join("good.yml"), &good).unwrap();
+    let with_cond = |c: &str| {
+        format!("title: T\nid: x-{}\nlogsource:\n    product: aws\ndetection:\n    sel:\n        eventName: X\n    condition: {c}\n", c.len())
+    };
+    // 20k nested parentheses (40 KB): refused by the condition depth limit.
+    let parens = format!("{}sel{}", "(".repeat(20_000), ")".repeat(20_000));
+    std::fs::write(dir.path().join("parens.yml"), with_cond(&parens)).unwrap();
+    // 50k `not` (200 KB): depth limit; 100k `not` (400 KB): size limit.
+    std::fs::write(
+        dir.path().join("nots.yml"),
+        with_cond(&format!("{}sel", "not ".repeat(50_000))),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("nots100k.yml"),
+        with_cond(&format!("{}sel", "not ".repeat(100_000))),
+    )
+    .unwrap();
+    // 200 KB of nested YAML flow collections (12 s to refuse before the limit).
+    let nested = format!(
+        "title: T\nlogsource: {{product: aws}}\ndetection: {}\n",
+        "[".repeat(200_000)
+    );
+    std::fs::write(dir.path().join("nested.yml"), nested).unwrap();
+    // Brackets hidden in a quoted string count too (no tokenizer to fool).
+    let hidden = format!(
+        "title: T\nlogsource: {{product: aws}}\ndetection: {}\n",
+        "['a]', ".repeat(30_000)
+    );
+    std::fs::write(dir.path().join("hidden.yml"), hidden).unwrap();
+    let (code, v, err) = scan_json(
+        &[stratus("defense_evasion/StopCloudtrailTrail.json")],
+        &["--rules", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(v["sigma"]["loaded"], 1, "{err}");
+    let skipped = v["sigma"]["skipped"].as_array().unwrap();
+    let reason = |name: &str| -> String {
+        skipped
+            .iter()
+            .find(|s| s["file"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not reported: {skipped:?}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(skipped.len(), 5, "{skipped:?}");
+    assert!(reason("/parens.yml").contains("deeper than 64 levels"));
+    assert!(reason("/nots.yml").contains("deeper than 64 levels"));
+    assert!(reason("/nots100k.yml").contains("larger than 262144 bytes"));
+    assert!(reason("/nested.yml").contains("the limit is 256"));
+    assert!(reason("/hidden.yml").contains("the limit is 256"));
+    // Reasons stay short (no echo of a 200 KB condition).
+    assert!(skipped
+        .iter()
+        .all(|s| s["reason"].as_str().unwrap().len() < 300));
+    // The good rule still ran: the recording stops CloudTrail logging.
+    assert!(
+        ids(&v).contains("sigma.4db60cc0-36fb-42b7-9b58-a5b53019fb74"),
+        "{:?}",
+        ids(&v)
+    );
+    // `scan.logging_disabled` (high) fails the default gate.
+    assert_eq!(code, 1, "{err}");
 }
 
 #[test]
@@ -427,7 +526,30 @@ fn dirty_data_gives_warnings_with_file_and_line_and_the_scan_goes_on() {
     .unwrap();
     enc.finish().unwrap();
     let (code, v, err) = scan_json(&[d.to_path_buf()], &[]);
-    assert_eq!(code, 0, "{err}");
+    // Nothing fails the gate, but four inputs were not (fully) read: incomplete, exit 2.
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["summary"]["skipped"], 4);
+    let line2 = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| file_name(s) == "events.jsonl")
+        .unwrap();
+    assert_eq!(line2["what"], "record");
+    assert_eq!(line2["line"], 2);
+    // The table says why, and which.
+    let o = bin().arg("scan").arg(d).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("not read (skipped):"), "{table}");
+    assert!(table.contains("events.jsonl:2"), "{table}");
+    assert!(
+        table.contains("verdict: INCOMPLETE (no findings; 4 not read; fail-on high)"),
+        "{table}"
+    );
+    let (code, _, _) = scan_json(&[d.to_path_buf()], &["--allow-partial"]);
+    assert_eq!(code, 0);
     assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
     let w: BTreeMap<String, (Value, String)> = v["warnings"]
         .as_array()
@@ -634,6 +756,57 @@ fn inference_logs_through_the_cli() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn empty_or_header_only_inference_log_does_not_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let header = "timestamp,client_id,prediction,confidence\n";
+    std::fs::write(d.join("header.csv"), header).unwrap();
+    std::fs::write(d.join("empty.jsonl"), "").unwrap();
+    for f in ["header.csv", "empty.jsonl"] {
+        let (code, _, err) = scan_inference(&[d.join(f)], &[]);
+        assert_eq!(code, 2, "{f}: {err}");
+        // Exit 2 naming the file (the table reader refuses an empty JSONL file itself).
+        assert!(err.contains(f), "{err}");
+    }
+    // One real log beside a header-only one: the empty file is listed, the gate incomplete.
+    let mut rows = String::from(header);
+    for i in 0..50 {
+        rows.push_str(&format!(
+            "2026-01-01T00:{:02}:00Z,c{},cat,0.9\n",
+            i % 60,
+            i % 3
+        ));
+    }
+    std::fs::write(d.join("real.csv"), rows).unwrap();
+    let (_, _, err) = scan_inference(&[d.join("header.csv")], &[]);
+    assert!(err.contains("no inference query"), "{err}");
+    let (code, v, err) = scan_inference(&[d.join("header.csv"), d.join("real.csv")], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(file_name(&v["skipped"][0]), "header.csv");
+    let (code, v, _) = scan_inference(
+        &[d.join("header.csv"), d.join("real.csv")],
+        &["--allow-partial"],
+    );
+    assert_eq!(code, 0, "{v}");
+}
+
+fn scan_inference(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
+    let o = bin()
+        .args(["scan", "--source", "inference", "--format", "json"])
+        .args(paths)
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (
+        o.status.code().unwrap(),
+        v,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// One symlink policy for log directories: a linked log file is read (and listed as read
 /// through a link), a link to a directory is not descended and listed with its reason —
 /// never dropped silently. A gzip log is read through the same capped decompressor.
@@ -667,4 +840,73 @@ fn log_directory_symlinks_are_read_or_listed() {
         reason("dirlink").contains("symlink to a directory"),
         "{ignored:?}"
     );
+}
+
+/// `--baseline-days` and `[scan] baseline_days` are bounded (chrono overflowed on 1e8 days),
+/// a far-future event time is no time, and config errors name the config file.
+#[test]
+fn baseline_days_event_times_and_config_errors_are_bounded_and_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ev = |t: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","eventTime":{t},"eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"10.0.0.1","userAgent":"ua","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}},"requestParameters":{{"bucketName":"b","key":"k.csv"}},"recipientAccountId":"1"}}"#
+        )
+    };
+    let log = d.join("t.jsonl");
+    std::fs::write(
+        &log,
+        [
+            ev("\"2026-01-05T10:00:00Z\""),
+            ev("\"9999-12-31T23:59:59Z\""),
+            ev("253402300799000000"),
+            ev("1e300"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    for days in ["1e8", "1e12", "inf", "-1", "NaN"] {
+        let flag = format!("--baseline-days={days}");
+        let o = run(&["scan".as_ref(), log.as_os_str(), flag.as_ref()]);
+        assert_eq!(o.status.code(), Some(2), "{days}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("--baseline-days must be"), "{days}: {e}");
+    }
+    // The largest accepted window with the latest accepted time: no overflow.
+    let (code, v, err) = scan_json(
+        std::slice::from_ref(&log),
+        &["--baseline-days", "36500", "--fail-on", "critical"],
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 4);
+    // The same bound from the config file, and other config errors, name the file.
+    let cfg = d.join("my.toml");
+    for (text, want) in [
+        (
+            "[scan]\nbaseline_days = 1e12\n",
+            "[scan] baseline_days must be",
+        ),
+        (
+            "[scan]\nbaseline_days = -1\n",
+            "[scan] baseline_days must be",
+        ),
+        ("[scan]\nworking_hours = \"25:00-x\"\n", "working_hours"),
+        ("[assets]\nmodel_artifacts = [\"a[b\"]\n", "[assets]"),
+        (
+            "[drfit]\nks = 0.1\n",
+            "unknown section [drfit] (did you mean [drift]?)",
+        ),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        let o = run(&[
+            "scan".as_ref(),
+            log.as_os_str(),
+            "--config".as_ref(),
+            cfg.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("my.toml") && e.contains(want), "{text}: {e}");
+        assert!(!e.contains("--baseline-days"), "{e}");
+    }
 }

@@ -566,3 +566,76 @@ fn openssl_interop() {
         "ossl.pub",
     ]);
 }
+
+/// A validly signed envelope whose manifest options carry a chunk size the hasher cannot use
+/// (the root does not cover options) is refused before any hashing: no panic after
+/// "signature OK".
+#[test]
+fn signed_manifest_with_bad_chunk_size_is_refused_not_a_panic() {
+    let f = Fixture::new();
+    for cs in [0u64, 1, 1000, 3072, 1 << 40] {
+        let mut st = f.payload();
+        st["predicate"]["options"]["chunk_size"] = cs.into();
+        let payload = serde_json::to_vec(&st).unwrap();
+        f.craft("bad.json", dsse::PAYLOAD_TYPE, &payload, "owner");
+        let o = f.verify("bad.json", &["--pubkey", "owner.pub"]);
+        assert_eq!(o.status.code(), Some(3), "chunk_size {cs}: {}", err(&o));
+        assert!(err(&o).contains("options.chunk_size"), "{}", err(&o));
+    }
+}
+
+#[test]
+fn hostile_proofs_and_envelopes_are_input_errors() {
+    let f = Fixture::new();
+    f.ok(&["prove", "data.dsse.json", "a.csv", "-o", "a.proof.json"]);
+    let good = f.envelope("a.proof.json");
+    let cases: Vec<(&str, Value)> = vec![
+        ("leaf_index", {
+            let mut p = good.clone();
+            p["leaf_index"] = 3.into();
+            p
+        }),
+        ("audit_path", {
+            let mut p = good.clone();
+            p["audit_path"] = vec![json!("00".repeat(32)); 100].into();
+            p
+        }),
+        ("64 hex", {
+            let mut p = good.clone();
+            p["audit_path"][0] = "zz".into();
+            p
+        }),
+        ("escapes", {
+            let mut p = good.clone();
+            p["entry"]["path"] = "../etc/passwd".into();
+            p
+        }),
+    ];
+    for (want, p) in cases {
+        f.write("bad.proof.json", &p);
+        let o = f.run(&[
+            "verify-file",
+            "data/a.csv",
+            "--proof",
+            "bad.proof.json",
+            "--signature",
+            "data.dsse.json",
+            "--pubkey",
+            "owner.pub",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{want}: {}", err(&o));
+        assert!(
+            err(&o).contains("bad.proof.json") && err(&o).contains(want),
+            "{want}: {}",
+            err(&o)
+        );
+    }
+    // An envelope with more signatures than the documented maximum.
+    let mut env = f.envelope("data.dsse.json");
+    let one = env["signatures"][0].clone();
+    env["signatures"] = vec![one; dsse::MAX_SIGNATURES + 1].into();
+    f.write("many.json", &env);
+    let o = f.verify("many.json", &["--pubkey", "owner.pub"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("many.json") && err(&o).contains("at most 64"));
+}

@@ -1,10 +1,10 @@
 //! `mlguard drift`: the pre-training gate on drift and poisoning against a baseline profile.
 
-use crate::cli::Global;
+use crate::cli::{Global, Partial};
 use crate::drift::{self, Settings};
 use crate::error::IoContext;
 use crate::profile::{self, Profile};
-use crate::report::{self, Format, Output, Report, Severity};
+use crate::report::{self, Format, Location, Output, Report, Severity, SkipKind, Skipped};
 use crate::{Error, Outcome, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -29,7 +29,10 @@ Examples:
   mlguard drift --baseline base.json today.json --fail-on warn --html drift.html
   mlguard drift --baseline base.json data.parquet --format sarif -o drift.sarif
 
-Exit codes: 0 pass, 1 drift or poisoning at or above --fail-on, 2 usage or input error.")]
+Rows of the current data skipped as bad (--skip-bad-rows) are listed as \"not read\": the
+verdict is INCOMPLETE (exit 2) unless a finding fails it, or --allow-partial.
+Exit codes: 0 pass, 1 drift or poisoning at or above --fail-on, 2 usage or input error or an
+incomplete read.")]
 pub struct Args {
     /// Baseline profile (JSON written by `mlguard profile`).
     #[arg(long, value_name = "PROFILE")]
@@ -54,6 +57,42 @@ pub struct Args {
     /// Also save the current data's profile (when CURRENT is data).
     #[arg(long, value_name = "FILE")]
     pub save_profile: Option<PathBuf>,
+    #[command(flatten)]
+    pub partial: Partial,
+}
+
+/// Rows of the current data that were never profiled (`--skip-bad-rows`, in the current
+/// profile or in the baseline's settings used to profile current data): each makes the gate
+/// incomplete. The profile keeps the first few with their place; the rest are one entry.
+fn skipped_rows(cur: &Profile, cur_name: &str) -> Vec<Skipped> {
+    let mut out: Vec<Skipped> = cur
+        .skipped
+        .examples
+        .iter()
+        .map(|e| {
+            let at = Location {
+                file: e["file"].as_str().unwrap_or(cur_name).to_string(),
+                line: e["line"].as_u64(),
+                ..Location::default()
+            };
+            let why = e["reason"].as_str().unwrap_or("bad row").to_string();
+            Skipped::new(SkipKind::Rows, at, 1, why)
+        })
+        .collect();
+    let rest = cur.skipped.rows.saturating_sub(out.len() as u64);
+    if rest > 0 {
+        let at = Location {
+            file: cur_name.to_string(),
+            ..Location::default()
+        };
+        out.push(Skipped::new(
+            SkipKind::Rows,
+            at,
+            rest,
+            "bad rows skipped (--skip-bad-rows; the profile keeps the first few only)",
+        ));
+    }
+    out
 }
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
@@ -73,7 +112,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     if let Some(l) = &args.label {
         if base.settings.label.as_deref() != Some(l.as_str()) {
             return Err(Error::usage(format!(
-                "--label {l}: the baseline was profiled with {} (re-profile the baseline with --label {l})",
+                "--label {l}: the baseline {} was profiled with {} (re-profile the baseline with --label {l})",
+                args.baseline.display(),
                 base.settings.label.as_deref().map(|x| format!("--label {x}")).unwrap_or("no label".into())
             )));
         }
@@ -96,10 +136,15 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         g.note(format!("profiled current data: {} rows", cur.rows));
     }
     if cur.settings.label != base.settings.label {
-        return Err(Error::usage(format!(
-            "the current profile's label ({:?}) differs from the baseline's ({:?})",
-            cur.settings.label, base.settings.label
-        )));
+        return Err(Error::input(
+            &args.current[0],
+            format!(
+                "label {:?} differs from the baseline {}'s label {:?}",
+                cur.settings.label,
+                args.baseline.display(),
+                base.settings.label
+            ),
+        ));
     }
     let res = drift::compare(&base, &cur, &settings);
     let mut report = Report::gate("drift", res.findings, args.fail_on);
@@ -129,6 +174,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
+    report.skipped = skipped_rows(&cur, &cur_name);
+    report.allow_partial = args.partial.allow_partial;
     report
         .extra
         .insert("baseline".into(), base_name.clone().into());

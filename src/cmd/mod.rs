@@ -3,6 +3,7 @@
 pub mod diff;
 pub mod drift;
 pub mod hash;
+pub mod inspect;
 pub mod keygen;
 pub mod profile;
 pub mod prove;
@@ -18,8 +19,11 @@ use crate::{Error, Outcome, Result};
 pub fn run(cli: Cli) -> Result<Outcome> {
     let g = cli.global;
     if let Some(n) = g.threads {
-        if n == 0 {
-            return Err(Error::usage("--threads must be at least 1"));
+        let max = crate::limits::MAX_THREADS;
+        if n == 0 || n > max {
+            return Err(Error::usage(format!(
+                "--threads must be from 1 to {max} (got {n})"
+            )));
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -45,5 +49,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Profile(a) => profile::run(a, &g),
         Command::Drift(a) => drift::run(a, &g),
         Command::Scan(a) => scan::run(a, &g),
+        Command::Inspect(a) => inspect::run(a, &g),
     }
 }

@@ -87,8 +87,13 @@ fn write_profile(p: &Profile, out: Option<&std::path::Path>) -> Result<()> {
 }
 
 fn build(args: &Args, g: &Global) -> Result<Outcome> {
-    if args.kll_k < 8 {
-        return Err(Error::usage("--kll-k must be at least 8"));
+    let v = &crate::profile::validate::KLL_K;
+    if !v.contains(&args.kll_k) {
+        return Err(Error::usage(format!(
+            "--kll-k must be in {}..={}",
+            v.start(),
+            v.end()
+        )));
     }
     let s = Settings {
         label: args.label.clone(),
@@ -103,6 +108,10 @@ fn build(args: &Args, g: &Global) -> Result<Outcome> {
         skip_bad_rows: args.skip_bad_rows,
         ..Settings::default()
     };
+    // The limits a profile file is held to on load (docs/profile.md), so that every profile
+    // this command writes can be read back.
+    crate::profile::validate::settings(&s)
+        .map_err(|e| Error::usage(e.replace("settings.", "--").replace('_', "-")))?;
     let pb = crate::progress::items(0, "units", g.quiet);
     let p = profile::profile_paths(&args.inputs, &s, &pb, &|m| g.note(m))?;
     pb.finish_and_clear();
@@ -139,6 +148,8 @@ fn merge(args: &Args, g: &Global) -> Result<Outcome> {
     for f in it {
         let q = Profile::load(f)?;
         p.merge(&q).map_err(|e| Error::input(f, e.to_string()))?;
+        crate::profile::validate::profile(&p)
+            .map_err(|e| Error::input(f, format!("merged profile would be invalid: {e}")))?;
     }
     g.note(format!("merged {} profiles: {} rows", files.len(), p.rows));
     write_profile(&p, args.output.as_deref())?;

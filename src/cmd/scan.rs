@@ -1,10 +1,10 @@
 //! `mlguard scan`: offline forensics over exported cloud audit logs, MLflow registry exports
 //! and inference request logs.
 
-use crate::cli::Global;
+use crate::cli::{Global, Partial};
 use crate::error::IoContext;
-use crate::input::logs::Source;
-use crate::report::{self, Format, Output, Report, Severity};
+use crate::input::logs::registry;
+use crate::report::{self, Format, Output, Report, Severity, SkipKind, Skipped};
 use crate::scan;
 use crate::{Error, Outcome, Result};
 use serde_json::{json, Map, Value};
@@ -27,17 +27,22 @@ Examples:
   mlguard scan mlflow-export/ --config mlguard.toml          ([scan] approvers = [...])
   mlguard scan --source inference requests.jsonl --sample-rate 0.1
 
-Unreadable or malformed files are warnings naming the file; the scan goes on. What the
-input could not show (no S3 data events, no baseline...) is printed as coverage.
-Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usage or
-input error (including: no event could be read at all). See docs/scan.md.")]
+Unreadable or malformed files and records, and Sigma rules that cannot be loaded, are
+listed as \"not read\" (JSON: skipped); the scan goes on, but cannot pass: the verdict is
+INCOMPLETE (exit 2) unless a finding fails it, or --allow-partial (forensic work on damaged
+exports) lets it pass. What the input could not show (no S3 data events, no baseline...) is
+printed as coverage.
+Exit codes: 0 no finding at or above --fail-on and everything read, 1 findings at or above
+it, 2 usage or input error, or an incomplete read (including: no event or query could be
+read at all). See docs/scan.md.")]
 pub struct Args {
     /// Log files or directories (walked recursively; .json, .json.gz, .jsonl, .ndjson, .log).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Input kind [default: auto-detect per record].
-    #[arg(long, value_enum)]
-    pub source: Option<Source>,
+    /// Input kind: a log source of the registry, or `inference` [default: auto-detect per
+    /// record].
+    #[arg(long, value_name = "SOURCE", value_parser = source_names())]
+    pub source: Option<String>,
     /// Directory of Sigma rules (YAML) to run on every audit record.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -63,7 +68,18 @@ pub struct Args {
     /// Inference logs only: process a deterministic per-client sample (0 < R <= 1).
     #[arg(long, value_name = "R")]
     pub sample_rate: Option<f64>,
+    #[command(flatten)]
+    pub partial: Partial,
 }
+
+/// `--source` values: every registered log source, plus `inference` (its own pipeline).
+fn source_names() -> clap::builder::PossibleValuesParser {
+    let mut v = registry::names();
+    v.push(INFERENCE);
+    clap::builder::PossibleValuesParser::new(v)
+}
+
+const INFERENCE: &str = "inference";
 
 const FORMATS: &[Format] = &[
     Format::Table,
@@ -77,16 +93,18 @@ const FORMATS: &[Format] = &[
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("scan", FORMATS)?;
     let config = g.load_config()?;
-    if args.sample_rate.is_some() && args.source != Some(Source::Inference) {
+    let is_inference = args.source.as_deref() == Some(INFERENCE);
+    if args.sample_rate.is_some() && !is_inference {
         return Err(Error::usage(
             "--sample-rate applies to --source inference only",
         ));
     }
-    let report = if args.source == Some(Source::Inference) {
+    let mut report = if is_inference {
         inference(&args, &config, g)?
     } else {
         audit(&args, &config, g)?
     };
+    report.allow_partial = args.partial.allow_partial;
     let mut out = Output::open(args.output.as_deref())?;
     match format {
         Format::Table => {
@@ -143,17 +161,12 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
     }
-    if let Some(n) = report.summary.get("warnings").and_then(Value::as_u64) {
-        if n > 0 {
-            writeln!(out, "{n} input warning(s): see stderr or --format json")?;
-        }
-    }
     Ok(())
 }
 
 fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
     let opts = scan::Options {
-        source: args.source,
+        source: args.source.as_deref().and_then(registry::by_name),
         rules: args.rules.clone(),
         baseline_days: args.baseline_days,
         baseline: args.baseline.clone(),
@@ -244,6 +257,30 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
                 .collect(),
         ),
     );
+    // Every input warning is data the scan did not examine (a file that could not be read,
+    // a record that could not be parsed), and every Sigma rule that could not be loaded a
+    // detection that did not run: the verdict cannot be `pass` on them.
+    report.skipped = out
+        .warnings
+        .iter()
+        .map(|w| {
+            let what = if w.at.line.is_none() && w.at.index.is_none() {
+                SkipKind::File
+            } else {
+                SkipKind::Record
+            };
+            Skipped::new(what, w.at.location(), 1, w.message.clone())
+        })
+        .collect();
+    if let Some((_, skipped, _)) = &out.sigma {
+        report.skipped.extend(skipped.iter().map(|(f, why)| {
+            let at = crate::report::Location {
+                file: f.clone(),
+                ..Default::default()
+            };
+            Skipped::new(SkipKind::Rule, at, 1, why.clone())
+        }));
+    }
     if !out.ignored.is_empty() {
         report.extra.insert(
             "ignored_files".into(),
@@ -315,5 +352,10 @@ fn inference(args: &Args, config: &crate::config::Config, g: &Global) -> Result<
     summary.insert("findings".into(), report.findings.len().into());
     report.summary = summary;
     report.extra.insert("notes".into(), out.notes.into());
+    report.skipped = out
+        .empty_files
+        .iter()
+        .map(|p| Skipped::file(p.display().to_string(), "no rows (empty or header-only)"))
+        .collect();
     Ok(report)
 }

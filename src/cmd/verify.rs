@@ -1,14 +1,14 @@
 //! `mlguard verify`: the CI gate. Re-hash a tree and classify every file against a manifest
 //! or a signed envelope.
 
-use crate::cli::Global;
+use crate::cli::{Global, Partial};
 use crate::error::{Error, IoContext};
 use crate::integrity::dsse;
 use crate::integrity::manifest::Manifest;
 use crate::integrity::verify::{verify_tree, FileResult, Status, VerifyOptions};
-use crate::report::{self, Finding, Format, Output, Report, Severity, Verdict};
+use crate::report::{self, Finding, Format, Output, Report, Severity, Skipped};
 use crate::{progress, Outcome, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -23,8 +23,10 @@ Examples:
 Statuses: ok, modified (with the first differing byte range when chunk hashes exist),
 missing, added (fails unless --allow-added), moved (same content, new path), type_changed
 (file <-> symlink, or a retargeted symlink), unreadable.
+Something in the tree that is never opened (FIFO, socket, device) is listed as \"not read\":
+the verdict is INCOMPLETE (exit 2) unless a difference fails it, or --allow-partial.
 Exit codes: 0 verified, 1 the dataset differs, 2 usage or input error (including a malformed
-or tampered manifest), 3 signature or trust failure.")]
+or tampered manifest) or an incomplete check, 3 signature or trust failure.")]
 pub struct Args {
     /// Dataset directory to check.
     pub path: PathBuf,
@@ -50,6 +52,8 @@ pub struct Args {
     /// Files not in the manifest are reported but do not fail the gate.
     #[arg(long)]
     pub allow_added: bool,
+    #[command(flatten)]
+    pub partial: Partial,
     /// Output format: table (human), json, junit.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -93,16 +97,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     report
         .extra
         .insert("root".into(), manifest.root.clone().into());
-    if !result.skipped.is_empty() {
-        report.extra.insert(
-            "skipped".into(),
-            json!(result
-                .skipped
-                .iter()
-                .map(|(p, r)| json!({"path": p, "reason": r}))
-                .collect::<Vec<_>>()),
-        );
-    }
+    report.skipped = result
+        .skipped
+        .iter()
+        .map(|(p, why)| Skipped::file(p.clone(), why.clone()))
+        .collect();
+    report.allow_partial = args.partial.allow_partial;
     write_report(&report, &result.files, format, args.output.as_ref())?;
     Ok(report.outcome())
 }
@@ -216,14 +216,17 @@ pub(crate) fn write_report(
                 .filter(|(k, v)| *k != "total" && v.as_u64().unwrap_or(0) > 0)
                 .map(|(k, v)| format!("{v} {k}"))
                 .collect();
-            let verdict = if report.verdict == Verdict::Pass {
-                "PASS"
+            report::table::write_skipped(report, &mut out).with_path(&name)?;
+            let verdict = report.verdict().word();
+            let skipped = report::table::skipped_note(report);
+            let skipped = if skipped.is_empty() {
+                skipped
             } else {
-                "FAIL"
+                format!("; {skipped}")
             };
             writeln!(
                 out,
-                "{}: {verdict} ({} files: {})",
+                "{}: {verdict} ({} files: {}{skipped})",
                 report.command,
                 report
                     .summary

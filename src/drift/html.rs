@@ -2,7 +2,7 @@
 //! network. Findings on top (poisoning first), then per column the baseline and current
 //! CDFs overlaid, with the statistics.
 
-use crate::report::{Report, Severity, Verdict};
+use crate::report::{Report, Severity};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -126,10 +126,7 @@ fn bars_svg(base: &Value, cur: &Value) -> String {
 /// Render the whole report.
 pub fn render(report: &Report, columns: &[Value], baseline: &str, current: &str) -> String {
     let mut h = String::new();
-    let verdict = match report.verdict {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-    };
+    let verdict = report.verdict().word();
     let _ = write!(
         h,
         r#"<!DOCTYPE html>
@@ -138,7 +135,7 @@ pub fn render(report: &Report, columns: &[Value], baseline: &str, current: &str)
 <style>
 body{{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}}
 .verdict{{font-size:22px;font-weight:bold;padding:10px 14px;border-radius:6px;display:inline-block}}
-.PASS{{background:#e3f6e3;color:#1b6b1b}} .FAIL{{background:#fde2e2;color:#9b1c1c}}
+.PASS{{background:#e3f6e3;color:#1b6b1b}} .FAIL{{background:#fde2e2;color:#9b1c1c}} .INCOMPLETE{{background:#fff3cd;color:#7a5b00}}
 table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}}
 th{{background:#f3f3f3}} .alert{{background:#fde2e2}} .warn{{background:#fff4d6}} .info{{color:#555}}
 section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-size:12px}}
@@ -151,6 +148,13 @@ section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-
         baseline = esc(baseline),
         current = esc(current),
     );
+    if !report.skipped.is_empty() {
+        h.push_str("<h2>Not read</h2>\n<ul>\n");
+        for sk in &report.skipped {
+            let _ = writeln!(h, "<li>{}</li>", esc(&sk.to_string()));
+        }
+        h.push_str("</ul>\n");
+    }
     let mut fs = report.sorted_findings();
     // Poisoning signals first within a severity.
     fs.sort_by_key(|f| {

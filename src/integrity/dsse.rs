@@ -160,9 +160,23 @@ pub fn read_envelope(path: &Path) -> Result<Envelope> {
     parse_envelope(&bytes, path)
 }
 
+/// Most signatures an envelope may carry (co-signers of one dataset, not a key ring):
+/// verification is trusted keys × signatures.
+pub const MAX_SIGNATURES: usize = 64;
+
 pub fn parse_envelope(bytes: &[u8], name: &Path) -> Result<Envelope> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::input(name, format!("not a DSSE envelope: {e}")))
+    let env: Envelope = serde_json::from_slice(bytes)
+        .map_err(|e| Error::input(name, format!("not a DSSE envelope: {e}")))?;
+    if env.signatures.len() > MAX_SIGNATURES {
+        return Err(Error::input(
+            name,
+            format!(
+                "{} signatures (at most {MAX_SIGNATURES})",
+                env.signatures.len()
+            ),
+        ));
+    }
+    Ok(env)
 }
 
 /// Verify signatures: at least `threshold` distinct keys of `trusted` must have signed the

@@ -51,11 +51,17 @@ pub struct FileDigest {
     pub chunks: Option<Vec<[u8; 32]>>,
 }
 
-/// Validate a chunk size given by the user.
+/// Chunk sizes accepted from the user and from a manifest: powers of two in this range.
+pub const MIN_CHUNK_SIZE: u64 = 1 << 10;
+pub const MAX_CHUNK_SIZE: u64 = 1 << 30;
+
+/// Validate a chunk size given by the user or read from a manifest (the hasher and blake3's
+/// subtree hashing need a power of two; a tiny one would make a manifest of billions of
+/// chunk hashes, a huge one a buffer of that size).
 pub fn check_chunk_size(n: u64) -> Result<u64, String> {
-    if n < 1024 || !n.is_power_of_two() {
+    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&n) || !n.is_power_of_two() {
         return Err(format!(
-            "chunk size {n} must be a power of two of at least 1024 bytes (e.g. 1M, 8M, 64M)"
+            "chunk size {n} must be a power of two from 1024 bytes to 1 GiB (e.g. 1M, 8M, 64M)"
         ));
     }
     Ok(n)

@@ -172,6 +172,15 @@ impl Manifest {
                 format!("unsupported hash '{}'", self.options.hash),
             ));
         }
+        // Options are not covered by the root (nor, in an envelope, re-checked after the
+        // signature): they steer the hasher and the walk, so they are validated here.
+        super::hasher::check_chunk_size(self.options.chunk_size)
+            .map_err(|e| Error::input_at(name, "options.chunk_size", e))?;
+        for (i, g) in self.options.excludes.iter().enumerate() {
+            globset::Glob::new(g).map_err(|e| {
+                Error::input_at(name, format!("options.excludes[{i}] '{g}'"), e.to_string())
+            })?;
+        }
         let mut prev: Option<Vec<u8>> = None;
         for e in &self.files {
             let at = |msg: String| Error::input_at(name, format!("entry '{}'", e.path), msg);

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 pub const PROOF_TYPE: &str = "mlguard-inclusion-proof";
+/// Largest proof file read.
+const MAX_PROOF_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProofEntry {
@@ -62,7 +64,18 @@ impl Proof {
     }
 
     pub fn read(path: &Path) -> Result<Proof> {
-        let bytes = std::fs::read(path).with_path(path)?;
+        use std::io::Read;
+        // A proof is log2(n) hashes: 64 of them fit in a few KiB. Read at most 1 MiB.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PROOF_BYTES + 1).read_to_end(&mut bytes))
+            .with_path(path)?;
+        if bytes.len() as u64 > MAX_PROOF_BYTES {
+            return Err(Error::input(
+                path,
+                "larger than 1 MiB: not an inclusion proof",
+            ));
+        }
         let p: Proof = serde_json::from_slice(&bytes)
             .map_err(|e| Error::input(path, format!("not an mlguard inclusion proof: {e}")))?;
         if p.version != 1 || p.proof_type != PROOF_TYPE {
@@ -71,7 +84,39 @@ impl Proof {
                 "not an mlguard inclusion proof (version 1)",
             ));
         }
+        p.validate().map_err(|e| Error::input(path, e))?;
         Ok(p)
+    }
+
+    /// Structure only (the hashes are checked against the signed root by the caller).
+    fn validate(&self) -> std::result::Result<(), String> {
+        if super::manifest::parse_hash(&self.root).is_none() {
+            return Err("root is not 64 hex digits".into());
+        }
+        if self.leaf_index >= self.tree_size {
+            return Err(format!(
+                "leaf_index {} is not below tree_size {}",
+                self.leaf_index, self.tree_size
+            ));
+        }
+        // An RFC 9162 audit path has at most ceil(log2(tree_size)) hashes.
+        let max = 64 - (self.tree_size - 1).leading_zeros() as usize;
+        if self.audit_path.len() > max {
+            return Err(format!(
+                "audit_path has {} hashes, a tree of {} leaves needs at most {max}",
+                self.audit_path.len(),
+                self.tree_size
+            ));
+        }
+        if self.audit().is_none() {
+            return Err("an audit_path hash is not 64 hex digits".into());
+        }
+        super::manifest::check_relative_path(&self.entry.path)
+            .map_err(|e| format!("entry '{}': {e}", self.entry.path))?;
+        if super::manifest::parse_hash(&self.entry.blake3).is_none() {
+            return Err("entry blake3 is not 64 hex digits".into());
+        }
+        Ok(())
     }
 
     fn audit(&self) -> Option<Vec<Hash>> {

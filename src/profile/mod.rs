@@ -11,6 +11,7 @@
 
 pub mod build;
 pub mod sketch;
+pub mod validate;
 
 use crate::error::{Error, IoContext, Result};
 use crate::input::table::TableFormat;
@@ -267,7 +268,12 @@ impl RowSection {
     }
     /// Halve the sample until it fits.
     pub fn shrink(&mut self) {
-        while self.entries.len() > self.max_entries.max(1) {
+        // Keys are distinct 64-bit values (validated on load), so at most 65 halvings empty
+        // the sample down to one key; the bound makes a hostile section unable to loop.
+        for _ in 0..=64 {
+            if self.entries.len() <= self.max_entries.max(1) {
+                break;
+            }
             self.sample_rate /= 2.0;
             self.mode = "sampled".into();
             let t = self.threshold();
@@ -382,13 +388,41 @@ impl Profile {
             || a.kll_k != b.kll_k
             || a.hll_p != b.hll_p
         {
+            // Name only what differs.
+            let mut diff = Vec::new();
+            if a.label != b.label {
+                diff.push(format!("label {:?} vs {:?}", a.label, b.label));
+            }
+            if a.text != b.text {
+                diff.push(format!("text {:?} vs {:?}", a.text, b.text));
+            }
+            if a.embedding != b.embedding {
+                diff.push(format!("embedding {:?} vs {:?}", a.embedding, b.embedding));
+            }
+            if a.kll_k != b.kll_k {
+                diff.push(format!("kll_k {} vs {}", a.kll_k, b.kll_k));
+            }
+            if a.hll_p != b.hll_p {
+                diff.push(format!("hll_p {} vs {}", a.hll_p, b.hll_p));
+            }
             return Err(Error::usage(format!(
-                "profiles were made with different settings (label {:?} vs {:?}, text {:?} vs {:?}, kll k {} vs {}): re-profile with the same options",
-                a.label, b.label, a.text, b.text, a.kll_k, b.kll_k
+                "profiles were made with different settings ({}): re-profile with the same options",
+                diff.join(", ")
             )));
         }
+        // The checked-arithmetic rule (validate::MAX_COUNT): refuse rather than wrap.
+        let rows = self
+            .rows
+            .checked_add(o.rows)
+            .filter(|n| *n <= validate::MAX_COUNT)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "merged row count {} + {} is over the limit of 2^53",
+                    self.rows, o.rows
+                ))
+            })?;
         self.inputs.extend(o.inputs.iter().cloned());
-        self.rows += o.rows;
+        self.rows = rows;
         self.skipped.rows += o.skipped.rows;
         for e in &o.skipped.examples {
             if self.skipped.examples.len() < 10 {
@@ -477,7 +511,10 @@ impl Profile {
                 "unsupported profile version (expected 1)",
             ));
         }
-        serde_json::from_value(v).map_err(|e| Error::input(path, format!("malformed profile: {e}")))
+        let p: Profile = serde_json::from_value(v)
+            .map_err(|e| Error::input(path, format!("malformed profile: {e}")))?;
+        validate::profile(&p).map_err(|e| Error::input(path, format!("invalid profile: {e}")))?;
+        Ok(p)
     }
 
     pub fn to_json(&self) -> Vec<u8> {

@@ -73,7 +73,8 @@ impl FromStr for Severity {
 }
 
 /// Where in an input a finding comes from: a file, and optionally a line (text formats,
-/// 1-based) or a record index (0-based position in a JSON array / row group).
+/// 1-based) or a record index (0-based position in a JSON array / row group), or, for
+/// binary containers (`inspect`), the member inside the archive and a byte offset in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Location {
     pub file: String,
@@ -81,6 +82,12 @@ pub struct Location {
     pub line: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<u64>,
+    /// Path of the member inside an archive (`archive/data.pkl`), nested members joined by `!`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// Byte offset inside the member (or the file when there is no member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 impl fmt::Display for Location {
@@ -91,6 +98,12 @@ impl fmt::Display for Location {
         }
         if let Some(r) = self.record {
             write!(f, "#{r}")?;
+        }
+        if let Some(m) = &self.member {
+            write!(f, "!{m}")?;
+        }
+        if let Some(o) = self.offset {
+            write!(f, "@{o}")?;
         }
         Ok(())
     }

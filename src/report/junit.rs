@@ -2,6 +2,7 @@
 //! or a single passing case when there is nothing to report, so CI dashboards show the gate.
 
 use super::{Report, Verdict};
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// Escape text for XML attributes and content.
@@ -30,19 +31,47 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|f| f.severity >= report.fail_on)
         .count();
-    let tests = findings.len().max(1);
+    let verdict = report.verdict();
+    // An incomplete read is one erroring test case ("gate (incomplete)"), and every input not
+    // read is a skipped test case naming it, so a dashboard shows both.
+    let errors = usize::from(verdict == Verdict::Incomplete);
+    let skipped = report.skipped.len();
+    let tests = (findings.len() + skipped + errors).max(1);
     let name = xml_escape(&format!("mlguard {}", report.command));
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
-        r#"<testsuites name="{name}" tests="{tests}" failures="{failures}" errors="0">"#
+        r#"<testsuites name="{name}" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}">"#
     )?;
     writeln!(
         out,
-        r#"  <testsuite name="{name}" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#
+        r#"  <testsuite name="{name}" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}">"#
     )?;
-    if findings.is_empty() {
-        let verdict = if report.verdict == Verdict::Pass {
+    let class = xml_escape(&report.command);
+    if verdict == Verdict::Incomplete {
+        writeln!(
+            out,
+            r#"    <testcase classname="mlguard.{class}" name="gate (incomplete)">"#
+        )?;
+        writeln!(
+            out,
+            r#"      <error type="incomplete" message="{} input(s) not read: the gate cannot pass"/>"#,
+            report.skipped_count()
+        )?;
+        writeln!(out, "    </testcase>")?;
+    }
+    for s in &report.skipped {
+        let mut case = String::new();
+        let _ = write!(
+            case,
+            r#"    <testcase classname="mlguard.{class}.skipped" name="{}"><skipped message="{}"/></testcase>"#,
+            xml_escape(&s.at.to_string()),
+            xml_escape(&s.to_string())
+        );
+        writeln!(out, "{case}")?;
+    }
+    if findings.is_empty() && skipped == 0 {
+        let verdict = if verdict == Verdict::Pass {
             "pass"
         } else {
             "fail"

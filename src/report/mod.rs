@@ -64,11 +64,92 @@ impl Format {
     }
 }
 
+/// A gate's answer. One rule for every command ([`Report::verdict`]):
+/// a finding at or above `fail_on` → `Fail` (exit 1); otherwise anything in `skipped` →
+/// `Incomplete` (exit 2, findings still reported) unless `--allow-partial`; else `Pass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
     Fail,
+    Incomplete,
+}
+
+impl Verdict {
+    /// `PASS`, `FAIL`, `INCOMPLETE`: the word on the human summary line.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+/// What kind of input a [`Skipped`] entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkipKind {
+    /// A whole file (unreadable, undecodable, empty when data was expected, not a regular file).
+    File,
+    /// Some records or lines of a file (malformed JSON line, record of no known shape).
+    Record,
+    /// Some rows of a table (`--skip-bad-rows`).
+    Rows,
+    /// A detection rule that could not be loaded (`scan --rules`).
+    Rule,
+}
+
+/// Something a gate did not read, whole or in part: *what*, *where*, *why*. Any entry makes
+/// the verdict `incomplete` (exit 2) unless findings already fail the gate or the user gave
+/// `--allow-partial`. Listed in every format (docs/output.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub what: SkipKind,
+    /// The file, with line (1-based) or record (0-based) when known.
+    #[serde(flatten)]
+    pub at: Location,
+    /// How many records/rows this entry stands for (1 for a file or a rule).
+    pub count: u64,
+    pub reason: String,
+}
+
+impl Skipped {
+    pub fn file(file: impl Into<String>, reason: impl Into<String>) -> Skipped {
+        Skipped {
+            what: SkipKind::File,
+            at: Location {
+                file: file.into(),
+                ..Location::default()
+            },
+            count: 1,
+            reason: reason.into(),
+        }
+    }
+    pub fn new(what: SkipKind, at: Location, count: u64, reason: impl Into<String>) -> Skipped {
+        Skipped {
+            what,
+            at,
+            count,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.what {
+            SkipKind::File => "file",
+            SkipKind::Record => "record(s)",
+            SkipKind::Rows => "row(s)",
+            SkipKind::Rule => "rule",
+        };
+        if self.count > 1 {
+            write!(f, "{} {what} in {}: {}", self.count, self.at, self.reason)
+        } else {
+            write!(f, "{what} {}: {}", self.at, self.reason)
+        }
+    }
 }
 
 /// What a command concluded, ready to render.
@@ -76,7 +157,6 @@ pub enum Verdict {
 pub struct Report {
     /// Subcommand name (`verify`, `drift`, `scan`...).
     pub command: String,
-    pub verdict: Verdict,
     /// Findings at or above this severity fail the gate (shown in SARIF/JUnit levels).
     pub fail_on: Severity,
     /// Counts and headline numbers, rendered as the summary line / `summary` object.
@@ -84,23 +164,46 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Command-specific top-level JSON keys (e.g. verify's `files`).
     pub extra: Map<String, Value>,
+    /// Inputs not read, whole or in part (see [`Verdict`]).
+    pub skipped: Vec<Skipped>,
+    /// `--allow-partial`: skipped inputs are reported but do not make the verdict incomplete
+    /// (forensic use on damaged exports).
+    pub allow_partial: bool,
 }
 
 impl Report {
     /// A report whose verdict is decided by `fail_on`: fail if any finding is at or above it.
     pub fn gate(command: &str, findings: Vec<Finding>, fail_on: Severity) -> Report {
-        let failed = findings.iter().any(|f| f.severity >= fail_on);
         Report {
             command: command.to_string(),
-            verdict: if failed { Verdict::Fail } else { Verdict::Pass },
             fail_on,
             summary: Map::new(),
             findings,
             extra: Map::new(),
+            skipped: Vec::new(),
+            allow_partial: false,
+        }
+    }
+    /// The one verdict rule for every gate (see [`Verdict`]).
+    pub fn verdict(&self) -> Verdict {
+        if self.findings.iter().any(|f| f.severity >= self.fail_on) {
+            Verdict::Fail
+        } else if !self.skipped.is_empty() && !self.allow_partial {
+            Verdict::Incomplete
+        } else {
+            Verdict::Pass
         }
     }
     pub fn outcome(&self) -> crate::Outcome {
-        crate::Outcome::from_failed(self.verdict == Verdict::Fail)
+        match self.verdict() {
+            Verdict::Pass => crate::Outcome::Pass,
+            Verdict::Fail => crate::Outcome::Fail,
+            Verdict::Incomplete => crate::Outcome::Incomplete,
+        }
+    }
+    /// Total records/rows/files/rules behind the `skipped` entries.
+    pub fn skipped_count(&self) -> u64 {
+        self.skipped.iter().map(|s| s.count).sum()
     }
     /// Findings sorted worst first, then by id and subject (stable output).
     pub fn sorted_findings(&self) -> Vec<&Finding> {
@@ -121,13 +224,20 @@ impl Report {
         m.insert("command".into(), self.command.clone().into());
         m.insert(
             "verdict".into(),
-            serde_json::to_value(self.verdict).unwrap(),
+            serde_json::to_value(self.verdict()).unwrap_or(Value::Null),
         );
         m.insert("fail_on".into(), self.fail_on.as_str().into());
-        m.insert("summary".into(), Value::Object(self.summary.clone()));
+        let mut summary = self.summary.clone();
+        summary.insert("skipped".into(), self.skipped_count().into());
+        m.insert("summary".into(), Value::Object(summary));
         for (k, v) in &self.extra {
             m.insert(k.clone(), v.clone());
         }
+        m.insert("allow_partial".into(), self.allow_partial.into());
+        m.insert(
+            "skipped".into(),
+            serde_json::to_value(&self.skipped).unwrap_or(Value::Null),
+        );
         let findings: Vec<Value> = self
             .sorted_findings()
             .into_iter()

@@ -51,11 +51,23 @@ pub fn to_value(report: &Report) -> Value {
             let mut phys = json!({"artifactLocation": {"uri": uri}});
             if let Some(line) = f.location.as_ref().and_then(|l| l.line) {
                 phys["region"] = json!({"startLine": line});
+            } else if let Some(off) = f.location.as_ref().and_then(|l| l.offset) {
+                if f.location.as_ref().is_some_and(|l| l.member.is_none()) {
+                    phys["region"] = json!({"byteOffset": off});
+                }
             }
             let mut loc = json!({"physicalLocation": phys});
             if let Some(rec) = f.location.as_ref().and_then(|l| l.record) {
                 loc["logicalLocations"] =
                     json!([{"name": format!("record {rec}"), "kind": "element"}]);
+            }
+            if let Some(m) = f.location.as_ref().and_then(|l| l.member.as_ref()) {
+                let off = f.location.as_ref().and_then(|l| l.offset);
+                let name = match off {
+                    Some(o) => format!("{m}@{o}"),
+                    None => m.clone(),
+                };
+                loc["logicalLocations"] = json!([{"name": name, "kind": "member"}]);
             }
             r.insert("locations".into(), json!([loc]));
             r.insert(
@@ -75,6 +87,22 @@ pub fn to_value(report: &Report) -> Value {
             Value::Object(r)
         })
         .collect();
+    let notifications: Vec<Value> = report
+        .skipped
+        .iter()
+        .map(|s| {
+            let mut phys = json!({"artifactLocation": {"uri": s.at.file}});
+            if let Some(line) = s.at.line {
+                phys["region"] = json!({"startLine": line});
+            }
+            json!({
+                "level": if report.allow_partial { "warning" } else { "error" },
+                "message": {"text": s.to_string()},
+                "locations": [{"physicalLocation": phys}],
+                "properties": {"what": s.what, "count": s.count},
+            })
+        })
+        .collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -85,7 +113,14 @@ pub fn to_value(report: &Report) -> Value {
                 "informationUri": "https://github.com/mlguard/mlguard",
                 "rules": rules_json,
             }},
-            "properties": {"command": report.command, "verdict": report.verdict},
+            "properties": {"command": report.command, "verdict": report.verdict(),
+                           "skipped": report.skipped_count()},
+            // Inputs not read are tool execution notifications (SARIF §3.58), and an
+            // incomplete verdict is an unsuccessful execution.
+            "invocations": [{
+                "executionSuccessful": report.verdict() != super::Verdict::Incomplete,
+                "toolExecutionNotifications": notifications,
+            }],
             "results": results,
         }]
     })

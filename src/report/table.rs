@@ -38,7 +38,45 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    write_skipped(report, out)?;
     writeln!(out, "{}", summary_line(report))
+}
+
+/// How many `skipped` entries the table lists before pointing at `--format json`.
+const SKIPPED_SHOWN: usize = 20;
+
+/// The inputs that were not read, one per line (the first [`SKIPPED_SHOWN`]), so a table
+/// reader sees why the verdict is `INCOMPLETE`.
+pub fn write_skipped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if report.skipped.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "not read (skipped):")?;
+    for s in report.skipped.iter().take(SKIPPED_SHOWN) {
+        writeln!(out, "  {s}")?;
+    }
+    if report.skipped.len() > SKIPPED_SHOWN {
+        writeln!(
+            out,
+            "  ... and {} more (all listed in --format json: skipped)",
+            report.skipped.len() - SKIPPED_SHOWN
+        )?;
+    }
+    Ok(())
+}
+
+/// `N skipped` (and whether `--allow-partial` let it pass) for a summary line; empty when
+/// everything was read.
+pub fn skipped_note(report: &Report) -> String {
+    if report.skipped.is_empty() {
+        return String::new();
+    }
+    let n = report.skipped_count();
+    if report.allow_partial {
+        format!("{n} not read, allowed by --allow-partial")
+    } else {
+        format!("{n} not read")
+    }
 }
 
 /// Findings grouped by subject (a principal, a client), groups worst first; inside a group
@@ -81,6 +119,7 @@ pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    write_skipped(report, out)?;
     writeln!(out, "{}", summary_line(report))
 }
 
@@ -102,22 +141,18 @@ pub fn summary_line(report: &Report) -> String {
             counts.push(format!("{n} {}", word(*s)));
         }
     }
-    let verdict = match report.verdict {
-        super::Verdict::Pass => "PASS",
-        super::Verdict::Fail => "FAIL",
-    };
+    let verdict = report.verdict().word();
     let n = report.findings.len();
     let plural = if n == 1 { "" } else { "s" };
-    if counts.is_empty() {
-        format!(
-            "verdict: {verdict} (no findings; fail-on {})",
-            word(report.fail_on)
-        )
+    let mut parts = vec![if counts.is_empty() {
+        "no findings".to_string()
     } else {
-        format!(
-            "verdict: {verdict} ({n} finding{plural}: {}; fail-on {})",
-            counts.join(", "),
-            word(report.fail_on)
-        )
+        format!("{n} finding{plural}: {}", counts.join(", "))
+    }];
+    let skipped = skipped_note(report);
+    if !skipped.is_empty() {
+        parts.push(skipped);
     }
+    parts.push(format!("fail-on {}", word(report.fail_on)));
+    format!("verdict: {verdict} ({})", parts.join("; "))
 }

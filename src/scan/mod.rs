@@ -12,15 +12,16 @@ pub mod scenario;
 pub mod sigma;
 
 use crate::config::Config;
-use crate::input::logs::{self, Event, Source, Warning};
+use crate::input::logs::{self, Event, LogSource, Warning};
 use crate::report::Finding;
 use crate::Result;
 use std::path::{Path, PathBuf};
 
 /// What `mlguard scan` asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
-    pub source: Option<Source>,
+    /// `--source`: a registered log source (`None`: detect per record).
+    pub source: Option<&'static dyn LogSource>,
     pub rules: Option<PathBuf>,
     pub baseline_days: Option<f64>,
     pub baseline: Option<PathBuf>,
@@ -44,36 +45,17 @@ pub struct Output {
     pub baseline: detect::Baseline,
 }
 
-fn sigma_service(e: &Event) -> Option<&'static str> {
-    match e.source {
-        Source::Cloudtrail => Some("cloudtrail"),
-        Source::Gcp => Some("gcp.audit"),
-        Source::Azure => {
-            let c = e.raw.get("category").and_then(|c| c.as_str()).unwrap_or("");
-            match c.to_ascii_lowercase().as_str() {
-                "administrative" | "policy" | "security" | "servicehealth" | "alert"
-                | "recommendation" | "autoscale" | "resourcehealth" => Some("activitylogs"),
-                "signinlogs" | "noninteractiveusersigninlogs" => Some("signinlogs"),
-                "auditlogs" => Some("auditlogs"),
-                "riskyusers" | "userriskevents" => Some("riskdetection"),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
 /// Read the inputs and run every detection.
 pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output> {
     let mut settings: detect::Settings = config.section("scan")?;
+    crate::limits::baseline_days(settings.baseline_days)
+        .map_err(|e| config.invalid("scan", format!("baseline_days {e}")))?;
     if let Some(d) = opts.baseline_days {
-        settings.baseline_days = d;
-    }
-    if settings.baseline_days.is_nan() || settings.baseline_days < 0.0 {
-        return Err(crate::Error::usage("--baseline-days must be 0 or more"));
+        settings.baseline_days = crate::limits::baseline_days(d)
+            .map_err(|e| crate::Error::usage(format!("--baseline-days {e}")))?;
     }
     let asset_cfg: assets::AssetConfig = config.section("assets")?;
-    let mut amap = assets::AssetMap::new(&asset_cfg)?;
+    let mut amap = assets::AssetMap::new(&asset_cfg).map_err(|e| config.blame(e))?;
     let prior = match &opts.baseline {
         Some(p) => Some(load_baseline(p)?),
         None => None,
@@ -82,18 +64,19 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         Some(dir) => Some(sigma::RuleSet::load_dir(dir)?),
         None => None,
     };
-    // Pass 1, per file while raw records are in memory: stateless detections and Sigma.
-    let first = detect::Detector::new(&settings, &amap, None)?;
+    // Pass 1, per file while raw records are in memory: per-record detections and Sigma.
+    let mut det = detect::Detector::new(&settings, prior).map_err(|e| config.blame(e))?;
+    let static_map = &amap;
+    let first = &det;
     let hook = |evs: &[Event]| -> Vec<Finding> {
         let mut out = Vec::new();
         for e in evs {
-            out.extend(first.stateless(e));
+            out.extend(first.record(static_map, e));
             if let Some((rs, _)) = &rules {
-                let product = e.source.product();
-                if product.is_empty() || e.source == Source::Mlflow {
+                let Some((product, service)) = e.source.get().and_then(|s| s.logsource(e)) else {
                     continue;
-                }
-                for mut f in rs.evaluate(&e.raw, product, sigma_service(e)) {
+                };
+                for mut f in rs.evaluate(&e.raw, product, service) {
                     f.subject = e.principal.clone();
                     f.location = Some(e.at.location());
                     if let Some(t) = e.time {
@@ -109,11 +92,13 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
         out
     };
-    let (loaded, mut findings) =
-        logs::load_with(paths, opts.source.unwrap_or(Source::Auto), &hook, true)?;
-    drop(first);
+    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true)?;
     // Registry exports teach the asset map where model artifacts live.
-    for e in loaded.events.iter().filter(|e| e.source == Source::Mlflow) {
+    for e in loaded
+        .events
+        .iter()
+        .filter(|e| e.source == logs::Source::MLFLOW)
+    {
         if let Some(src) = e.raw["source"].as_str() {
             amap.add_model_source(src)?;
         }
@@ -156,20 +141,9 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     let sigma_summary = rules
         .as_ref()
         .map(|(_, report)| (report.loaded.len(), report.skipped.clone(), matched.len()));
-    let has_baseline = settings.baseline_days > 0.0 || prior.is_some();
-    let mut det = detect::Detector::new(&settings, &amap, prior)?;
-    det.run(&loaded.events);
-    findings.append(&mut det.findings);
-    let mut events = std::collections::BTreeMap::new();
-    for e in &loaded.events {
-        *events.entry(e.source.name()).or_insert(0) += 1;
-    }
-    let coverage = detect::coverage(
-        &loaded.events,
-        &settings,
-        has_baseline,
-        rules.as_ref().map(|(r, _)| r.len()),
-    );
+    findings.extend(det.run(&amap, &loaded.events));
+    let events = det.stats.by_source.clone();
+    let coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
     Ok(Output {
         findings,
         warnings: loaded.warnings,

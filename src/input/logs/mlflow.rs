@@ -11,10 +11,52 @@
 //! Version `tags` come as a map (export-import) or a list of `{key, value}` (REST): both
 //! are normalised to a map, as are registered-model aliases (`[{alias, version}]`).
 
-use super::parse::{parse_time, s};
-use super::{Event, RecordRef, Source};
+use super::fields::{parse_time, s};
+use super::registry::{Doc, LogSource, Parsed};
+use super::{Event, Op, RecordRef, Source};
 use serde_json::{json, Map, Value};
 use std::path::Path;
+
+impl Source {
+    pub const MLFLOW: Source = Source("mlflow");
+}
+
+pub struct Mlflow;
+
+impl LogSource for Mlflow {
+    fn source(&self) -> Source {
+        Source::MLFLOW
+    }
+    /// Registry state comes as whole documents, never as loose records.
+    fn sniff(&self, _rec: &Value) -> bool {
+        false
+    }
+    fn parse(&self, _rec: Value, at: RecordRef) -> Parsed {
+        Err((at, "not an MLflow registry export".into()))
+    }
+    fn document(&self, doc: &Value, path: &Path, forced: bool) -> Option<Doc> {
+        if !forced && !is_document(doc) {
+            return None;
+        }
+        Some(match events(doc, path) {
+            Some(ev) => Doc::Events(ev),
+            None if is_other_export(doc) => Doc::Unused(UNUSED_EXPORT.into()),
+            None => Doc::Bad(
+                "not an MLflow registry export (no registered_model / model_versions)".into(),
+            ),
+        })
+    }
+    fn keeps_raw(&self) -> bool {
+        true
+    }
+    fn audit_trail(&self) -> bool {
+        false
+    }
+}
+
+/// Why an mlflow-export-import file of experiments/runs is listed as not used.
+pub const UNUSED_EXPORT: &str =
+    "MLflow export of experiments/runs/prompts: not registry state, not used";
 
 /// Does this JSON document look like an MLflow registry export?
 pub fn is_document(doc: &Value) -> bool {
@@ -158,7 +200,8 @@ fn version_event(
             .get("last_updated_timestamp")
             .and_then(parse_time)
             .or_else(|| v.get("creation_timestamp").and_then(parse_time)),
-        source: Source::Mlflow,
+        source: Source::MLFLOW,
+        op: Op::ModelRegister,
         principal: if user.is_empty() {
             "(unknown)".into()
         } else {

@@ -10,49 +10,90 @@
 //! truncated or non-JSON file, or a record that is not an audit event, becomes a
 //! [`Warning`] naming the file (and line or record), and reading goes on.
 
+pub mod azure;
+pub mod cloudtrail;
+mod fields;
+pub mod gcp;
 pub mod mlflow;
-mod parse;
+pub mod registry;
 
-pub use parse::{normalize_ip, parse_time};
+pub use fields::{normalize_ip, parse_time};
+pub use registry::{LogSource, Source, REGISTRY};
 
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
+use registry::Doc;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Where events come from. `Auto` decides per record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
-pub enum Source {
-    Auto,
-    Cloudtrail,
-    Gcp,
-    Azure,
-    Mlflow,
-    /// Inference request logs (CSV, JSONL, Parquet): handled by `scan::inference`.
-    Inference,
+/// What an event did, whatever the platform: set by each source's parser so detections
+/// match one kind instead of per-cloud action-name lists (`GetObject`,
+/// `storage.objects.get`, `GetBlob` are all [`Op::ObjectRead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Nothing the detections single out.
+    Other,
+    ObjectRead,
+    ObjectWrite,
+    ObjectDelete,
+    ObjectList,
+    /// Audit logging stopped or deleted (trail, sink, diagnostic setting).
+    LoggingDisable,
+    /// Audit logging reconfigured (selectors, trail update, bucket logging).
+    LoggingChange,
+    /// Who may do what: resource policies, ACLs, IAM / RBAC grants, shares.
+    PolicyChange,
+    VersioningChange,
+    SecretRead,
+    /// Interactive access into a running workload: exec / attach / port-forward.
+    ExecAttach,
+    /// Training / processing / pipeline jobs, notebooks and compute started.
+    JobSubmit,
+    /// Code run at start-up changed (SageMaker lifecycle config, Workbench post-startup script).
+    StartupScriptChange,
+    ModelInvoke,
+    /// Model catalogue discovery (Bedrock `ListFoundationModels`...).
+    ModelDiscover,
+    /// Model access granted to the account (Bedrock entitlements, agreements).
+    ModelAccessGrant,
+    ModelRegister,
+    ModelPromote,
+    ModelExport,
+    ModelDeploy,
+    /// Access keys, API keys, login profiles, service-account keys created.
+    CredentialCreate,
+    /// Sign-ins, console logins, presigned notebook / Studio URLs.
+    Login,
 }
 
-impl Source {
-    pub fn name(self) -> &'static str {
+impl Op {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Source::Auto => "auto",
-            Source::Cloudtrail => "cloudtrail",
-            Source::Gcp => "gcp",
-            Source::Azure => "azure",
-            Source::Mlflow => "mlflow",
-            Source::Inference => "inference",
-        }
-    }
-    /// Sigma `logsource.product` for this source.
-    pub fn product(self) -> &'static str {
-        match self {
-            Source::Cloudtrail => "aws",
-            Source::Gcp => "gcp",
-            Source::Azure => "azure",
-            Source::Mlflow => "mlflow",
-            Source::Auto | Source::Inference => "",
+            Op::Other => "other",
+            Op::ObjectRead => "object_read",
+            Op::ObjectWrite => "object_write",
+            Op::ObjectDelete => "object_delete",
+            Op::ObjectList => "object_list",
+            Op::LoggingDisable => "logging_disable",
+            Op::LoggingChange => "logging_change",
+            Op::PolicyChange => "policy_change",
+            Op::VersioningChange => "versioning_change",
+            Op::SecretRead => "secret_read",
+            Op::ExecAttach => "exec_attach",
+            Op::JobSubmit => "job_submit",
+            Op::StartupScriptChange => "startup_script_change",
+            Op::ModelInvoke => "model_invoke",
+            Op::ModelDiscover => "model_discover",
+            Op::ModelAccessGrant => "model_access_grant",
+            Op::ModelRegister => "model_register",
+            Op::ModelPromote => "model_promote",
+            Op::ModelExport => "model_export",
+            Op::ModelDeploy => "model_deploy",
+            Op::CredentialCreate => "credential_create",
+            Op::Login => "login",
         }
     }
 }
@@ -73,6 +114,7 @@ impl RecordRef {
             file: self.file.display().to_string(),
             line: self.line,
             record: self.index,
+            ..Default::default()
         }
     }
 }
@@ -95,6 +137,8 @@ impl std::fmt::Display for RecordRef {
 pub struct Event {
     pub time: Option<DateTime<Utc>>,
     pub source: Source,
+    /// What kind of operation it was (set by the source's parser).
+    pub op: Op,
     /// Who: CloudTrail `userIdentity.arn` (or the account root / principalId), GCP
     /// `principalEmail`, Azure UPN / caller / SAS token hash, MLflow `user_id`.
     pub principal: String,
@@ -123,6 +167,32 @@ pub struct Event {
     pub at: RecordRef,
 }
 
+impl Event {
+    /// A copy without the raw record: what a detection keeps to point a later finding at.
+    pub fn clone_without_raw(&self) -> Event {
+        Event {
+            time: self.time,
+            source: self.source,
+            op: self.op,
+            principal: self.principal.clone(),
+            principal_type: self.principal_type.clone(),
+            account: self.account.clone(),
+            action: self.action.clone(),
+            service: self.service.clone(),
+            resource: self.resource.clone(),
+            region: self.region.clone(),
+            source_ip: self.source_ip.clone(),
+            user_agent: self.user_agent.clone(),
+            bytes_out: self.bytes_out,
+            objects: self.objects,
+            success: self.success,
+            error: self.error.clone(),
+            raw: Value::Null,
+            at: self.at.clone(),
+        }
+    }
+}
+
 /// A problem with the input that did not stop the scan.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Warning {
@@ -148,10 +218,8 @@ pub struct Loaded {
     pub ignored: Vec<(PathBuf, String)>,
 }
 
-const UNUSED_EXPORT: &str =
-    "MLflow export of experiments/runs/prompts: not registry state, not used";
-
-/// File names read when walking a directory (explicit file arguments are always read).
+/// File names read when walking a directory (explicit file arguments are always read):
+/// any registered source's patterns.
 fn wanted(p: &Path) -> bool {
     let n = p
         .file_name()
@@ -161,8 +229,9 @@ fn wanted(p: &Path) -> bool {
         .strip_suffix(".gz")
         .or_else(|| n.strip_suffix(".zst"))
         .unwrap_or(&n);
-    [".json", ".jsonl", ".ndjson", ".log"]
+    REGISTRY
         .iter()
+        .flat_map(|s| s.file_patterns())
         .any(|e| n.ends_with(e))
 }
 
@@ -193,8 +262,11 @@ pub fn expand(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Reasons)> {
 /// Sigma rules); its results are returned beside the events.
 pub type FileHook<'a, T> = dyn Fn(&[Event]) -> Vec<T> + Sync + 'a;
 
-/// Read every file (in parallel) as `source` (`Auto`: detect per record).
-pub fn load(paths: &[PathBuf], source: Source) -> Result<Loaded> {
+/// `None`: detect the source per record / document; `Some`: `--source` forced it.
+pub type Forced = Option<&'static dyn LogSource>;
+
+/// Read every file (in parallel) as `source` (`None`: detect per record).
+pub fn load(paths: &[PathBuf], source: Forced) -> Result<Loaded> {
     load_with::<()>(paths, source, &|_| Vec::new(), false).map(|(l, _)| l)
 }
 
@@ -204,7 +276,7 @@ pub fn load(paths: &[PathBuf], source: Source) -> Result<Loaded> {
 /// size of the input.
 pub fn load_with<T: Send>(
     paths: &[PathBuf],
-    source: Source,
+    source: Forced,
     hook: &FileHook<'_, T>,
     drop_raw: bool,
 ) -> Result<(Loaded, Vec<T>)> {
@@ -215,7 +287,10 @@ pub fn load_with<T: Send>(
             let (mut ev, w) = read_file(f, source);
             let found = hook(&ev);
             if drop_raw {
-                for e in ev.iter_mut().filter(|e| e.source != Source::Mlflow) {
+                for e in ev
+                    .iter_mut()
+                    .filter(|e| !e.source.get().is_some_and(|s| s.keeps_raw()))
+                {
                     e.raw = Value::Null;
                 }
             }
@@ -232,7 +307,7 @@ pub fn load_with<T: Send>(
         out.events.extend(e);
         results.extend(found);
         for w in w {
-            if w.message == UNUSED_EXPORT {
+            if w.message == mlflow::UNUSED_EXPORT {
                 out.ignored.push((w.at.file.to_path_buf(), w.message));
             } else {
                 out.warnings.push(w);
@@ -256,7 +331,7 @@ fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<Strin
 }
 
 /// Read one file: a JSON document (container, array or single record) or JSON Lines.
-pub fn read_file(path: &Path, source: Source) -> (Vec<Event>, Vec<Warning>) {
+pub fn read_file(path: &Path, source: Forced) -> (Vec<Event>, Vec<Warning>) {
     let shared: Arc<Path> = Arc::from(path);
     let mut events = Vec::new();
     let mut warnings = Vec::new();
@@ -273,18 +348,17 @@ pub fn read_file(path: &Path, source: Source) -> (Vec<Event>, Vec<Warning>) {
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(doc) => {
-            if source == Source::Mlflow || (source == Source::Auto && mlflow::is_document(&doc)) {
-                match mlflow::events(&doc, path) {
-                    Some(ev) => events.extend(ev),
-                    None if mlflow::is_other_export(&doc) => {
-                        warnings.push(warn(path, None, None, UNUSED_EXPORT))
+            let doc_sources: Vec<&dyn LogSource> = match source {
+                Some(s) => vec![s],
+                None => REGISTRY.to_vec(),
+            };
+            for s in doc_sources {
+                match s.document(&doc, path, source.is_some()) {
+                    None => continue,
+                    Some(Doc::Events(ev)) => events.extend(ev),
+                    Some(Doc::Unused(why)) | Some(Doc::Bad(why)) => {
+                        warnings.push(warn(path, None, None, why))
                     }
-                    None => warnings.push(warn(
-                        path,
-                        None,
-                        None,
-                        "not an MLflow registry export (no registered_model / model_versions)",
-                    )),
                 }
                 return (events, warnings);
             }
@@ -392,33 +466,9 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// Which source a single record looks like.
-pub fn detect(rec: &Value) -> Option<Source> {
-    let o = rec.as_object()?;
-    if o.contains_key("eventSource") && o.contains_key("eventName") {
-        Some(Source::Cloudtrail)
-    } else if o.contains_key("protoPayload") {
-        Some(Source::Gcp)
-    } else if o.contains_key("operationName")
-        && [
-            "resourceId",
-            "category",
-            "callerIpAddress",
-            "caller",
-            "eventTimestamp",
-        ]
-        .iter()
-        .any(|k| o.contains_key(*k))
-    {
-        Some(Source::Azure)
-    } else {
-        None
-    }
-}
-
 fn push_record(
     rec: Value,
-    source: Source,
+    source: Forced,
     path: &Arc<Path>,
     index: Option<u64>,
     line: Option<u64>,
@@ -430,21 +480,22 @@ fn push_record(
         index,
         line,
     };
-    let kind = match source {
-        Source::Auto => detect(&rec),
-        s => Some(s),
-    };
-    let ev = match kind {
-        Some(Source::Cloudtrail) => parse::cloudtrail(rec, at),
-        Some(Source::Gcp) => parse::gcp(rec, at),
-        Some(Source::Azure) => parse::azure(rec, at),
-        _ => Err((
-            at,
-            "record is not a CloudTrail, GCP audit or Azure log event".to_string(),
-        )),
+    let ev = match source.or_else(|| registry::sniff(&rec)) {
+        Some(s) => s.parse(rec, at),
+        None => Err((at, format!("record is not a {} event", known_kinds()))),
     };
     match ev {
         Ok(e) => events.push(e),
         Err((at, message)) => warnings.push(Warning { at, message }),
     }
+}
+
+/// "CloudTrail, GCP or Azure": the record sources, for messages.
+fn known_kinds() -> String {
+    let n: Vec<&str> = REGISTRY
+        .iter()
+        .filter(|s| s.audit_trail())
+        .map(|s| s.source().name())
+        .collect();
+    n.join(", ")
 }

@@ -18,7 +18,7 @@ use crate::Result;
 use detect::*;
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -35,6 +35,8 @@ pub struct Output {
     pub notes: Vec<String>,
     /// Queries read.
     pub queries: u64,
+    /// Files with no query in them (empty or header-only).
+    pub empty_files: Vec<PathBuf>,
 }
 
 /// `[inference]` section of mlguard.toml. Every default is documented in docs/inference.md.
@@ -171,8 +173,22 @@ pub fn scan(files: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
     }
     let log = read::read_files(files, &s, opts.sample_rate)?;
+    if log.queries + log.sampled_out_queries == 0 {
+        // Like an audit-log scan that reads no event: a gate must not pass on nothing.
+        return Err(crate::Error::input(
+            files
+                .first()
+                .map(PathBuf::as_path)
+                .unwrap_or(Path::new("-")),
+            format!(
+                "no inference query could be read from {} file(s) (empty or header-only)",
+                files.len()
+            ),
+        ));
+    }
     let mut out = Output {
         queries: log.queries,
+        empty_files: log.empty_files.clone(),
         ..Default::default()
     };
     if let Some(r) = opts.sample_rate.filter(|r| *r < 1.0) {

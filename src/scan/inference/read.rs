@@ -12,7 +12,7 @@ use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Everything one client sent, in log order.
@@ -59,6 +59,8 @@ pub struct Log {
     pub has_text: bool,
     pub has_class: bool,
     pub notes: Vec<String>,
+    /// Files that held no row at all (empty, header-only): nothing of them was examined.
+    pub empty_files: Vec<PathBuf>,
 }
 
 /// Deterministic per-client sampling: keep the client when the first 8 bytes of
@@ -499,6 +501,9 @@ pub fn read_files(files: &[std::path::PathBuf], s: &Settings, rate: Option<f64>)
             row_base += n as u64;
             Ok(())
         })?;
+        if row_base == 0 {
+            log.empty_files.push(path.clone());
+        }
     }
     log.sampled_out_clients = keep_cache.values().filter(|k| !**k).count() as u64;
     log.dim = dim.unwrap_or(0);

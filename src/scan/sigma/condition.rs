@@ -59,10 +59,25 @@ fn tokenize(s: &str) -> Vec<T<'_>> {
     out
 }
 
+/// Deepest nesting of parentheses and `not` a condition may have. The parser and the
+/// evaluator recurse once per level, so an unbounded depth (20k `(` or 100k `not`) would
+/// overflow the stack and abort the whole scan; SigmaHQ's deepest condition has 3 levels.
+pub(crate) const MAX_DEPTH: usize = 64;
+
 struct Parser<'a, 'n> {
     toks: Vec<T<'a>>,
     pos: usize,
     names: &'n [String],
+    depth: usize,
+}
+
+/// The condition as quoted in a reason: at most 80 characters, so a hostile 100 KB
+/// condition does not become a 100 KB message.
+fn shown(cond: &str) -> String {
+    match cond.char_indices().nth(80) {
+        Some((i, _)) => format!("{}...", &cond[..i]),
+        None => cond.to_string(),
+    }
 }
 
 /// Parse `cond` against the rule's selection names. Errors are human reasons used in the
@@ -70,7 +85,8 @@ struct Parser<'a, 'n> {
 pub(crate) fn parse(cond: &str, names: &[String]) -> Result<Cond, String> {
     if cond.contains('|') {
         return Err(format!(
-            "condition '{cond}' uses an aggregation ('| count()' etc.), which needs state across events and is not supported"
+            "condition '{}' uses an aggregation ('| count()' etc.), which needs state across events and is not supported",
+            shown(cond)
         ));
     }
     let toks = tokenize(cond);
@@ -79,7 +95,8 @@ pub(crate) fn parse(cond: &str, names: &[String]) -> Result<Cond, String> {
         .any(|t| matches!(t, T::Word(w) if w.eq_ignore_ascii_case("near")))
     {
         return Err(format!(
-            "condition '{cond}' uses 'near', which needs state across events and is not supported"
+            "condition '{}' uses 'near', which needs state across events and is not supported",
+            shown(cond)
         ));
     }
     if toks.is_empty() {
@@ -89,11 +106,13 @@ pub(crate) fn parse(cond: &str, names: &[String]) -> Result<Cond, String> {
         toks,
         pos: 0,
         names,
+        depth: 0,
     };
     let c = p.or()?;
     if p.pos != p.toks.len() {
         return Err(format!(
-            "condition '{cond}': unexpected token at word {}",
+            "condition '{}': unexpected token at word {}",
+            shown(cond),
             p.pos + 1
         ));
     }
@@ -137,13 +156,26 @@ impl<'a> Parser<'a, '_> {
             Cond::And(v)
         })
     }
+    /// Enter one level of `(` or `not`; refuses past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "condition nests parentheses/'not' deeper than {MAX_DEPTH} levels"
+            ));
+        }
+        Ok(())
+    }
     fn not(&mut self) -> Result<Cond, String> {
         if self
             .peek_word()
             .is_some_and(|w| w.eq_ignore_ascii_case("not"))
         {
             self.pos += 1;
-            return Ok(Cond::Not(Box::new(self.not()?)));
+            self.enter()?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Cond::Not(Box::new(inner)));
         }
         self.atom()
     }
@@ -151,7 +183,9 @@ impl<'a> Parser<'a, '_> {
         match self.toks.get(self.pos).cloned() {
             Some(T::Open) => {
                 self.pos += 1;
+                self.enter()?;
                 let c = self.or()?;
+                self.depth -= 1;
                 if self.toks.get(self.pos) != Some(&T::Close) {
                     return Err("unbalanced parentheses in condition".into());
                 }
@@ -286,5 +320,27 @@ mod tests {
             .contains("matches no"));
         assert!(parse("selection and", &n).is_err());
         assert!(parse("selection near x", &n).is_err());
+    }
+
+    #[test]
+    fn depth_is_bounded_not_the_stack() {
+        let n = names(&["a"]);
+        let ok = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(parse(&ok, &n).unwrap(), Cond::Sel(0));
+        let deep = format!(
+            "{}a{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        );
+        assert!(parse(&deep, &n).unwrap_err().contains("deeper than 64"));
+        assert!(parse(&format!("{}a", "not ".repeat(MAX_DEPTH)), &n).is_ok());
+        let nots = format!("{}a", "not ".repeat(MAX_DEPTH + 1));
+        assert!(parse(&nots, &n).unwrap_err().contains("deeper than 64"));
+        // Mixed: depth counts both kinds.
+        let mixed = format!("{}a{}", "not (".repeat(40), ")".repeat(40));
+        assert!(parse(&mixed, &n).is_err());
+        // A long aggregation condition is quoted shortened.
+        let long = format!("a | count() > {}", "9".repeat(10_000));
+        assert!(parse(&long, &n).unwrap_err().len() < 300);
     }
 }

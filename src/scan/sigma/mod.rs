@@ -73,17 +73,11 @@ pub struct RuleSet {
     by_product: HashMap<String, Vec<usize>>,
 }
 
-/// Built-in field mapping per product, tried only when the rule's field name does not
-/// resolve in the record (what a pySigma processing pipeline does for a backend). SigmaHQ's
-/// GCP rules use Elastic ECS names (`gcp.audit.method_name`) or a Pub/Sub `data.` wrapper.
+/// The field mapping of the record's product, tried only when the rule's field name does
+/// not resolve in the record (what a pySigma processing pipeline does for a backend). The
+/// mappings are data, one file per log source (`src/input/logs/mappings/`).
 fn aliases(product: &str) -> &'static [(&'static str, &'static str)] {
-    match product {
-        "gcp" => &[
-            ("gcp.audit.method_name", "protoPayload.methodName"),
-            ("data", ""),
-        ],
-        _ => &[],
-    }
+    &crate::input::logs::registry::mapping_for(product).fields
 }
 
 impl RuleSet {
@@ -119,7 +113,21 @@ impl RuleSet {
         }
         for f in files {
             let name = f.display().to_string();
-            let text = std::fs::read(&f).with_path(&f)?;
+            // Read at most one byte past the limit: a huge file costs no memory.
+            let mut text = Vec::new();
+            {
+                use std::io::Read as _;
+                crate::input::source::open_regular(&f)
+                    .and_then(|h| h.take(MAX_RULE_BYTES as u64 + 1).read_to_end(&mut text))
+                    .with_path(&f)?;
+            }
+            if text.len() > MAX_RULE_BYTES {
+                report.skipped.push((
+                    name,
+                    format!("rule file is larger than {MAX_RULE_BYTES} bytes"),
+                ));
+                continue;
+            }
             let text = match String::from_utf8(text) {
                 Ok(t) => t,
                 Err(_) => {
@@ -310,8 +318,38 @@ fn ystr(v: Option<&Y>) -> Option<String> {
     }
 }
 
+/// Largest rule file read (bytes). The largest SigmaHQ or Suzaku cloud rule is under 8 KB;
+/// a bigger file is skipped with this reason before any YAML parsing.
+pub const MAX_RULE_BYTES: usize = 256 * 1024;
+
+/// Most flow-collection openers (`[` and `{`, counted anywhere in the text, quoted strings
+/// included) a rule file may contain. libyaml's scanner does work proportional to the flow
+/// nesting depth for every token, so 100k nested `[` took 12 s to be refused (debug build);
+/// bounding the openers (hence the depth) keeps the parse linear. Counting them everywhere
+/// needs no YAML tokenizer, so hiding brackets in strings or comments cannot get around it.
+/// The SigmaHQ and Suzaku cloud rules have at most 5.
+pub const MAX_RULE_FLOW_OPENERS: usize = 256;
+
+/// Refuse text past the documented size and flow-nesting limits before parsing it.
+fn check_limits(text: &str) -> std::result::Result<(), String> {
+    if text.len() > MAX_RULE_BYTES {
+        return Err(format!(
+            "rule file is larger than {MAX_RULE_BYTES} bytes ({} bytes)",
+            text.len()
+        ));
+    }
+    let openers = text.bytes().filter(|&b| b == b'[' || b == b'{').count();
+    if openers > MAX_RULE_FLOW_OPENERS {
+        return Err(format!(
+            "rule has {openers} '['/'{{' (flow collections nest at most that deep; the limit is {MAX_RULE_FLOW_OPENERS})"
+        ));
+    }
+    Ok(())
+}
+
 fn compile_text(text: &str, file: &str) -> std::result::Result<Rule, String> {
     use serde::Deserialize;
+    check_limits(text)?;
     let mut docs = Vec::new();
     for doc in serde_norway::Deserializer::from_str(text) {
         let v = Y::deserialize(doc).map_err(|e| format!("YAML error: {e}"))?;

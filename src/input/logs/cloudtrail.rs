@@ -1,0 +1,231 @@
+//! AWS CloudTrail: `{"Records": [...]}` deliveries, arrays, single events, JSON Lines.
+//! SageMaker and Bedrock control-plane calls are CloudTrail events too; their operation
+//! kinds are set here.
+
+use super::fields::{normalize_ip, num, parse_time, s};
+use super::registry::{LogSource, Parsed};
+use super::{Event, Op, RecordRef, Source};
+use serde_json::{json, Value};
+
+impl Source {
+    pub const CLOUDTRAIL: Source = Source("cloudtrail");
+}
+
+pub struct CloudTrail;
+
+impl LogSource for CloudTrail {
+    fn source(&self) -> Source {
+        Source::CLOUDTRAIL
+    }
+    fn sniff(&self, rec: &Value) -> bool {
+        rec.get("eventSource").is_some() && rec.get("eventName").is_some()
+    }
+    fn parse(&self, rec: Value, at: RecordRef) -> Parsed {
+        parse(rec, at)
+    }
+    fn logsource(&self, _e: &Event) -> Option<(&'static str, Option<&'static str>)> {
+        Some(("aws", Some("cloudtrail")))
+    }
+    fn mapping_yaml(&self) -> &'static str {
+        include_str!("mappings/aws.yml")
+    }
+}
+
+/// The operation kind of one CloudTrail call.
+fn op(service: &str, action: &str, rp: &Value) -> Op {
+    let svc = service.split('.').next().unwrap_or("");
+    let bedrock = service.starts_with("bedrock");
+    match action {
+        "GetObject" | "GetObjectTorrent" => Op::ObjectRead,
+        "PutObject" | "CopyObject" | "CompleteMultipartUpload" => Op::ObjectWrite,
+        "DeleteObject" | "DeleteObjects" => Op::ObjectDelete,
+        "ListObjects" | "ListObjectsV2" | "ListObjectVersions" => Op::ObjectList,
+        "StopLogging" | "DeleteTrail" | "DeleteModelInvocationLoggingConfiguration" => {
+            Op::LoggingDisable
+        }
+        "PutEventSelectors" => {
+            if rp.to_string().contains("\"includeManagementEvents\":false") {
+                Op::LoggingDisable
+            } else {
+                Op::LoggingChange
+            }
+        }
+        "UpdateTrail"
+        | "DeleteFlowLogs"
+        | "DeleteResolverQueryLogConfig"
+        | "DisassociateResolverQueryLogConfig"
+        | "PutBucketLogging" => Op::LoggingChange,
+        "PutBucketVersioning" => Op::VersioningChange,
+        "PutBucketPolicy"
+        | "PutAccessPointPolicy"
+        | "UpdateAssumeRolePolicy"
+        | "PutResourcePolicy"
+        | "PutBucketAcl"
+        | "PutObjectAcl"
+        | "DeletePublicAccessBlock"
+        | "DeleteBucketPublicAccessBlock"
+        | "ModifySnapshotAttribute"
+        | "ModifyImageAttribute"
+        | "ModifyDBSnapshotAttribute"
+        | "ModifyDBClusterSnapshotAttribute"
+        | "AttachUserPolicy"
+        | "AttachRolePolicy"
+        | "AttachGroupPolicy"
+        | "PutUserPolicy"
+        | "PutRolePolicy"
+        | "PutGroupPolicy"
+        | "CreatePolicyVersion" => Op::PolicyChange,
+        "GetSecretValue" | "BatchGetSecretValue" => Op::SecretRead,
+        "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile" => Op::CredentialCreate,
+        "ConsoleLogin" => Op::Login,
+        _ if bedrock && (action.starts_with("InvokeModel") || action.starts_with("Converse")) => {
+            Op::ModelInvoke
+        }
+        "ListFoundationModels"
+        | "GetFoundationModel"
+        | "GetFoundationModelAvailability"
+        | "ListFoundationModelAgreementOffers"
+        | "ListInferenceProfiles"
+        | "GetUseCaseForModelAccess"
+            if bedrock =>
+        {
+            Op::ModelDiscover
+        }
+        "PutFoundationModelEntitlement"
+        | "CreateFoundationModelAgreement"
+        | "PutUseCaseForModelAccess"
+            if bedrock =>
+        {
+            Op::ModelAccessGrant
+        }
+        "CreateModelPackage" | "UpdateModelPackage" => {
+            if rp.get("modelApprovalStatus") == Some(&json!("Approved")) {
+                Op::ModelPromote
+            } else {
+                Op::ModelRegister
+            }
+        }
+        "CreateModelCopyJob" => Op::ModelExport,
+        _ if action.ends_with("ExportModel") || action.eq_ignore_ascii_case("GetDownloadUri") => {
+            Op::ModelExport
+        }
+        "CreateTrainingJob"
+        | "CreateProcessingJob"
+        | "CreateAutoMLJob"
+        | "CreateAutoMLJobV2"
+        | "CreateHyperParameterTuningJob"
+        | "CreateTransformJob"
+        | "CreatePipeline"
+        | "StartPipelineExecution"
+        | "CreateNotebookInstance"
+            if svc == "sagemaker" =>
+        {
+            Op::JobSubmit
+        }
+        "CreateNotebookInstanceLifecycleConfig" | "UpdateNotebookInstanceLifecycleConfig" => {
+            Op::StartupScriptChange
+        }
+        "CreatePresignedNotebookInstanceUrl" | "CreatePresignedDomainUrl" => Op::Login,
+        "CreateEndpoint" | "UpdateEndpoint" | "CreateEndpointConfig" if svc == "sagemaker" => {
+            Op::ModelDeploy
+        }
+        "CreateModel" if svc == "sagemaker" => Op::ModelRegister,
+        _ => Op::Other,
+    }
+}
+
+fn parse(rec: Value, at: RecordRef) -> Parsed {
+    let Some(action) = s(&rec, "eventName") else {
+        return Err((at, "CloudTrail record without eventName".into()));
+    };
+    let service = s(&rec, "eventSource").unwrap_or_default();
+    let uid = rec.get("userIdentity").cloned().unwrap_or(Value::Null);
+    let principal_type = s(&uid, "type").unwrap_or_default();
+    let account = s(&rec, "recipientAccountId")
+        .or_else(|| s(&uid, "accountId"))
+        .unwrap_or_default();
+    let principal = s(&uid, "arn")
+        .or_else(|| {
+            (principal_type == "Root").then(|| {
+                format!(
+                    "arn:aws:iam::{}:root",
+                    s(&uid, "accountId").unwrap_or_default()
+                )
+            })
+        })
+        .or_else(|| s(&uid, "userName"))
+        .or_else(|| s(&uid, "principalId"))
+        .or_else(|| s(&uid, "invokedBy"))
+        .unwrap_or_else(|| "(unknown)".into());
+    let rp = rec.get("requestParameters").cloned().unwrap_or(Value::Null);
+    let resource = if let Some(b) = s(&rp, "bucketName") {
+        match s(&rp, "key") {
+            Some(k) => format!("s3://{b}/{k}"),
+            None => format!("s3://{b}"),
+        }
+    } else if let Some(m) = s(&rp, "modelId") {
+        format!("bedrock:{m}")
+    } else if let Some(arn) = rec
+        .get("resources")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find_map(|r| s(r, "ARN")))
+    {
+        arn
+    } else {
+        [
+            "modelPackageName",
+            "modelPackageArn",
+            "modelName",
+            "imageId",
+            "snapshotId",
+            "dBSnapshotIdentifier",
+            "dBClusterSnapshotIdentifier",
+            "groupId",
+            "secretId",
+            "trailName",
+            "logGroupName",
+            "roleName",
+            "userName",
+            "name",
+        ]
+        .iter()
+        .find_map(|k| s(&rp, k))
+        .unwrap_or_else(|| service.clone())
+    };
+    // DeleteObjects carries the list of keys.
+    let objects = rp
+        .get("delete")
+        .and_then(|d| d.get("Object").or_else(|| d.get("objects")))
+        .map(|o| match o {
+            Value::Array(a) => a.len() as u64,
+            _ => 1,
+        })
+        .unwrap_or(1)
+        .max(1);
+    let error = s(&rec, "errorCode").map(|c| match s(&rec, "errorMessage") {
+        Some(m) => format!("{c}: {m}"),
+        None => c,
+    });
+    let time = rec.get("eventTime").and_then(parse_time);
+    let op = op(&service, &action, &rp);
+    Ok(Event {
+        time,
+        source: Source::CLOUDTRAIL,
+        op,
+        principal,
+        principal_type,
+        account,
+        action,
+        service,
+        resource,
+        region: s(&rec, "awsRegion"),
+        source_ip: s(&rec, "sourceIPAddress").map(|x| normalize_ip(&x)),
+        user_agent: s(&rec, "userAgent"),
+        bytes_out: num(rec.pointer("/additionalEventData/bytesTransferredOut")),
+        objects,
+        success: error.is_none(),
+        error,
+        raw: rec,
+        at,
+    })
+}

@@ -1,0 +1,163 @@
+//! The one table of built-in rule ids: default severity, ATT&CK / ATLAS tags and a one-line
+//! description. Families build findings through `Cx::finding`, which takes the tags from
+//! here; a unit test checks this table against the rule table in docs/scan.md.
+
+use crate::report::Severity;
+use std::collections::BTreeMap;
+
+pub struct Rule {
+    pub id: &'static str,
+    /// Before any escalation or reduction a family applies (documented per rule).
+    pub severity: Severity,
+    pub tags: &'static [&'static str],
+    pub description: &'static str,
+}
+
+const fn r(
+    id: &'static str,
+    severity: Severity,
+    tags: &'static [&'static str],
+    description: &'static str,
+) -> Rule {
+    Rule {
+        id,
+        severity,
+        tags,
+        description,
+    }
+}
+
+use Severity::{Critical, High, Low, Medium};
+
+pub static RULES: &[Rule] = &[
+    r(
+        "scan.new_principal_on_asset",
+        High,
+        &["atlas:AML.T0035", "attack:T1530"],
+        "after the baseline, a principal's first access to an ML asset location",
+    ),
+    r(
+        "scan.bulk_download",
+        High,
+        &["atlas:AML.T0025", "atlas:AML.T0035", "attack:T1530"],
+        "object reads in one principal-hour far above its own history or absolute thresholds",
+    ),
+    r(
+        "scan.new_source_ip",
+        Medium,
+        &["attack:T1078.004"],
+        "a known principal uses ML assets from a new source IP",
+    ),
+    r(
+        "scan.new_user_agent",
+        Low,
+        &["attack:T1078.004"],
+        "a known principal uses ML assets with a new user agent",
+    ),
+    r(
+        "scan.off_hours_access",
+        Medium,
+        &["attack:T1078.004"],
+        "ML-asset events outside the configured working hours",
+    ),
+    r(
+        "scan.public_or_external_access",
+        Critical,
+        &["attack:T1537", "attack:T1530", "atlas:AML.T0025"],
+        "a resource made public or shared with an external account",
+    ),
+    r(
+        "scan.logging_disabled",
+        High,
+        &["attack:T1562.008"],
+        "audit logging stopped, deleted or reconfigured (denied attempts one step lower)",
+    ),
+    r(
+        "scan.versioning_disabled",
+        High,
+        &["attack:T1490", "atlas:AML.T0031"],
+        "bucket versioning suspended",
+    ),
+    r(
+        "scan.mass_deletion",
+        High,
+        &["attack:T1485", "atlas:AML.T0031"],
+        "many objects deleted by one principal in one hour",
+    ),
+    r(
+        "scan.registry_unapproved_promotion",
+        High,
+        &["atlas:AML.T0058", "attack:T1078.004"],
+        "a model promoted or approved by an identity outside the approvers",
+    ),
+    r(
+        "scan.registry_approval",
+        Low,
+        &["atlas:AML.T0058"],
+        "a model package approved while no approvers are configured",
+    ),
+    r(
+        "scan.registry_promotion_without_run",
+        High,
+        &["atlas:AML.T0058", "atlas:AML.T0018"],
+        "a promoted model version with no linked run",
+    ),
+    r(
+        "scan.registry_version_source_changed",
+        High,
+        &["atlas:AML.T0018", "atlas:AML.T0058"],
+        "the same model version with a different run or source between exports",
+    ),
+    r(
+        "scan.model_export",
+        Medium,
+        &["atlas:AML.T0044", "atlas:AML.T0025", "attack:T1530"],
+        "a model exported or its download URI requested",
+    ),
+    r(
+        "scan.llm_model_enumeration",
+        Medium,
+        &["atlas:AML.T0014", "attack:T1526"],
+        "foundation models enumerated across regions or in bursts",
+    ),
+    r(
+        "scan.llm_entitlement_then_invoke",
+        High,
+        &["atlas:AML.T0034", "attack:T1496"],
+        "model access entitlement followed by a first invocation (LLMjacking)",
+    ),
+    r(
+        "scan.llm_invoke_failures",
+        Medium,
+        &["atlas:AML.T0034", "atlas:AML.T0054"],
+        "a burst of failed model invocations by one principal",
+    ),
+];
+
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// `| `scan.x` | severity text | ... | tags |` rows of a Markdown table: id → (severity
+/// column, last column).
+pub fn doc_rows(doc: &str) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for line in doc.lines() {
+        let cols: Vec<&str> = line.trim().split('|').map(str::trim).collect();
+        if cols.len() < 5 {
+            continue;
+        }
+        let Some(id) = cols[1]
+            .strip_prefix('`')
+            .and_then(|c| c.strip_suffix('`'))
+            .filter(|c| c.starts_with("scan.") && !c.contains('*'))
+        else {
+            continue;
+        };
+        out.insert(
+            id.to_string(),
+            (cols[2].to_string(), cols[cols.len() - 2].to_string()),
+        );
+    }
+    out
+}
