@@ -113,7 +113,10 @@ impl S3 {
             let e = e.unwrap();
             if e.file_type().is_file() {
                 let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy();
-                self.put(&format!("{prefix}/{rel}"), &std::fs::read(e.path()).unwrap());
+                self.put(
+                    &format!("{prefix}/{rel}"),
+                    &std::fs::read(e.path()).unwrap(),
+                );
             }
         }
     }
@@ -161,7 +164,11 @@ fn dataset() -> tempfile::TempDir {
     let root = d.path();
     std::fs::create_dir_all(root.join("train/part")).unwrap();
     std::fs::copy(testdata("datasets/iris.csv"), root.join("train/iris.csv")).unwrap();
-    std::fs::copy(testdata("datasets/wine.csv"), root.join("train/part/wine.csv")).unwrap();
+    std::fs::copy(
+        testdata("datasets/wine.csv"),
+        root.join("train/part/wine.csv"),
+    )
+    .unwrap();
     let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
     std::fs::write(root.join("weights.bin"), &big).unwrap();
     std::fs::write(root.join("notes.tmp"), "scratch").unwrap();
@@ -170,12 +177,7 @@ fn dataset() -> tempfile::TempDir {
 }
 
 fn hash_local(dir: &Path, extra: &[&str]) -> Value {
-    let o = bin()
-        .arg("hash")
-        .arg(dir)
-        .args(extra)
-        .output()
-        .unwrap();
+    let o = bin().arg("hash").arg(dir).args(extra).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -212,7 +214,12 @@ fn hash_of_a_prefix_is_the_manifest_of_a_local_copy_and_verifies_both_ways() {
         d.path().file_name().unwrap().to_string_lossy()
     ));
     std::fs::write(&m, serde_json::to_vec(&local).unwrap()).unwrap();
-    let o = s3.run(&["verify", &s3.url("data/"), "--manifest", m.to_str().unwrap()]);
+    let o = s3.run(&[
+        "verify",
+        &s3.url("data/"),
+        "--manifest",
+        m.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // Tamper one object, delete another: the same statuses as on a local tree.
@@ -249,11 +256,7 @@ fn verify_file_accepts_an_object_url() {
     s3.upload(d.path(), "ds");
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("k");
-    let o = bin()
-        .args(["keygen", "-o"])
-        .arg(&key)
-        .output()
-        .unwrap();
+    let o = bin().args(["keygen", "-o"]).arg(&key).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let env = keys.path().join("ds.dsse.json");
     let o = s3.run(&[
@@ -355,9 +358,12 @@ fn parquet_of(csv: &Path, out: &Path, rows_per_group: usize) {
     let props = parquet::file::properties::WriterProperties::builder()
         .set_max_row_group_row_count(Some(rows_per_group))
         .build();
-    let mut w =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(out).unwrap(), schema, Some(props))
-            .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(out).unwrap(),
+        schema,
+        Some(props),
+    )
+    .unwrap();
     for b in r {
         w.write(&b.unwrap()).unwrap();
     }
@@ -371,7 +377,12 @@ fn stats(mut p: Value) -> (Value, Vec<(u64, String)>) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["size"].as_u64().unwrap(), i["blake3"].as_str().unwrap().to_string()))
+        .map(|i| {
+            (
+                i["size"].as_u64().unwrap(),
+                i["blake3"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     p.as_object_mut().unwrap().remove("inputs");
     (p, inputs)
