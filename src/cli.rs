@@ -84,6 +84,6 @@ pub enum Command {
     Drift(cmd::drift::Args),
     /// Scan exported audit logs, registry exports and inference logs for ML threats.
     Scan(cmd::scan::Args),
-    /// Find code execution hidden in model files (pickle, PyTorch, joblib, numpy) without loading them.
+    /// Find code execution hidden in model files (pickle, PyTorch, joblib, numpy, Keras, GGUF, ONNX, TF) without loading them.
     Inspect(cmd::inspect::Args),
 }

@@ -387,3 +387,128 @@ fn sarif_and_table_outputs() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+// ---- Keras, HDF5, GGUF, ONNX, SavedModel ----
+
+fn pb(fields: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (n, b) in fields {
+        v.push(((n << 3) | 2) as u8);
+        let mut len = b.len();
+        loop {
+            let c = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                v.push(c);
+                break;
+            }
+            v.push(c | 0x80);
+        }
+        v.extend_from_slice(b);
+    }
+    v
+}
+
+fn gguf(template: &str) -> Vec<u8> {
+    let mut v = b"GGUF".to_vec();
+    v.extend_from_slice(&3u32.to_le_bytes());
+    v.extend_from_slice(&1u64.to_le_bytes());
+    v.extend_from_slice(&2u64.to_le_bytes());
+    let kv = |v: &mut Vec<u8>, k: &str, s: &str| {
+        v.extend_from_slice(&(k.len() as u64).to_le_bytes());
+        v.extend_from_slice(k.as_bytes());
+        v.extend_from_slice(&8u32.to_le_bytes());
+        v.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        v.extend_from_slice(s.as_bytes());
+    };
+    kv(&mut v, "general.architecture", "llama");
+    kv(&mut v, "tokenizer.chat_template", template);
+    v.extend_from_slice(&[0u8; 64]); // tensor infos and data are never read
+    v
+}
+
+const KERAS_LAMBDA: &str = r#"{"module":"keras","class_name":"Sequential","config":{"layers":[{"module":"keras.layers","class_name":"InputLayer","config":{}},{"module":"keras.layers","class_name":"Lambda","config":{"function":{"class_name":"__lambda__","config":{"code":"4wEAAAAAAAAA"}}}}]}}"#;
+const KERAS_DENSE: &str = r#"{"module":"keras","class_name":"Sequential","config":{"layers":[{"module":"keras.layers","class_name":"Dense","config":{"units":1}}]}}"#;
+
+#[test]
+fn keras_v3_and_h5_lambda_layers() {
+    let t = tempfile::tempdir().unwrap();
+    let bad = zip(&[
+        ("metadata.json", b"{\"keras_version\": \"3.6.0\"}"),
+        ("config.json", KERAS_LAMBDA.as_bytes()),
+        ("model.weights.h5", b"\x89HDF\r\n\x1a\n"),
+    ]);
+    let p = write(t.path(), "m.keras", &bad);
+    let (code, v, _) = inspect(&[p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["files"][0]["format"], "keras");
+    assert_eq!(v["findings"][0]["id"], "inspect.keras.lambda");
+    assert_eq!(v["findings"][0]["location"]["member"], "config.json");
+    let good = zip(&[
+        ("metadata.json", b"{}"),
+        ("config.json", KERAS_DENSE.as_bytes()),
+        ("model.weights.h5", b"\x89HDF\r\n\x1a\n"),
+    ]);
+    let p = write(t.path(), "ok.keras", &good);
+    let (code, v, e) = inspect(&[p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v} {e}");
+    // legacy HDF5: the model_config attribute is a JSON string inside the file
+    let mut h5 = b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00".to_vec();
+    h5.extend_from_slice(&[0u8; 200]);
+    h5.extend_from_slice(KERAS_LAMBDA.as_bytes());
+    h5.extend_from_slice(&[0u8; 64]);
+    let p = write(t.path(), "legacy.h5", &h5);
+    let (code, v, _) = inspect(&[p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["files"][0]["format"], "keras-h5");
+    assert_eq!(v["findings"][0]["location"]["offset"], 212);
+}
+
+#[test]
+fn gguf_chat_template_escapes() {
+    let t = tempfile::tempdir().unwrap();
+    let bad = "{% for m in messages %}{{ m.content }}{% endfor %}{{ self.__init__.__globals__.__builtins__.__import__('os').popen('id').read() }}";
+    let p = write(t.path(), "m.gguf", &gguf(bad));
+    let (code, v, _) = inspect(&[p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["files"][0]["format"], "gguf");
+    assert_eq!(v["findings"][0]["id"], "inspect.gguf.chat_template");
+    assert_eq!(v["findings"][0]["severity"], "critical");
+    let good = "{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}<|end|>\n{% endfor %}";
+    let p = write(t.path(), "ok.gguf", &gguf(good));
+    assert_eq!(inspect(&[p.to_str().unwrap()]).0, 0);
+    // truncated metadata is never a pass
+    let g = gguf(good);
+    let p = write(t.path(), "cut.gguf", &g[..60]);
+    assert_eq!(inspect(&[p.to_str().unwrap()]).0, 2);
+}
+
+#[test]
+fn onnx_and_saved_model() {
+    let t = tempfile::tempdir().unwrap();
+    let entry = pb(&[(1, b"location"), (2, b"../../../home/user/.ssh/id_rsa")]);
+    let tensor = pb(&[(13, &entry)]);
+    let node = pb(&[(4, b"Relu")]);
+    let graph = pb(&[(1, &node), (5, &tensor)]);
+    let mut model = vec![0x08, 0x08];
+    model.extend(pb(&[(7, &graph)]));
+    let p = write(t.path(), "m.onnx", &model);
+    let (code, v, _) = inspect(&[p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["files"][0]["format"], "onnx");
+    assert_eq!(v["findings"][0]["id"], "inspect.onnx.external_data_escape");
+    let mut ok = vec![0x08, 0x08];
+    ok.extend(pb(&[(7, &pb(&[(1, &node)]))]));
+    let p = write(t.path(), "ok.onnx", &ok);
+    assert_eq!(inspect(&[p.to_str().unwrap()]).0, 0);
+    // SavedModel: a PyFunc hidden in the function library, not the main graph
+    let dir = t.path().join("sm");
+    std::fs::create_dir(&dir).unwrap();
+    let f = pb(&[(3, &pb(&[(1, b"f"), (2, b"PyFunc")]))]);
+    let g = pb(&[(1, &pb(&[(1, b"c"), (2, b"Const")])), (2, &pb(&[(1, &f)]))]);
+    write(&dir, "saved_model.pb", &pb(&[(2, &pb(&[(2, &g)]))]));
+    let (code, v, _) = inspect(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["files"][0]["format"], "tf-savedmodel");
+    assert_eq!(v["findings"][0]["severity"], "critical");
+}

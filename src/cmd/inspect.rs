@@ -12,8 +12,8 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Formats are recognised by their bytes, not their names: pickle (protocols 0-5), PyTorch zip
-and legacy files, joblib (with its embedded arrays), numpy .npy/.npz, zip and tar containers,
-gzip/zlib streams. Pickles are interpreted symbolically (nothing is imported or run): globals on
+and legacy files, joblib (with its embedded arrays), numpy .npy/.npz, Keras .keras/.h5, GGUF,
+ONNX (.onnx), TensorFlow saved_model.pb, zip and tar containers, gzip/zlib streams. Pickles are interpreted symbolically (nothing is imported or run): globals on
 the allowlist of ordinary ML classes pass, unknown globals are medium, known-dangerous callables
 (os, subprocess, eval/exec, getattr, pickle loaders, network...) are critical.
 
@@ -21,6 +21,8 @@ Examples:
   mlguard inspect model.pt
   mlguard inspect models/ --format sarif -o inspect.sarif
   mlguard inspect checkpoint.bin --fail-on high --format json
+  mlguard inspect model/ && mlguard hash model/ --sign owner.key -o model.dsse.json
+                                  sign only a model that passed inspection
 
 The allowlist and denylist are data: see docs/inspect.md and [inspect] in mlguard.toml.
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error, or

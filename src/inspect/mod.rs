@@ -17,9 +17,12 @@
 //! supported yet). A problem makes the verdict incomplete (exit 2) unless findings already fail
 //! the gate: a gate never passes a file it did not read.
 
+pub mod gguf;
+pub mod keras;
 pub mod numpy;
 pub mod pickle;
 pub mod policy;
+pub mod proto;
 pub mod sniff;
 pub mod tar;
 pub mod zip;
@@ -35,6 +38,8 @@ use std::path::Path;
 
 /// Containers inside containers (a zip in a zip in a gzip...) are followed this deep.
 pub const MAX_CONTAINER_DEPTH: u32 = 6;
+/// How much of a GGUF or HDF5 file is read: their metadata sits at the front.
+pub const HEAD_BYTES: u64 = 256 << 20;
 /// Default cap on one decompressed member (`[inspect] max_member_bytes`).
 pub const DEFAULT_MAX_MEMBER: u64 = 4 << 30;
 
@@ -151,6 +156,8 @@ struct Ctx<'a> {
     globals: BTreeSet<String>,
     /// Bytes decompressed so far for this file (bounded: zip bombs with many members).
     inflated: u64,
+    /// The buffer being parsed is only the head of a larger file.
+    truncated_head: bool,
 }
 
 fn join(member: Option<&str>, inner: &str) -> String {
@@ -177,6 +184,7 @@ impl<'a> Ctx<'a> {
             formats: BTreeSet::new(),
             globals: BTreeSet::new(),
             inflated: 0,
+            truncated_head: false,
         }
     }
 
@@ -196,6 +204,10 @@ impl<'a> Ctx<'a> {
             "joblib"
         } else if f.contains("npz") {
             "npz"
+        } else if f.contains("keras") {
+            "keras"
+        } else if f.contains("keras-h5") {
+            "keras-h5"
         } else {
             f.iter().next().copied().unwrap_or("other")
         }
@@ -243,7 +255,12 @@ impl<'a> Ctx<'a> {
     /// Mark the top-level format once, at depth 0 (inner formats are recorded too, for the
     /// refinements `pytorch-zip`, `joblib`, `npz`).
     fn saw(&mut self, depth: u32, kind: &'static str) {
-        if depth == 0 || matches!(kind, "pytorch-zip" | "pytorch-legacy" | "joblib" | "npz") {
+        if depth == 0
+            || matches!(
+                kind,
+                "pytorch-zip" | "pytorch-legacy" | "joblib" | "npz" | "keras" | "keras-h5"
+            )
+        {
             self.formats.insert(kind);
         }
     }
@@ -263,7 +280,7 @@ impl<'a> Ctx<'a> {
             Ok(h) => h,
             Err(e) => return self.problem(member, None, format!("cannot read: {e}")),
         };
-        let kind = sniff::sniff(&head);
+        let kind = sniff::kind_of(&head, &name);
         if kind == Kind::Zip {
             self.saw(depth, "zip");
             return self.zip(member, src, depth);
@@ -272,13 +289,22 @@ impl<'a> Ctx<'a> {
             self.saw(depth, kind.name());
             return;
         }
+        // GGUF and HDF5 keep what matters in their first bytes; tensors are never read.
+        let want = match kind {
+            Kind::Gguf | Kind::Hdf5 => len.min(HEAD_BYTES),
+            _ => len,
+        };
         // Everything else is interpreted in memory. A top-level file is as large as it is;
         // members were already bounded by the decompression cap.
-        let data = match read_at(src, 0, len) {
+        let data = match read_at(src, 0, want) {
             Ok(d) => d,
             Err(e) => return self.problem(member, None, format!("cannot read: {e}")),
         };
+        if want < len && kind == Kind::Gguf {
+            self.truncated_head = true;
+        }
         self.buffer(member, &data, &name, depth, kind);
+        self.truncated_head = false;
     }
 
     fn buffer(&mut self, member: Option<&str>, data: &[u8], name: &str, depth: u32, kind: Kind) {
@@ -327,7 +353,25 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
-            Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::SevenZip | Kind::Hdf5 | Kind::Gguf => {
+            Kind::Gguf => {
+                self.saw(depth, "gguf");
+                self.gguf(member, data)
+            }
+            Kind::Hdf5 => {
+                self.saw(depth, "hdf5");
+                self.hdf5(member, data)
+            }
+            Kind::Onnx => {
+                self.saw(depth, "onnx");
+                let r = proto::onnx(data);
+                self.proto_hits(member, r, "ONNX model")
+            }
+            Kind::SavedModel => {
+                self.saw(depth, "tf-savedmodel");
+                let r = proto::saved_model(data);
+                self.proto_hits(member, r, "SavedModel")
+            }
+            Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::SevenZip => {
                 self.saw(depth, kind.name());
                 self.problem(
                     member,
@@ -440,6 +484,68 @@ impl<'a> Ctx<'a> {
         true
     }
 
+    fn gguf(&mut self, member: Option<&str>, data: &[u8]) {
+        match gguf::header(data) {
+            Ok(h) => {
+                for t in h.templates {
+                    if t.escapes.is_empty() {
+                        continue;
+                    }
+                    let dunder = t.escapes.iter().any(|(p, _)| p.starts_with("__"));
+                    let what: Vec<String> = t
+                        .escapes
+                        .iter()
+                        .map(|(p, w)| format!("{} ({w})", p.trim()))
+                        .collect();
+                    let f = self.finding(
+                        "inspect.gguf.chat_template",
+                        if dunder {
+                            Severity::Critical
+                        } else {
+                            Severity::High
+                        },
+                        member,
+                        Some(t.offset as u64),
+                        format!("{} escapes the Jinja sandbox: {}", t.key, what.join(", ")),
+                    );
+                    f.evidence.insert("key".into(), t.key.into());
+                }
+            }
+            Err(e) if self.truncated_head => self.problem(
+                member,
+                None,
+                format!("GGUF metadata larger than the first {HEAD_BYTES} bytes or malformed: {e}"),
+            ),
+            Err(e) => self.problem(member, None, format!("GGUF metadata: {e}")),
+        }
+    }
+
+    fn hdf5(&mut self, member: Option<&str>, data: &[u8]) {
+        for (at, cfg) in keras::find_json_configs(data) {
+            self.formats.insert("keras-h5");
+            let hits = keras::scan_config(&cfg, &self.opts.policy);
+            self.keras_hits(member, hits, Some(at as u64));
+        }
+    }
+
+    fn keras_hits(&mut self, member: Option<&str>, hits: Vec<keras::Hit>, at: Option<u64>) {
+        for h in hits {
+            let f = self.finding(h.id, h.severity, member, at, h.why.clone());
+            f.evidence.insert("config_path".into(), h.path.into());
+        }
+    }
+
+    fn proto_hits(&mut self, member: Option<&str>, r: Result<Vec<proto::Hit>, String>, what: &str) {
+        match r {
+            Ok(hits) => {
+                for h in hits {
+                    self.finding(h.id, h.severity, member, None, h.why);
+                }
+            }
+            Err(e) => self.problem(member, None, format!("{what}: {e}")),
+        }
+    }
+
     fn npy(&mut self, member: Option<&str>, data: &[u8], depth: u32) {
         match numpy::header(data) {
             Ok(h) => {
@@ -479,7 +585,7 @@ impl<'a> Ctx<'a> {
             let body = &data[e.offset..e.offset + e.size];
             // `storages`/`tensors` are a count pickle, then records: pickles (interpreted in
             // turn) and raw bytes (where the consecutive-pickle walk stops).
-            let k = sniff::sniff(&body[..body.len().min(512)]);
+            let k = sniff::kind_of(&body[..body.len().min(512)], &e.name);
             self.buffer(Some(&inner), body, &e.name, depth + 1, k);
         }
     }
@@ -506,6 +612,14 @@ impl<'a> Ctx<'a> {
         if !torch_prefixes.is_empty() {
             self.saw(depth, "pytorch-zip");
         }
+        let keras = listing.entries.iter().any(|e| e.name == "config.json")
+            && listing
+                .entries
+                .iter()
+                .any(|e| e.name == "metadata.json" || e.name == "model.weights.h5");
+        if keras {
+            self.saw(depth, "keras");
+        }
         if listing.entries.iter().any(|e| e.name.ends_with(".npy")) && torch_prefixes.is_empty() {
             self.saw(depth, "npz");
         }
@@ -524,6 +638,22 @@ impl<'a> Ctx<'a> {
             if storage {
                 continue;
             }
+            if keras && e.name == "config.json" {
+                let cap = self.cap();
+                match zip::read_member(src, e, cap.min(64 << 20)) {
+                    Ok(data) => match serde_json::from_slice::<serde_json::Value>(&data) {
+                        Ok(cfg) => {
+                            let hits = keras::scan_config(&cfg, &self.opts.policy);
+                            self.keras_hits(Some(&inner), hits, None);
+                        }
+                        Err(x) => {
+                            self.problem(Some(&inner), None, format!("Keras config.json: {x}"))
+                        }
+                    },
+                    Err(x) => self.problem(Some(&inner), None, x),
+                }
+                continue;
+            }
             let encrypted = e.flags & 1 != 0;
             if e.method == 0 {
                 // Stored: sniff the head first, read the rest only when it can carry code.
@@ -534,7 +664,7 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                 };
-                let k = sniff::sniff(&head);
+                let k = sniff::kind_of(&head, &e.name);
                 if encrypted {
                     if k == Kind::Other || k == Kind::MaybePickle {
                         self.problem(
@@ -569,7 +699,7 @@ impl<'a> Ctx<'a> {
                     if e.method != 0 {
                         self.inflated += data.len() as u64;
                     }
-                    let k = sniff::sniff(&data[..data.len().min(512)]);
+                    let k = sniff::kind_of(&data[..data.len().min(512)], &e.name);
                     self.buffer(Some(&inner), &data, &e.name, depth + 1, k);
                 }
                 Err(x) => self.problem(Some(&inner), None, x),
@@ -703,6 +833,46 @@ mod tests {
             }
             let r = inspect_bytes("fuzz", &b, &opts);
             assert!(r.bytes == b.len() as u64);
+        }
+    }
+
+    /// The same for the metadata parsers (GGUF, protobuf, embedded Keras JSON).
+    #[test]
+    fn seeded_metadata_mutations_never_panic() {
+        let mut g = b"GGUF\x03\0\0\0\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0".to_vec();
+        g.extend_from_slice(&23u64.to_le_bytes());
+        g.extend_from_slice(b"tokenizer.chat_template");
+        g.extend_from_slice(&8u32.to_le_bytes());
+        g.extend_from_slice(&9u64.to_le_bytes());
+        g.extend_from_slice(b"{{ x }}ab");
+        let onnx = b"\x08\x07\x3a\x0c\x0a\x04\x22\x02op\x2a\x04\x6a\x02\x0a\x00".to_vec();
+        let h5 = b"\x89HDF\r\n\x1a\n\0{\"class_name\": \"Lambda\", \"config\": {\"a\": [1, {}]}}\0"
+            .to_vec();
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let p = Policy::builtin();
+        for i in 0..6000 {
+            let mut b = [&g, &onnx, &h5][i % 3].clone();
+            for _ in 0..(1 + next() % 3) {
+                let r = next();
+                let pos = (r >> 8) as usize % b.len();
+                match r % 3 {
+                    0 => b[pos] = (r >> 32) as u8,
+                    1 => b.insert(pos, (r >> 32) as u8),
+                    _ => b.truncate(pos.max(1)),
+                }
+            }
+            let _ = gguf::header(&b);
+            let _ = proto::onnx(&b);
+            let _ = proto::saved_model(&b);
+            for (_, v) in keras::find_json_configs(&b) {
+                keras::scan_config(&v, &p);
+            }
         }
     }
 }

@@ -20,6 +20,10 @@ pub enum Kind {
     Hdf5,
     Gguf,
     Safetensors,
+    /// ONNX ModelProto (no magic: `.onnx` name and a leading `ir_version` field).
+    Onnx,
+    /// TensorFlow `saved_model.pb` (no magic: by name).
+    SavedModel,
     /// Not a format that can carry code (text, images...), or unrecognised.
     Other,
 }
@@ -40,6 +44,8 @@ impl Kind {
             Kind::Hdf5 => "hdf5",
             Kind::Gguf => "gguf",
             Kind::Safetensors => "safetensors",
+            Kind::Onnx => "onnx",
+            Kind::SavedModel => "tf-savedmodel",
             Kind::Other => "other",
         }
     }
@@ -95,6 +101,24 @@ pub fn sniff(head: &[u8]) -> Kind {
     match head.first() {
         Some(b) if P0_START.contains(b) => Kind::MaybePickle,
         _ => Kind::Other,
+    }
+}
+
+/// [`sniff`], then the protobuf formats that have no magic: `saved_model.pb` by name, ONNX by
+/// a `.onnx` name and a leading `ir_version` field.
+pub fn kind_of(head: &[u8], name: &str) -> Kind {
+    let k = sniff(head);
+    if !matches!(k, Kind::Other | Kind::MaybePickle) {
+        return k;
+    }
+    let lname = name.to_ascii_lowercase();
+    let base = lname.rsplit('/').next().unwrap_or(&lname);
+    if base == "saved_model.pb" {
+        Kind::SavedModel
+    } else if base.ends_with(".onnx") && head.first() == Some(&0x08) {
+        Kind::Onnx
+    } else {
+        k
     }
 }
 
