@@ -35,6 +35,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     if g.config.is_some() || std::path::Path::new("mlguard.toml").is_file() {
         let limits: crate::input::source::Limits = g.load_config()?.section("input")?;
         crate::input::source::set_limits(limits);
+        let storage: crate::input::remote::Storage = g.load_config()?.section("storage")?;
+        crate::input::remote::set_storage(storage);
     }
     match cli.command {
         Command::Hash(a) => hash::run(a, &g),

@@ -3,7 +3,7 @@
 use crate::cli::Global;
 use crate::error::{Error, IoContext};
 use crate::integrity::dsse;
-use crate::integrity::hasher::{hash_file, HashOptions};
+use crate::integrity::hasher::{hash_path, HashOptions};
 use crate::integrity::manifest::EntryKind;
 use crate::integrity::proof::Proof;
 use crate::{Outcome, Result};
@@ -66,7 +66,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             recorded.path
         )));
     }
-    let d = hash_file(&args.file, &HashOptions::default()).with_path(&args.file)?;
+    let d = hash_path(&args.file, &HashOptions::default()).with_path(&args.file)?;
     let mut actual = recorded.clone();
     actual.size = d.size;
     actual.blake3 = hex::encode(d.blake3);

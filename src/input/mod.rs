@@ -4,5 +4,6 @@
 //! normalised audit events.
 
 pub mod logs;
+pub mod remote;
 pub mod source;
 pub mod table;

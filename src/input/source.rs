@@ -29,6 +29,7 @@
 //! Globs (`expand`): `*`, `?` and `[...]` never cross `/`; `**` does. `dir/*.csv` matches
 //! the files directly in `dir`, `dir/**/*.csv` those at any depth.
 
+use super::remote;
 use crate::error::{Error, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -84,6 +85,8 @@ pub struct Item {
     pub size: u64,
     /// A regular file reached through a symlink ([`Symlinks::ReadFiles`]).
     pub via_symlink: bool,
+    /// An object in a store, pinned to its listed ETag/version (`abs` is then its URL).
+    pub remote: Option<std::sync::Arc<dyn ByteSource>>,
 }
 
 #[derive(Debug, Default)]
@@ -160,6 +163,73 @@ impl Filter {
     }
 }
 
+/// List a prefix in object storage with the same filter as a local tree: `--exclude`
+/// globs, and a `.mlguardignore` object at the top of the prefix. Stores have no symlinks
+/// or special files; every object is a file.
+fn list_remote(root: &Path, opts: &WalkOptions) -> Result<Walk> {
+    let objects = remote::list(root)?;
+    if objects.is_empty() {
+        return Err(Error::input(
+            root,
+            "no objects under this prefix (check the bucket and the path)",
+        ));
+    }
+    let prefix = root.to_string_lossy().trim_end_matches('/').to_string();
+    let mut filter = Filter::new(Path::new("/nonexistent-remote-root"), opts)?;
+    if let Some((_, info)) = objects.iter().find(|(k, _)| k == IGNORE_FILE) {
+        let url = PathBuf::from(format!("{prefix}/{IGNORE_FILE}"));
+        let obj = remote::RemoteObject::with_info(&url, info.clone())?;
+        let text = obj
+            .get_range(0..info.size.min(1 << 20))
+            .map_err(|e| Error::io(&url, e))?;
+        let mut gb = GitignoreBuilder::new("");
+        for line in String::from_utf8_lossy(&text).lines() {
+            gb.add_line(None, line).map_err(|e| Error::input(&url, e))?;
+        }
+        filter.ignore = Some(gb.build().map_err(|e| Error::input(&url, e))?);
+    }
+    let mut out = Walk::default();
+    for (rel, info) in objects {
+        let relp = Path::new(&rel);
+        let url = PathBuf::from(format!("{prefix}/{rel}"));
+        if filter.excluded(relp, &url, false) {
+            continue;
+        }
+        let size = info.size;
+        let obj = remote::RemoteObject::with_info(&url, info)?;
+        out.items.push(Item {
+            rel: rel.into_bytes(),
+            abs: url,
+            kind: ItemKind::File,
+            size,
+            via_symlink: false,
+            remote: Some(std::sync::Arc::new(obj)),
+        });
+    }
+    Ok(out)
+}
+
+/// A local path, with a `file://` URL turned into the path it names.
+pub fn local_path_of(p: &Path) -> PathBuf {
+    remote::local_path(p)
+}
+
+/// Run `f` on a thread pool sized for remote I/O when `root` is in object storage
+/// (requests wait on the network, not the CPU), else on the current pool.
+pub fn io_pool<T: Send>(root: &Path, f: impl FnOnce() -> T + Send) -> T {
+    if !remote::is_url(root) {
+        return f();
+    }
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(remote::concurrency())
+        .thread_name(|i| format!("mlguard-get-{i}"))
+        .build()
+    {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
 /// Relative path as raw `/`-separated bytes.
 pub fn rel_bytes(rel: &Path) -> Vec<u8> {
     let mut out = Vec::new();
@@ -177,8 +247,14 @@ pub fn join_rel(root: &Path, rel: &[u8]) -> PathBuf {
     root.join(Path::new(OsStr::from_bytes(rel)))
 }
 
-/// List `root` (a directory): the one walker of the program.
+/// List `root` (a directory, or an object-storage prefix URL): the one walker of the
+/// program.
 pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
+    if remote::is_url(root) {
+        return list_remote(root, opts);
+    }
+    let local = remote::local_path(root);
+    let root = local.as_path();
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
     if !meta.is_dir() {
         return Err(Error::usage(format!(
@@ -239,6 +315,7 @@ pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
                     kind: ItemKind::File,
                     size: m.len(),
                     via_symlink: true,
+                    remote: None,
                 }),
                 Ok(m) if m.is_dir() => out.skipped.push((
                     rel,
@@ -263,6 +340,7 @@ pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
                         size: target.len() as u64,
                         kind: ItemKind::Symlink(target),
                         via_symlink: false,
+                        remote: None,
                     });
                 }
                 Err(e) => out.errors.push((entry.path().to_path_buf(), e.to_string())),
@@ -281,6 +359,7 @@ pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
                 kind: ItemKind::File,
                 size,
                 via_symlink: false,
+                remote: None,
             });
         } else {
             let what = if ft.is_fifo() {
@@ -359,6 +438,11 @@ pub fn expand(inputs: &[PathBuf], wanted: &dyn Fn(&Path) -> bool, what: &str) ->
     };
     let mut out = Expanded::default();
     for p in inputs {
+        if remote::is_url(p) {
+            expand_remote(p, wanted, &opts, &mut out)?;
+            continue;
+        }
+        let p = &remote::local_path(p);
         let s = p.to_string_lossy();
         if std::fs::symlink_metadata(p).is_err() && is_glob(&s) {
             expand_glob(&s, &opts, &mut out)?;
@@ -403,6 +487,57 @@ pub fn expand(inputs: &[PathBuf], wanted: &dyn Fn(&Path) -> bool, what: &str) ->
         )));
     }
     Ok(out)
+}
+
+/// A URL input: a glob over keys, one object, or a prefix listed like a directory.
+fn expand_remote(
+    url: &Path,
+    wanted: &dyn Fn(&Path) -> bool,
+    opts: &WalkOptions,
+    out: &mut Expanded,
+) -> Result<()> {
+    let s = url.to_string_lossy().to_string();
+    let after_scheme = s.split_once("://").map(|x| x.1).unwrap_or("");
+    if is_glob(after_scheme) {
+        let glob = globset::GlobBuilder::new(&s)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::usage(format!("bad glob '{s}': {e}")))?
+            .compile_matcher();
+        let lit: String = s.chars().take_while(|c| !"*?[".contains(*c)).collect();
+        let dir = &lit[..lit.rfind('/').map(|i| i + 1).unwrap_or(lit.len())];
+        let mut hit = false;
+        for item in list(Path::new(dir), opts)?.items {
+            if glob.is_match(&item.abs) {
+                hit = true;
+                out.files.push(item.abs);
+            }
+        }
+        if !hit {
+            return Err(Error::usage(format!("no object matches '{s}'")));
+        }
+        return Ok(());
+    }
+    if remote::head(url)?.is_some() {
+        out.files.push(url.to_path_buf());
+        return Ok(());
+    }
+    let w = list(url, opts)?;
+    if w.items.is_empty() {
+        return Err(Error::input(
+            url,
+            "not found (no object at this key or under this prefix)",
+        ));
+    }
+    for item in w.items {
+        if wanted(&item.abs) {
+            out.files.push(item.abs);
+        } else {
+            out.skipped
+                .push((item.abs, "extension not read when listing a prefix".into()));
+        }
+    }
+    Ok(())
 }
 
 /// Expand one glob: list the longest literal directory prefix, match the pattern against
@@ -520,9 +655,58 @@ impl ByteSource for LocalFile {
     }
 }
 
-/// Open an input for ranged reads.
+/// Open an input (local path or object URL) for ranged reads.
 pub fn open_range(path: &Path) -> Result<RangeReader> {
-    Ok(RangeReader(std::sync::Arc::new(LocalFile::open(path)?)))
+    if remote::is_url(path) {
+        return Ok(RangeReader(std::sync::Arc::new(
+            remote::RemoteObject::open(path)?,
+        )));
+    }
+    Ok(RangeReader(std::sync::Arc::new(LocalFile::open(
+        &remote::local_path(path),
+    )?)))
+}
+
+/// Block size of sequential remote reads (one ranged GET each, the next one in flight).
+const STREAM_BLOCK: u64 = 8 << 20;
+
+/// Open an input as a plain (undecompressed) sequential reader.
+fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
+    if remote::is_url(path) {
+        let obj = remote::RemoteObject::open(path)?;
+        return Ok(Box::new(remote::Sequential::new(
+            std::sync::Arc::new(obj),
+            STREAM_BLOCK,
+        )));
+    }
+    // Not `open_regular`: an input named on the command line may be a pipe (`<(zcat x)`).
+    let local = remote::local_path(path);
+    Ok(Box::new(
+        std::fs::File::open(&local).map_err(|e| Error::io(path, e))?,
+    ))
+}
+
+/// The first `n` bytes of an input (fewer if it is shorter): magic-number sniffing.
+pub fn read_head(path: &Path, n: usize) -> Result<Vec<u8>> {
+    if remote::is_url(path) {
+        let obj = remote::RemoteObject::open(path)?;
+        let end = obj.len().min(n as u64);
+        return Ok(obj
+            .get_range(0..end)
+            .map_err(|e| Error::io(path, e))?
+            .to_vec());
+    }
+    let mut f = open_raw(path)?;
+    let mut buf = vec![0u8; n];
+    let mut k = 0;
+    while k < n {
+        match f.read(&mut buf[k..]).map_err(|e| Error::io(path, e))? {
+            0 => break,
+            m => k += m,
+        }
+    }
+    buf.truncate(k);
+    Ok(buf)
 }
 
 /// A [`ByteSource`] as Parquet's `ChunkReader`.
@@ -699,9 +883,18 @@ fn decoder_with<'a, R: Read + Send + 'a>(
     }))
 }
 
-/// Read a whole local file, decompressing gzip or zstd by magic number, under the caps.
+/// Read a whole input (local file or object), decompressing gzip or zstd by magic number,
+/// under the caps.
 pub fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
-    let raw = std::fs::read(path)?;
+    let raw = if remote::is_url(path) {
+        let mut v = Vec::new();
+        open_raw(path)
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            .read_to_end(&mut v)?;
+        v
+    } else {
+        std::fs::read(remote::local_path(path))?
+    };
     let c = compression_of(&raw);
     if c == Compression::None {
         return Ok(raw);
@@ -713,8 +906,7 @@ pub fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Open a local file as a buffered stream, decompressing by magic number under the caps.
 pub fn open_stream(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>> {
-    // Not `open_regular`: an input named on the command line may be a pipe (`<(zcat x)`).
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut f = open_raw(path)?;
     let mut magic = [0u8; 4];
     let mut n = 0;
     while n < magic.len() {

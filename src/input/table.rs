@@ -15,7 +15,7 @@ use crate::error::{Error, IoContext, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -93,15 +93,9 @@ pub struct Skipped {
 }
 
 fn sniff(path: &Path) -> Result<[u8; 8]> {
-    let mut f = File::open(path).with_path(path)?;
+    let head = source::read_head(path, 8)?;
     let mut buf = [0u8; 8];
-    let mut n = 0;
-    while n < 8 {
-        match f.read(&mut buf[n..]).with_path(path)? {
-            0 => break,
-            k => n += k,
-        }
-    }
+    buf[..head.len()].copy_from_slice(&head);
     Ok(buf)
 }
 

@@ -13,6 +13,7 @@
 //! A file whose size or modification time changes while it is hashed is an error for that
 //! file, never a silently wrong digest.
 
+use crate::input::source::ByteSource;
 use blake3::hazmat::{merge_subtrees_non_root, merge_subtrees_root, HasherExt, Mode};
 use rayon::prelude::*;
 use sha2::Digest;
@@ -109,6 +110,63 @@ pub fn hash_file(path: &Path, opts: &HashOptions) -> io::Result<FileDigest> {
         ));
     }
     Ok(digest)
+}
+
+/// Hash a local path or an object URL (`verify-file`, profile input digests).
+pub fn hash_path(path: &Path, opts: &HashOptions) -> io::Result<FileDigest> {
+    use crate::input::{remote, source};
+    if remote::is_url(path) {
+        let obj = remote::RemoteObject::open(path).map_err(|e| io::Error::other(e.to_string()))?;
+        return hash_source(&obj, opts);
+    }
+    hash_file(&source::local_path_of(path), opts)
+}
+
+/// Hash any [`ByteSource`] (an object in a store) by ranged reads: the same digests as
+/// [`hash_file`] gives for the same bytes. Chunks are fetched and hashed in parallel on the
+/// current rayon pool (one ranged GET each; the chaining values make them independent);
+/// every read is pinned to the source's listed version, so a replaced object is an error.
+pub fn hash_source(src: &dyn ByteSource, opts: &HashOptions) -> io::Result<FileDigest> {
+    let size = src.len();
+    let cs = opts.chunk_size;
+    if size <= cs {
+        let b = src.get_range(0..size)?;
+        return Ok(FileDigest {
+            size,
+            blake3: *blake3::hash(&b).as_bytes(),
+            sha256: opts.sha256.then(|| sha2::Sha256::digest(&b).into()),
+            chunks: None,
+        });
+    }
+    let n = size.div_ceil(cs);
+    let cvs: Vec<[u8; 32]> = (0..n)
+        .into_par_iter()
+        .map(|i| -> io::Result<[u8; 32]> {
+            let start = i * cs;
+            let b = src.get_range(start..(start + cs).min(size))?;
+            let mut h = blake3::Hasher::new();
+            h.set_input_offset(start);
+            h.update(&b);
+            Ok(h.finalize_non_root())
+        })
+        .collect::<io::Result<_>>()?;
+    let sha256 = if opts.sha256 {
+        // Sequential by nature: a second pass of ranged reads.
+        let mut s = sha2::Sha256::new();
+        for i in 0..n {
+            let start = i * cs;
+            s.update(&src.get_range(start..(start + cs).min(size))?);
+        }
+        Some(s.finalize().into())
+    } else {
+        None
+    };
+    Ok(FileDigest {
+        size,
+        blake3: merge_root(&cvs, cs, size),
+        sha256,
+        chunks: Some(cvs),
+    })
 }
 
 fn hash_small(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDigest> {

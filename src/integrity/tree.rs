@@ -29,14 +29,17 @@ pub fn hash_tree(
 ) -> Result<HashedTree> {
     let w = source::list(root, walk_opts)?;
     progress.set_length(w.items.iter().map(|i| i.size).sum());
-    let results: Vec<std::result::Result<Entry, (String, String)>> = w
-        .items
-        .par_iter()
-        .map(|item| {
-            let path = encode_path(&item.rel);
-            let r = match &item.kind {
-                ItemKind::Symlink(target) => Ok(symlink_entry(path.clone(), target, hash_opts)),
-                ItemKind::File => hash_file(&item.abs, hash_opts)
+    let results: Vec<std::result::Result<Entry, (String, String)>> = source::io_pool(root, || {
+        w.items
+            .par_iter()
+            .map(|item| {
+                let path = encode_path(&item.rel);
+                let r = match &item.kind {
+                    ItemKind::Symlink(target) => Ok(symlink_entry(path.clone(), target, hash_opts)),
+                    ItemKind::File => match &item.remote {
+                        Some(src) => super::hasher::hash_source(src.as_ref(), hash_opts),
+                        None => hash_file(&item.abs, hash_opts),
+                    }
                     .map(|d| Entry {
                         path: path.clone(),
                         kind: EntryKind::File,
@@ -47,11 +50,12 @@ pub fn hash_tree(
                         chunks: d.chunks.map(|c| c.iter().map(hex::encode).collect()),
                     })
                     .map_err(|e| (path, e.to_string())),
-            };
-            progress.inc(item.size);
-            r
-        })
-        .collect();
+                };
+                progress.inc(item.size);
+                r
+            })
+            .collect()
+    });
     let mut out = HashedTree::default();
     for r in results {
         match r {

@@ -714,7 +714,7 @@ pub fn profile_paths(
     let inputs_meta: Vec<Result<InputFile>> = files
         .par_iter()
         .map(|(f, _)| {
-            let d = crate::integrity::hasher::hash_file(
+            let d = crate::integrity::hasher::hash_path(
                 f,
                 &crate::integrity::hasher::HashOptions::default(),
             )

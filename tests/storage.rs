@@ -1,0 +1,458 @@
+//! Object storage end to end: the real `mlguard` binary against a real S3-compatible server
+//! on 127.0.0.1 (moto's server mode, started by `.ci/run`, address in
+//! `MLGUARD_TEST_S3_ENDPOINT`). Without the server these tests print a note and pass
+//! outside CI; with `CI` set they fail.
+
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStoreExt, PutPayload};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output};
+
+mod common;
+use common::{bin, testdata};
+
+/// The loopback server's endpoint, or `None` (with a note; a failure in CI).
+fn endpoint() -> Option<String> {
+    let ep = std::env::var("MLGUARD_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "http://127.0.0.1:5055".to_string());
+    let hostport = ep.trim_start_matches("http://").to_string();
+    let up = std::net::TcpStream::connect(&hostport).is_ok();
+    if up {
+        return Some(ep);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("no S3 server at {ep}: .ci/run starts moto_server (pip moto[server]) in CI");
+    }
+    eprintln!(
+        "note: skipping object-storage test: no S3 server at {ep} \
+         (run `moto_server -H 127.0.0.1 -p 5055`, or set MLGUARD_TEST_S3_ENDPOINT)"
+    );
+    None
+}
+
+struct S3 {
+    endpoint: String,
+    bucket: String,
+    store: AmazonS3,
+    rt: tokio::runtime::Runtime,
+}
+
+impl S3 {
+    /// A fresh bucket for one test.
+    fn new(test: &str) -> Option<S3> {
+        let endpoint = endpoint()?;
+        let bucket = format!(
+            "t-{}-{}-{}",
+            test.replace('_', "-"),
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        // Bucket creation is not part of object_store: a plain PUT /bucket (moto needs no
+        // body for us-east-1).
+        let hostport = endpoint.trim_start_matches("http://");
+        let mut c = std::net::TcpStream::connect(hostport).unwrap();
+        write!(
+            c,
+            "PUT /{bucket} HTTP/1.1\r\nHost: {hostport}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        c.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "create bucket: {resp}");
+        let store = AmazonS3Builder::new()
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_bucket_name(&bucket)
+            .with_region("us-east-1")
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing")
+            .build()
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        Some(S3 {
+            endpoint,
+            bucket,
+            store,
+            rt,
+        })
+    }
+
+    fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) {
+        self.rt
+            .block_on(
+                self.store
+                    .put(&ObjPath::from(key), PutPayload::from(bytes.to_vec())),
+            )
+            .unwrap();
+    }
+
+    fn delete(&self, key: &str) {
+        self.rt
+            .block_on(self.store.delete(&ObjPath::from(key)))
+            .unwrap();
+    }
+
+    /// Upload every file under `dir` to `prefix/`.
+    fn upload(&self, dir: &Path, prefix: &str) {
+        for e in walkdir::WalkDir::new(dir) {
+            let e = e.unwrap();
+            if e.file_type().is_file() {
+                let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy();
+                self.put(
+                    &format!("{prefix}/{rel}"),
+                    &std::fs::read(e.path()).unwrap(),
+                );
+            }
+        }
+    }
+
+    /// `mlguard` with the standard AWS environment pointing at the loopback server.
+    fn cmd(&self) -> Command {
+        let mut c = bin();
+        c.env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing-secret-never-printed")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let o = self.cmd().args(args).output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            !all.contains("testing-secret-never-printed"),
+            "a credential was printed: {all}"
+        );
+        o
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A small dataset tree: nested directories, a file larger than the chunk size (so it is
+/// hashed with parallel ranged GETs), an ignored file.
+fn dataset() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    std::fs::create_dir_all(root.join("train/part")).unwrap();
+    std::fs::copy(testdata("datasets/iris.csv"), root.join("train/iris.csv")).unwrap();
+    std::fs::copy(
+        testdata("datasets/wine.csv"),
+        root.join("train/part/wine.csv"),
+    )
+    .unwrap();
+    let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    std::fs::write(root.join("weights.bin"), &big).unwrap();
+    std::fs::write(root.join("notes.tmp"), "scratch").unwrap();
+    std::fs::write(root.join(".mlguardignore"), "*.tmp\n").unwrap();
+    d
+}
+
+fn hash_local(dir: &Path, extra: &[&str]) -> Value {
+    let o = bin().arg("hash").arg(dir).args(extra).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn hash_of_a_prefix_is_the_manifest_of_a_local_copy_and_verifies_both_ways() {
+    let Some(s3) = S3::new("hash") else { return };
+    let d = dataset();
+    s3.upload(d.path(), "data");
+    let chunk = ["--chunk-size", "64K"];
+    let local = hash_local(d.path(), &chunk);
+    let o = s3.run(&["hash", &s3.url("data/"), "--chunk-size", "64K"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let remote: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let timeless = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().unwrap().remove("created");
+        v
+    };
+    assert_eq!(
+        timeless(&remote),
+        timeless(&local),
+        "the same manifest (all but the creation time)"
+    );
+    assert!(
+        remote["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "weights.bin" && f["chunks"].as_array().unwrap().len() > 1),
+        "the large object was hashed by chunks"
+    );
+    // Without the trailing slash, and as file:// for the local side: the same root.
+    let o = s3.run(&["hash", &s3.url("data")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let file_url = format!("file://{}", d.path().display());
+    assert_eq!(v["root"], hash_local(Path::new(&file_url), &[])["root"]);
+
+    // Manifest from the laptop verifies the bucket, and the bucket's verifies the laptop.
+    let m = d.path().parent().unwrap().join(format!(
+        "{}.manifest.json",
+        d.path().file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&m, serde_json::to_vec(&local).unwrap()).unwrap();
+    let o = s3.run(&[
+        "verify",
+        &s3.url("data/"),
+        "--manifest",
+        m.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Tamper one object, delete another: the same statuses as on a local tree.
+    s3.put("data/train/iris.csv", b"sepal_length\n1\n");
+    s3.delete("data/train/part/wine.csv");
+    let o = s3.run(&[
+        "verify",
+        &s3.url("data/"),
+        "--manifest",
+        m.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let status = |p: &str| {
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .map(|f| f["status"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(status("train/iris.csv"), "modified", "{v}");
+    assert_eq!(status("train/part/wine.csv"), "missing", "{v}");
+    std::fs::remove_file(&m).unwrap();
+}
+
+#[test]
+fn verify_file_accepts_an_object_url() {
+    let Some(s3) = S3::new("vfile") else { return };
+    let d = dataset();
+    s3.upload(d.path(), "ds");
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("k");
+    let o = bin().args(["keygen", "-o"]).arg(&key).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let env = keys.path().join("ds.dsse.json");
+    let o = s3.run(&[
+        "hash",
+        &s3.url("ds/"),
+        "--sign",
+        key.to_str().unwrap(),
+        "-o",
+        env.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let proof = keys.path().join("iris.proof.json");
+    let o = bin()
+        .arg("prove")
+        .arg(&env)
+        .args(["train/iris.csv", "-o"])
+        .arg(&proof)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pubkey = keys.path().join("k.pub");
+    let args = |url: &str| {
+        vec![
+            "verify-file".to_string(),
+            url.to_string(),
+            "--proof".into(),
+            proof.display().to_string(),
+            "--signature".into(),
+            env.display().to_string(),
+            "--pubkey".into(),
+            pubkey.display().to_string(),
+        ]
+    };
+    let a = args(&s3.url("ds/train/iris.csv"));
+    let o = s3.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    s3.put("ds/train/iris.csv", b"tampered\n");
+    let o = s3.run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[test]
+fn failures_exit_2_naming_the_url_and_never_write_a_manifest() {
+    let Some(s3) = S3::new("fail") else { return };
+    s3.put("x/a.csv", b"a\n1\n");
+    let out = tempfile::tempdir().unwrap();
+    let m = out.path().join("m.json");
+    let missing_bucket = format!("s3://no-such-bucket-{}/data/", std::process::id());
+    for url in [missing_bucket.clone(), s3.url("typo/")] {
+        let o = s3.run(&["hash", &url, "-o", m.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(url.trim_end_matches('/')), "{err}");
+        assert!(!m.exists(), "no manifest on failure");
+    }
+    let o = s3.run(&["profile", &s3.url("x/missing.csv")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.csv"));
+}
+
+/// An object replaced after the listing must not be hashed as if it were the listed one:
+/// reads are pinned to the listed ETag (If-Match).
+#[test]
+fn an_object_replaced_between_list_and_read_is_an_error() {
+    let Some(s3) = S3::new("race") else { return };
+    s3.put("p/a.bin", &[1u8; 5000]);
+    std::env::set_var("AWS_ENDPOINT_URL", &s3.endpoint);
+    std::env::set_var("AWS_ALLOW_HTTP", "true");
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_REGION", "us-east-1");
+    let listing = mlguard::input::source::list(
+        Path::new(&s3.url("p/")),
+        &mlguard::input::source::WalkOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(listing.items.len(), 1);
+    s3.put("p/a.bin", &[2u8; 5000]);
+    let src = listing.items[0].remote.clone().unwrap();
+    let err = mlguard::integrity::hasher::hash_source(
+        src.as_ref(),
+        &mlguard::integrity::hasher::HashOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("changed while"), "{err}");
+}
+
+fn parquet_of(csv: &Path, out: &Path, rows_per_group: usize) {
+    use std::sync::Arc;
+    let fmt = arrow_csv::reader::Format::default().with_header(true);
+    let (schema, _) = fmt
+        .infer_schema(std::fs::File::open(csv).unwrap(), None)
+        .unwrap();
+    let schema = Arc::new(schema);
+    let r = arrow_csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .build(std::fs::File::open(csv).unwrap())
+        .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows_per_group))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(out).unwrap(),
+        schema,
+        Some(props),
+    )
+    .unwrap();
+    for b in r {
+        w.write(&b.unwrap()).unwrap();
+    }
+    w.close().unwrap();
+}
+
+/// The profile's statistics without the input list (paths differ between a URL and a
+/// local copy; sizes and digests must not).
+fn stats(mut p: Value) -> (Value, Vec<(u64, String)>) {
+    let inputs = p["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["size"].as_u64().unwrap(),
+                i["blake3"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    p.as_object_mut().unwrap().remove("inputs");
+    (p, inputs)
+}
+
+#[test]
+fn profile_and_drift_on_urls_equal_a_local_copy() {
+    let Some(s3) = S3::new("prof") else { return };
+    let d = tempfile::tempdir().unwrap();
+    let pq = d.path().join("wine.parquet");
+    parquet_of(&testdata("datasets/wine.csv"), &pq, 50);
+    s3.put("t/wine.parquet", &std::fs::read(&pq).unwrap());
+    let csv_gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&std::fs::read(testdata("datasets/iris.csv")).unwrap())
+            .unwrap();
+        e.finish().unwrap()
+    };
+    std::fs::write(d.path().join("iris.csv.gz"), &csv_gz).unwrap();
+    s3.put("c/iris.csv.gz", &csv_gz);
+    for (url, local) in [
+        (s3.url("t/wine.parquet"), pq.clone()),
+        (s3.url("c/"), d.path().join("iris.csv.gz")),
+    ] {
+        let o = s3.run(&["profile", &url]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let remote: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let o = bin().arg("profile").arg(&local).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let here: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(stats(remote.clone()), stats(here), "{url}");
+        // drift of the URL against the local profile passes.
+        let base = d.path().join("base.json");
+        std::fs::write(&base, serde_json::to_vec(&remote).unwrap()).unwrap();
+        let o = s3.run(&["drift", "--baseline", base.to_str().unwrap(), &url]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+}
+
+#[test]
+fn scan_of_a_log_prefix_equals_a_local_scan() {
+    let Some(s3) = S3::new("scan") else { return };
+    let logs = testdata("scan/gcp");
+    s3.upload(&logs, "AWSLogs/gcp");
+    let run = |c: &mut Command| -> Value {
+        let o = c.output().unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let local = run(bin().arg("scan").arg(&logs).args(["--format", "json"]));
+    let remote = run(s3
+        .cmd()
+        .args(["scan", &s3.url("AWSLogs/gcp/"), "--format", "json"]));
+    assert_eq!(remote["summary"], local["summary"]);
+    let ids = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&remote), ids(&local));
+}
