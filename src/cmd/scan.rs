@@ -324,14 +324,7 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
 /// CSV, JSONL and Parquet (optionally .gz/.zst); what is left out is noted with the reason.
 fn inference_files(paths: &[PathBuf], g: &Global) -> Result<Vec<PathBuf>> {
     let wanted = |p: &std::path::Path| {
-        let n = p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        let n = n
-            .strip_suffix(".gz")
-            .or_else(|| n.strip_suffix(".zst"))
-            .unwrap_or(&n);
+        let n = crate::input::source::base_name(p);
         [".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"]
             .iter()
             .any(|e| n.ends_with(e))

@@ -39,6 +39,19 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
+/// A file's lower-cased name with a trailing `.gz`/`.zst` removed: what the readers match
+/// their extensions against, since [`decoder`] undoes either compression transparently.
+pub fn base_name(p: &Path) -> String {
+    let n = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match n.strip_suffix(".gz").or_else(|| n.strip_suffix(".zst")) {
+        Some(b) => b.to_string(),
+        None => n,
+    }
+}
+
 /// Name of the per-root ignore file (gitignore syntax).
 pub const IGNORE_FILE: &str = ".mlguardignore";
 

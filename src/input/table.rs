@@ -108,14 +108,7 @@ pub fn detect_format(path: &Path) -> Result<TableFormat> {
     if magic.starts_with(b"ARROW1") || magic.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
         return Ok(TableFormat::Ipc);
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let base = name
-        .strip_suffix(".gz")
-        .or_else(|| name.strip_suffix(".zst"))
-        .unwrap_or(&name);
+    let base = crate::input::source::base_name(path);
     let ext = base.rsplit('.').next().unwrap_or("");
     match ext {
         "parquet" | "pq" => Ok(TableFormat::Parquet),

@@ -224,14 +224,7 @@ pub struct Loaded {
 /// File names read when walking a directory (explicit file arguments are always read):
 /// any registered source's patterns.
 fn wanted(p: &Path) -> bool {
-    let n = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let n = n
-        .strip_suffix(".gz")
-        .or_else(|| n.strip_suffix(".zst"))
-        .unwrap_or(&n);
+    let n = crate::input::source::base_name(p);
     REGISTRY
         .iter()
         .flat_map(|s| s.file_patterns())
