@@ -199,7 +199,9 @@ fn hash_of_a_prefix_is_the_manifest_of_a_local_copy_and_verifies_both_ways() {
         let o = &f["object"];
         assert!(o["etag"].as_str().is_some_and(|e| !e.is_empty()), "{f}");
         assert!(
-            o["last_modified"].as_str().is_some_and(|t| t.ends_with('Z')),
+            o["last_modified"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z')),
             "{f}"
         );
     }
@@ -512,7 +514,8 @@ fn cloudtrail_tree() -> tempfile::TempDir {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), bytes).unwrap();
     };
-    let file = |records: &[String]| gz(format!("{{\"Records\":[{}]}}", records.join(",")).as_bytes());
+    let file =
+        |records: &[String]| gz(format!("{{\"Records\":[{}]}}", records.join(",")).as_bytes());
     for (i, day) in ["02", "15", "31"].iter().enumerate() {
         let i = i as u32;
         put(
@@ -532,7 +535,13 @@ fn cloudtrail_tree() -> tempfile::TempDir {
             trail_record("2026-04-01T00:03:00Z", 21),
         ]),
     );
-    for day in ["2019/01/01", "2025/12/31", "2026/02/28", "2026/04/02", "2026/05/01"] {
+    for day in [
+        "2019/01/01",
+        "2025/12/31",
+        "2026/02/28",
+        "2026/04/02",
+        "2026/05/01",
+    ] {
         put(day, "corrupt.json.gz", b"\x1f\x8bnot really gzip at all");
     }
     d
@@ -576,7 +585,10 @@ fn scan_since_until_prunes_the_date_layout_and_equals_a_local_copy() {
     for p in ["2019", "2025", "2026/02", "2026/04/02", "2026/05"] {
         assert!(pruned.contains(&format!("{ct}/{p}")), "{p} in {pruned:?}");
     }
-    assert_eq!(remote["summary"], local["summary"], "the same as a local copy");
+    assert_eq!(
+        remote["summary"], local["summary"],
+        "the same as a local copy"
+    );
     let ids = |v: &Value| -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = v["findings"]
             .as_array()
@@ -585,7 +597,10 @@ fn scan_since_until_prunes_the_date_layout_and_equals_a_local_copy() {
             .map(|f| {
                 (
                     f["id"].as_str().unwrap_or_default().to_string(),
-                    f["evidence"]["time"].as_str().unwrap_or_default().to_string(),
+                    f["evidence"]["time"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                 )
             })
             .collect();
@@ -594,7 +609,9 @@ fn scan_since_until_prunes_the_date_layout_and_equals_a_local_copy() {
     };
     assert_eq!(ids(&remote), ids(&local));
     assert!(
-        ids(&remote).iter().any(|(_, t)| t == "2026-03-31T23:58:00Z"),
+        ids(&remote)
+            .iter()
+            .any(|(_, t)| t == "2026-03-31T23:58:00Z"),
         "the late-delivered March event was read: {:?}",
         ids(&remote)
     );

@@ -82,7 +82,10 @@ pub struct Args {
     pub partial: Partial,
 }
 
-fn parse_time(s: &str, end_of_day: bool) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+fn parse_time(
+    s: &str,
+    end_of_day: bool,
+) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
     let t = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         t.with_timezone(&chrono::Utc)
     } else if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
@@ -269,8 +272,7 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
         ));
     }
     let total: usize = out.events.values().sum();
-    if total == 0 && out.warnings.is_empty() && (out.outside_range > 0 || !out.pruned.is_empty())
-    {
+    if total == 0 && out.warnings.is_empty() && (out.outside_range > 0 || !out.pruned.is_empty()) {
         return Err(Error::usage(format!(
             "no audit event between --since and --until in {} ({} file(s) read, {} event(s) outside the range, {} date prefix(es) not listed)",
             args.paths

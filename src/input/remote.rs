@@ -316,9 +316,10 @@ pub fn list_dated(
     }
     let store = &u.store;
     let lists: Vec<Vec<object_store::ObjectMeta>> = block_on(
-        futures::stream::iter(days.into_iter().map(|d| async move {
-            store.list(Some(&d)).try_collect::<Vec<_>>().await
-        }))
+        futures::stream::iter(
+            days.into_iter()
+                .map(|d| async move { store.list(Some(&d)).try_collect::<Vec<_>>().await }),
+        )
         .buffer_unordered(concurrency())
         .try_collect(),
     )

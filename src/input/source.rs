@@ -112,10 +112,7 @@ impl DateRange {
     pub fn judge<'a>(&self, comps: impl IntoIterator<Item = &'a str>) -> DateJudgement {
         use chrono::NaiveDate;
         let num = |c: &'a str, keys: &[&str], digits: usize| -> Option<u32> {
-            let v = keys
-                .iter()
-                .find_map(|k| c.strip_prefix(k))
-                .unwrap_or(c);
+            let v = keys.iter().find_map(|k| c.strip_prefix(k)).unwrap_or(c);
             (v.len() == digits && v.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| v.parse().ok())
                 .flatten()
@@ -171,7 +168,9 @@ impl DateRange {
         };
         let midnight = |n: NaiveDate| n.and_time(chrono::NaiveTime::MIN).and_utc();
         // Delivery lag: a folder may hold events up to a day older than its date.
-        let late = self.until.is_some_and(|u| midnight(start) > u + chrono::Days::new(1));
+        let late = self
+            .until
+            .is_some_and(|u| midnight(start) > u + chrono::Days::new(1));
         let early = self.since.is_some_and(|s| midnight(end) <= s);
         if late || early {
             DateJudgement::Outside
@@ -1243,7 +1242,11 @@ mod tests {
         assert_eq!(j(&format!("{ct}/2026/02")), Outside);
         assert_eq!(j(&format!("{ct}/2026/03")), Open);
         assert_eq!(j(&format!("{ct}/2026/03/15")), Day);
-        assert_eq!(j(&format!("{ct}/2026/04/01")), Day, "delivery lag: a day after");
+        assert_eq!(
+            j(&format!("{ct}/2026/04/01")),
+            Day,
+            "delivery lag: a day after"
+        );
         assert_eq!(j(&format!("{ct}/2026/04/02")), Outside);
         assert_eq!(j(&format!("{ct}/2026/04")), Open, "holds April 1st");
         assert_eq!(j(&format!("{ct}/2026/05")), Outside);
