@@ -10,12 +10,12 @@
 //! fails, its records are parsed one by one to name the exact line, and with
 //! `skip_bad_rows` the bad ones are counted and skipped instead of failing.
 
-use super::source;
+use super::source::{self, ByteSource};
 use crate::error::{Error, IoContext, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -82,7 +82,19 @@ pub struct Unit {
     pub row_group: Option<usize>,
     /// Index of the file in the input list (for deterministic merge order and seeds).
     pub file_index: usize,
+    /// The input opened once and shared by all its units (every read goes through it, so a
+    /// wrapper sees them all: `integrity::observed` digests them); `None`: open by path.
+    pub src: Option<Arc<dyn ByteSource>>,
+    /// Parquet metadata read once per file, not once per row group.
+    pub parquet: Option<ArrowReaderMetadata>,
 }
+
+/// An input shared by the units that read it.
+pub type Source = Arc<dyn ByteSource>;
+
+/// Row groups whose column chunks are at most this large are fetched whole from object
+/// storage before decoding (concurrent ranged GETs); larger ones are read page by page.
+const PREFETCH_MAX: u64 = 256 << 20;
 
 /// Rows that could not be read with `skip_bad_rows`.
 #[derive(Debug, Clone, Default)]
@@ -182,19 +194,32 @@ pub fn expand(inputs: &[PathBuf], forced: Option<TableFormat>) -> Result<Inputs>
 
 /// Split the inputs into units of work (Parquet: one per row group).
 pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
+    units_of(files, &vec![None; files.len()])
+}
+
+/// [`units`], each file read through the given source when there is one (`srcs[i]` for
+/// `files[i]`).
+pub fn units_of(files: &[(PathBuf, TableFormat)], srcs: &[Option<Source>]) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for (i, (f, fmt)) in files.iter().enumerate() {
+        let src = srcs.get(i).cloned().flatten();
         if *fmt == TableFormat::Parquet {
-            let file = source::open_range(f)?;
-            let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            let file = match &src {
+                Some(s) => source::RangeReader(s.clone()),
+                None => source::open_range(f)?,
+            };
+            let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
                 .map_err(|e| Error::input(f, format!("not a readable Parquet file: {e}")))?;
-            let n = b.metadata().num_row_groups();
+            let n = meta.metadata().num_row_groups();
+            let src = Some(file.0);
             for rg in 0..n.max(1) {
                 out.push(Unit {
                     file: f.clone(),
                     format: *fmt,
                     row_group: (n > 0).then_some(rg),
                     file_index: i,
+                    src: src.clone(),
+                    parquet: Some(meta.clone()),
                 });
             }
         } else {
@@ -203,14 +228,101 @@ pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
                 format: *fmt,
                 row_group: None,
                 file_index: i,
+                src,
+                parquet: None,
             });
         }
     }
     Ok(out)
 }
 
-fn open_text(path: &Path) -> Result<Box<dyn BufRead + Send>> {
-    source::open_stream(path)
+/// A Parquet row group's column chunks held in memory (fetched with concurrent ranged
+/// GETs), serving Parquet's reads; anything outside them falls through to the source.
+#[derive(Clone)]
+struct Prefetched {
+    src: Source,
+    parts: Arc<Vec<(u64, bytes::Bytes)>>,
+}
+
+impl Prefetched {
+    fn find(&self, start: u64, len: u64) -> Option<bytes::Bytes> {
+        let i = self
+            .parts
+            .partition_point(|(s, _)| *s <= start)
+            .checked_sub(1)?;
+        let (s, b) = &self.parts[i];
+        let end = s + b.len() as u64;
+        (start + len <= end).then(|| b.slice((start - s) as usize..(start - s + len) as usize))
+    }
+}
+
+impl parquet::file::reader::Length for Prefetched {
+    fn len(&self) -> u64 {
+        self.src.len()
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Prefetched {
+    type T = Box<dyn Read + Send>;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let i = self.parts.partition_point(|(s, _)| *s <= start);
+        if let Some((s, b)) = i.checked_sub(1).map(|i| &self.parts[i]) {
+            if start < s + b.len() as u64 {
+                let rest = b.slice((start - s) as usize..);
+                return Ok(Box::new(std::io::Cursor::new(rest)));
+            }
+        }
+        Ok(Box::new(
+            source::RangeReader(self.src.clone()).get_read(start)?,
+        ))
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        match self.find(start, length as u64) {
+            Some(b) => Ok(b),
+            None => self
+                .src
+                .get_range(start..start.saturating_add(length as u64))
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e))),
+        }
+    }
+}
+
+/// The byte ranges of a row group's column chunks, adjacent ones merged.
+fn chunk_ranges(meta: &ArrowReaderMetadata, rg: usize) -> Vec<std::ops::Range<u64>> {
+    let mut v: Vec<std::ops::Range<u64>> = meta
+        .metadata()
+        .row_group(rg)
+        .columns()
+        .iter()
+        .map(|c| {
+            let (s, l) = c.byte_range();
+            s..s.saturating_add(l)
+        })
+        .collect();
+    v.sort_by_key(|r| r.start);
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for r in v {
+        match out.last_mut() {
+            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The source of a unit: the shared one, or the file opened now.
+fn unit_source(unit: &Unit) -> Result<Source> {
+    match &unit.src {
+        Some(s) => Ok(s.clone()),
+        None => source::open_source(&unit.file),
+    }
+}
+
+fn open_text(unit: &Unit) -> Result<Box<dyn BufRead + Send>> {
+    match &unit.src {
+        Some(s) => source::stream_of(s.clone()),
+        None => source::open_stream(&unit.file),
+    }
 }
 
 /// Read one unit, calling `f` for each batch. Returns what was skipped.
@@ -222,33 +334,69 @@ pub fn read_unit(
     let path = &unit.file;
     match unit.format {
         TableFormat::Parquet => {
-            let file = source::open_range(path)?;
-            let mut b =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?
-                    .with_batch_size(opts.batch_rows);
-            if let Some(rg) = unit.row_group {
-                b = b.with_row_groups(vec![rg]);
-            }
-            let reader = b
-                .build()
-                .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| {
-                    Error::input(
-                        path,
-                        format!("Parquet row group {}: {e}", unit.row_group.unwrap_or(0)),
-                    )
-                })?;
-                f(&batch)?;
+            let src = unit_source(unit)?;
+            let meta = match &unit.parquet {
+                Some(m) => m.clone(),
+                None => ArrowReaderMetadata::load(
+                    &source::RangeReader(src.clone()),
+                    ArrowReaderOptions::default(),
+                )
+                .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?,
+            };
+            let rg = unit.row_group;
+            // From object storage, the row group's column chunks are fetched up front with
+            // concurrent ranged GETs (as parquet's async reader does); page by page, every
+            // page header would be a request.
+            let ranges = rg.map(|g| chunk_ranges(&meta, g)).unwrap_or_default();
+            let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+            let prefetch = src.object().is_some() && total > 0 && total <= PREFETCH_MAX;
+            let batches = |reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+                           f: &mut dyn FnMut(&RecordBatch) -> Result<()>|
+             -> Result<()> {
+                for batch in reader {
+                    let batch = batch.map_err(|e| {
+                        Error::input(path, format!("Parquet row group {}: {e}", rg.unwrap_or(0)))
+                    })?;
+                    f(&batch)?;
+                }
+                Ok(())
+            };
+            use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder as B;
+            if prefetch {
+                let got = src.get_ranges(&ranges).map_err(|e| Error::io(path, e))?;
+                let parts = ranges.iter().map(|r| r.start).zip(got).collect();
+                let file = Prefetched {
+                    src,
+                    parts: Arc::new(parts),
+                };
+                let mut b = B::new_with_metadata(file, meta).with_batch_size(opts.batch_rows);
+                if let Some(g) = rg {
+                    b = b.with_row_groups(vec![g]);
+                }
+                let reader = b
+                    .build()
+                    .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
+                batches(reader, f)?;
+            } else {
+                let file = source::RangeReader(src);
+                let mut b = B::new_with_metadata(file, meta).with_batch_size(opts.batch_rows);
+                if let Some(g) = rg {
+                    b = b.with_row_groups(vec![g]);
+                }
+                let reader = b
+                    .build()
+                    .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
+                batches(reader, f)?;
             }
             Ok(Skipped::default())
         }
         TableFormat::Ipc => {
-            let magic = sniff(path)?;
-            let file = File::open(path).with_path(path)?;
+            let src = unit_source(unit)?;
+            let magic = src
+                .get_range(0..src.len().min(8))
+                .map_err(|e| Error::io(path, e))?;
             if magic.starts_with(b"ARROW1") {
-                let r = arrow_ipc::reader::FileReader::try_new(file, None)
+                let r = arrow_ipc::reader::FileReader::try_new(source::SeekReader::new(src), None)
                     .map_err(|e| Error::input(path, format!("Arrow IPC file: {e}")))?;
                 for (i, batch) in r.enumerate() {
                     let batch = batch
@@ -256,8 +404,11 @@ pub fn read_unit(
                     f(&batch)?;
                 }
             } else {
-                let r = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
-                    .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
+                let r = arrow_ipc::reader::StreamReader::try_new(
+                    BufReader::with_capacity(1 << 20, source::sequential(src)),
+                    None,
+                )
+                .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
                 for (i, batch) in r.enumerate() {
                     let batch = batch
                         .map_err(|e| Error::input(path, format!("Arrow IPC batch {i}: {e}")))?;
@@ -380,18 +531,36 @@ fn widen(schema: arrow_schema::Schema, opts: &ReadOptions) -> arrow_schema::Sche
     arrow_schema::Schema::new(fields)
 }
 
-fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
-    let mut r = open_text(&unit.file)?;
-    let mut sample = Vec::new();
+/// The text stream of a unit after a schema sample was taken from it: the bytes the sample
+/// consumed, then the rest. The file is read once (no second download from a store).
+type Replay = Box<dyn BufRead + Send>;
+
+fn replay(consumed: Vec<u8>, rest: Box<dyn BufRead + Send>) -> Replay {
+    Box::new(std::io::Cursor::new(consumed).chain(rest))
+}
+
+fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<(SchemaRef, Replay)> {
+    let mut r = open_text(unit)?;
+    let mut raw = Vec::new();
     let mut lines = 0usize;
+    let mut sample_len;
     loop {
-        let mut buf = Vec::new();
-        if r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 || lines > opts.infer_rows {
+        sample_len = raw.len();
+        if r.read_until(b'\n', &mut raw).with_path(&unit.file)? == 0 || lines > opts.infer_rows {
             break;
         }
-        sample.extend_from_slice(&buf);
         lines += 1;
     }
+    let schema = infer_csv_sample(unit, opts, delim, &raw[..sample_len])?;
+    Ok((schema, replay(raw, r)))
+}
+
+fn infer_csv_sample(
+    unit: &Unit,
+    opts: &ReadOptions,
+    delim: u8,
+    sample: &[u8],
+) -> Result<SchemaRef> {
     if sample.is_empty() {
         return Err(Error::input(&unit.file, "empty file (no header row)"));
     }
@@ -401,7 +570,7 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
         .with_delimiter(delim);
     // A bad row inside the sample: infer on the rows before it (the row itself is then
     // reported, with its line, by the reader).
-    let mut sample: &[u8] = &sample;
+    let mut sample: &[u8] = sample;
     for _ in 0..3 {
         match fmt.infer_schema(std::io::Cursor::new(sample), Some(opts.infer_rows)) {
             Ok((schema, _)) => return Ok(Arc::new(widen(schema, opts))),
@@ -455,9 +624,9 @@ fn read_csv(
         } else {
             b','
         });
-    let schema = infer_csv(unit, opts, delim)?;
+    let (schema, stream) = infer_csv(unit, opts, delim)?;
     let mut recs = Records {
-        r: open_text(&unit.file)?,
+        r: stream,
         line: 0,
         csv: true,
         path: unit.file.clone(),
@@ -485,15 +654,17 @@ fn read_jsonl(
 ) -> Result<Skipped> {
     // Infer from the first rows that parse; a bad one is reported with its line (or left
     // out of the sample with --skip-bad-rows, and skipped again when read).
-    let mut r = open_text(&unit.file)?;
+    let mut r = open_text(unit)?;
     let mut sample = Vec::new();
+    let mut consumed = Vec::new();
     let mut line = 0u64;
     let mut kept = 0usize;
     loop {
         let mut buf = Vec::new();
-        if r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 || kept >= opts.infer_rows {
+        if kept >= opts.infer_rows || r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 {
             break;
         }
+        consumed.extend_from_slice(&buf);
         line += 1;
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -524,7 +695,7 @@ fn read_jsonl(
             .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
     let schema = Arc::new(widen(schema, opts));
     let mut recs = Records {
-        r: open_text(&unit.file)?,
+        r: replay(consumed, r),
         line: 0,
         csv: false,
         path: unit.file.clone(),

@@ -5,6 +5,7 @@ pub mod hasher;
 pub mod keys;
 pub mod manifest;
 pub mod merkle;
+pub mod observed;
 pub mod proof;
 pub mod tree;
 pub mod verify;
