@@ -187,7 +187,10 @@ fn a_json_gz_bomb_in_scan_is_cut_at_the_record_cap_and_the_scan_is_incomplete() 
 /// `seed` with byte `off` set to `byte` (one of the reproducers of docs/upstream-panics.md).
 fn corrupt(seed: &[u8], off: usize, from: u8, byte: u8) -> Vec<u8> {
     let mut b = seed.to_vec();
-    assert_eq!(b[off], from, "the seed changed: re-run the survey (docs/fuzzing.md)");
+    assert_eq!(
+        b[off], from,
+        "the seed changed: re-run the survey (docs/fuzzing.md)"
+    );
     b[off] = byte;
     b
 }
@@ -195,7 +198,9 @@ fn corrupt(seed: &[u8], off: usize, from: u8, byte: u8) -> Vec<u8> {
 fn assert_contained(code: i32, err: &str, file: &str, place: &str, decoder: &str) {
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains(&format!("{file} ({place}): {decoder} decoder failed on corrupt data")),
+        err.contains(&format!(
+            "{file} ({place}): {decoder} decoder failed on corrupt data"
+        )),
         "{err}"
     );
     // The default panic message ("thread 'main' panicked at ...") is not printed.
@@ -250,7 +255,10 @@ fn ipc_lengths_past_the_file_are_refused_before_allocation() {
     std::fs::write(&p, &bad).unwrap();
     let (code, _, err) = run(&[os("profile"), p.as_os_str()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("s.arrows") && err.contains("past the end"), "{err}");
+    assert!(
+        err.contains("s.arrows") && err.contains("past the end"),
+        "{err}"
+    );
     // The file footer's length.
     let file = common::ipc_bytes(&common::iris_batches(), false, false);
     let mut bad = file.clone();
@@ -260,7 +268,10 @@ fn ipc_lengths_past_the_file_are_refused_before_allocation() {
     std::fs::write(&p, &bad).unwrap();
     let (code, _, err) = run(&[os("profile"), p.as_os_str()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("f.arrow") && err.contains("footer length"), "{err}");
+    assert!(
+        err.contains("f.arrow") && err.contains("footer length"),
+        "{err}"
+    );
     // The untouched files read.
     for (name, bytes) in [("ok.arrows", stream), ("ok.arrow", file)] {
         let p = d.path().join(name);

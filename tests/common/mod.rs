@@ -123,4 +123,3 @@ pub fn ipc_bytes(batches: &[arrow_array::RecordBatch], stream: bool, lz4: bool) 
     }
     out
 }
-
