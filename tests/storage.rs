@@ -921,13 +921,24 @@ fn profile_reads_each_object_once_and_digests_the_same_bytes() {
             down < size + size / 10 + (200 << 10),
             "{name}: {down} bytes fetched for an object of {size}"
         );
-        assert!(down >= size, "{name}: the whole object was read ({down} < {size})");
+        assert!(
+            down >= size,
+            "{name}: the whole object was read ({down} < {size})"
+        );
         let o = bin().arg("profile").arg(local).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         let here: Value = serde_json::from_slice(&o.stdout).unwrap();
         let digest = blake3::hash(&bytes).to_hex().to_string();
-        assert_eq!(here["inputs"][0]["blake3"], digest.as_str(), "{name} (local)");
-        assert_eq!(remote["inputs"][0]["blake3"], digest.as_str(), "{name} (S3)");
+        assert_eq!(
+            here["inputs"][0]["blake3"],
+            digest.as_str(),
+            "{name} (local)"
+        );
+        assert_eq!(
+            remote["inputs"][0]["blake3"],
+            digest.as_str(),
+            "{name} (S3)"
+        );
         assert_eq!(remote["inputs"][0]["size"], size);
         assert_eq!(stats(remote), stats(here), "{name}");
     }

@@ -178,7 +178,7 @@ impl Observed {
             return if st.whole.is_some() || self.len == 0 {
                 Vec::new()
             } else {
-                vec![0..self.len]
+                std::iter::once(0..self.len).collect()
             };
         }
         let mut out: Vec<Range<u64>> = Vec::new();
