@@ -7,7 +7,7 @@ use crate::input::source::WalkOptions;
 use crate::integrity::hasher::{self, HashOptions};
 use crate::integrity::manifest::{decode_path, EntryKind, Manifest, ManifestOptions, Skipped};
 use crate::integrity::{dsse, tree};
-use crate::report::{Format, Output};
+use crate::report::{Format, Input, Output};
 use crate::{progress, Outcome, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +69,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             "--sign writes an envelope: it cannot be combined with --format b3sum/sha256sum",
         ));
     }
+    // An output inside the tree is left out of the walk; the tree itself, the signing key
+    // and the configuration are never overwritten.
+    let mut inputs = g.config_input();
+    inputs.push(Input::File(&args.path));
+    inputs.extend(args.sign.iter().map(|p| Input::File(p)));
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let options = ManifestOptions {
         hash: "blake3".into(),
         sha256: args.sha256 || format == Format::Sha256sum,
@@ -99,7 +105,11 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         });
     }
     for (p, msg) in &hashed.unreadable {
-        eprintln!("mlguard: warning: {}: {msg}", args.path.join(p).display());
+        eprintln!(
+            "mlguard: warning: {}: {}",
+            crate::report::text::path(&args.path.join(p)),
+            crate::report::text::clean(msg)
+        );
         skipped.push(Skipped {
             path: p.clone(),
             reason: format!("unreadable: {msg}"),
@@ -177,7 +187,7 @@ fn write_check_lines(
         if b3 && std::str::from_utf8(&raw).is_err() {
             eprintln!(
                 "mlguard: warning: {}: name is not valid UTF-8, which b3sum --check cannot open; left out (use the JSON manifest)",
-                e.path
+                crate::report::text::clean(&e.path)
             );
             continue;
         }

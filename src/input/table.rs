@@ -9,6 +9,10 @@
 //! outside quotes, so quoted newlines are kept) and handed to arrow in chunks; when a chunk
 //! fails, its records are parsed one by one to name the exact line, and with
 //! `skip_bad_rows` the bad ones are counted and skipped instead of failing.
+//!
+//! What the input must look like (docs/input.md): a CSV has a header and at least one data
+//! row, and no two columns of any format share a name; a JSON Lines schema is inferred
+//! from every row, so a key first seen late is still a column.
 
 use super::source;
 use crate::error::{Error, IoContext, Result};
@@ -50,7 +54,7 @@ pub struct ReadOptions {
     /// CSV delimiter [default: `,`, tab for `.tsv`].
     pub delimiter: Option<u8>,
     pub batch_rows: usize,
-    /// Rows used to infer CSV / JSON schemas.
+    /// Rows used to infer CSV schemas (JSON Lines schemas come from every row).
     pub infer_rows: usize,
     pub skip_bad_rows: bool,
     /// Lenient types for logs written by many producers: CSV/JSON integer columns are read
@@ -58,6 +62,9 @@ pub struct ReadOptions {
     /// fractional value), and JSON primitives are coerced to the inferred type (a status
     /// logged as `200` in one line and `"blocked"` in another).
     pub lenient_types: bool,
+    /// A CSV with a header and no data row reads as zero rows instead of an error (the
+    /// inference scan lists such a file as not read; a profile refuses it).
+    pub header_only_ok: bool,
 }
 
 impl Default for ReadOptions {
@@ -69,6 +76,7 @@ impl Default for ReadOptions {
             infer_rows: 10_000,
             skip_bad_rows: false,
             lenient_types: false,
+            header_only_ok: false,
         }
     }
 }
@@ -220,6 +228,15 @@ pub fn read_unit(
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<Skipped> {
     let path = &unit.file;
+    // Parquet and Arrow IPC schemas may repeat a name too: checked on the first batch.
+    let mut checked = false;
+    let f = &mut |b: &RecordBatch| -> Result<()> {
+        if !checked {
+            check_unique_columns(path, &b.schema())?;
+            checked = true;
+        }
+        f(b)
+    };
     match unit.format {
         TableFormat::Parquet => {
             let file = source::open_range(path)?;
@@ -271,13 +288,29 @@ pub fn read_unit(
     }
 }
 
-/// Records of a text file: `(first line number, text)`. CSV records end at a newline with an
-/// even number of quotes so far (RFC 4180 quoting), JSON Lines at every newline.
+/// Records of a text file: `(first line number, text)`. CSV records end at a line break
+/// (LF, CRLF, or a lone CR as old Mac exports write) with an even number of quotes so far
+/// (RFC 4180 quoting), JSON Lines at every LF. A lone-CR break is handed on as LF, so the
+/// chunk parsers see one convention.
 struct Records {
     r: Box<dyn BufRead + Send>,
     line: u64,
     csv: bool,
     path: PathBuf,
+    /// The last line ended with a CR: a LF right after it belongs to the same line break.
+    pending_cr: bool,
+}
+
+impl Records {
+    fn open(path: &Path, csv: bool) -> Result<Records> {
+        Ok(Records {
+            r: open_text(path)?,
+            line: 0,
+            csv,
+            path: path.to_path_buf(),
+            pending_cr: false,
+        })
+    }
 }
 
 impl Records {
@@ -315,16 +348,37 @@ impl Records {
                 }
                 return Ok(());
             }
-            match buf.iter().position(|&b| b == b'\n') {
+            if std::mem::take(&mut self.pending_cr) && buf[0] == b'\n' {
+                // The LF of a CRLF whose CR already ended the line: inside a quoted field
+                // it is content and kept; after a record's end it is dropped.
+                if out.len() > rec_start {
+                    out.push(b'\n');
+                }
+                self.r.consume(1);
+                continue;
+            }
+            let csv = self.csv;
+            match buf
+                .iter()
+                .position(|&b| b == b'\n' || (csv && b == b'\r'))
+            {
                 Some(i) => {
+                    let cr = buf[i] == b'\r';
                     let part = &buf[..=i];
                     if self.csv {
                         quotes += part.iter().filter(|&&b| b == b'"').count();
                     }
-                    out.extend_from_slice(part);
+                    let ends = !self.csv || quotes % 2 == 0;
+                    if cr && ends {
+                        out.extend_from_slice(&part[..i]);
+                        out.push(b'\n');
+                    } else {
+                        out.extend_from_slice(part);
+                    }
                     self.r.consume(i + 1);
                     self.line += 1;
-                    if !self.csv || quotes % 2 == 0 {
+                    self.pending_cr = cr;
+                    if ends {
                         if out[rec_start..].iter().all(u8::is_ascii_whitespace) {
                             out.truncate(rec_start);
                         } else {
@@ -380,67 +434,92 @@ fn widen(schema: arrow_schema::Schema, opts: &ReadOptions) -> arrow_schema::Sche
     arrow_schema::Schema::new(fields)
 }
 
-fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
-    let mut r = open_text(&unit.file)?;
-    let mut sample = Vec::new();
-    let mut lines = 0usize;
-    loop {
-        let mut buf = Vec::new();
-        if r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 || lines > opts.infer_rows {
-            break;
+/// Two columns with one name would be merged into one by every consumer (the profile keys
+/// columns by name, `--label` and drift look them up by name): an error naming both.
+fn check_unique_columns(path: &Path, schema: &arrow_schema::Schema) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if let Some(first) = seen.insert(f.name().as_str(), i) {
+            return Err(Error::input(
+                path,
+                format!(
+                    "columns {} and {} (counting from 1) are both named '{}': rename one (mlguard neither merges nor renames columns)",
+                    first + 1,
+                    i + 1,
+                    f.name()
+                ),
+            ));
         }
-        sample.extend_from_slice(&buf);
-        lines += 1;
     }
-    if sample.is_empty() {
-        return Err(Error::input(&unit.file, "empty file (no header row)"));
+    Ok(())
+}
+
+/// The CSV schema from the header and the first `infer_rows` records, split by [`Records`]
+/// (so quoted newlines and CR line breaks are understood, and every record's line is
+/// known). A file with no header, or a header and no data row, is an error: profiling it
+/// would silently yield nothing.
+fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
+    let mut recs = Records::open(&unit.file, true)?;
+    let mut sample = Vec::new();
+    let mut starts = Vec::new();
+    recs.fill_chunk(opts.infer_rows.saturating_add(1), &mut sample, &mut starts)?;
+    match starts.len() {
+        0 if recs.line == 0 => return Err(Error::input(&unit.file, "empty file (no header row)")),
+        0 => {
+            return Err(Error::input(
+                &unit.file,
+                format!(
+                    "no header row ({} line(s), all blank)",
+                    recs.line
+                ),
+            ))
+        }
+        1 if !opts.header_only_ok => {
+            return Err(Error::input_at_line(
+                &unit.file,
+                starts[0].0,
+                "a header row and no data rows",
+            ))
+        }
+        _ => {}
     }
-    // Tolerate a sample cut inside a quoted field or a bad row by inferring on what parses.
     let fmt = arrow_csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delim);
-    // A bad row inside the sample: infer on the rows before it (the row itself is then
-    // reported, with its line, by the reader).
-    let mut sample: &[u8] = &sample;
-    for _ in 0..3 {
-        match fmt.infer_schema(std::io::Cursor::new(sample), Some(opts.infer_rows)) {
-            Ok((schema, _)) => return Ok(Arc::new(widen(schema, opts))),
-            Err(e) => {
-                let msg = e.to_string();
-                let line = msg
-                    .rsplit("line ")
-                    .next()
-                    .and_then(|t| t.trim().parse::<usize>().ok())
-                    .filter(|&l| l >= 2);
-                match line {
-                    Some(l) => {
-                        let cut = sample
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, b)| **b == b'\n')
-                            .nth(l - 2)
-                            .map(|(i, _)| i + 1)
-                            .unwrap_or(sample.len());
-                        if cut >= sample.len() {
-                            return Err(Error::input_at_line(
-                                &unit.file,
-                                l as u64,
-                                format!("cannot infer the CSV schema: {msg}"),
-                            ));
-                        }
-                        sample = &sample[..cut];
-                    }
-                    None => {
-                        return Err(Error::input(
-                            &unit.file,
-                            format!("cannot infer the CSV schema: {msg}"),
-                        ))
-                    }
+    let infer = |n: usize| {
+        // Header plus the first `n` data records.
+        let end = starts.get(n + 1).map(|s| s.1).unwrap_or(sample.len());
+        fmt.infer_schema(std::io::Cursor::new(&sample[..end]), None)
+            .map(|(schema, _)| schema)
+    };
+    let data = starts.len() - 1;
+    let schema = match infer(data) {
+        Ok(schema) => schema,
+        Err(_) => {
+            // A bad record in the sample (a ragged row): find the first one by bisection
+            // and infer on the records before it; the reader then reports it with its line
+            // (or skips it with --skip-bad-rows).
+            let (mut good, mut bad) = (0usize, data);
+            if let Err(e) = infer(0) {
+                return Err(Error::input_at_line(
+                    &unit.file,
+                    starts[0].0,
+                    format!("cannot read the CSV header: {e}"),
+                ));
+            }
+            while bad - good > 1 {
+                let mid = good + (bad - good) / 2;
+                if infer(mid).is_ok() {
+                    good = mid;
+                } else {
+                    bad = mid;
                 }
             }
+            infer(good).map_err(|e| Error::input(&unit.file, format!("cannot infer the CSV schema: {e}")))?
         }
-    }
-    Err(Error::input(&unit.file, "cannot infer the CSV schema"))
+    };
+    check_unique_columns(&unit.file, &schema)?;
+    Ok(Arc::new(widen(schema, opts)))
 }
 
 fn read_csv(
@@ -456,12 +535,7 @@ fn read_csv(
             b','
         });
     let schema = infer_csv(unit, opts, delim)?;
-    let mut recs = Records {
-        r: open_text(&unit.file)?,
-        line: 0,
-        csv: true,
-        path: unit.file.clone(),
-    };
+    let mut recs = Records::open(&unit.file, true)?;
     recs.skip_header()?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
@@ -478,57 +552,76 @@ fn read_csv(
     Ok(skipped)
 }
 
+/// The JSON Lines schema from *every* row, in one streaming pass before the read (one
+/// record in memory at a time). Inferring from a sample would lose a key that first
+/// appears after it (the column would vanish from the profile); with the whole file, a
+/// late key is a column (null before it) and a late change of type widens the column as
+/// arrow's inference does (integers and floats to Float64, numbers and strings to text).
+/// A row that is not JSON is an error naming its line, or, with `skip_bad_rows`, left out
+/// here and skipped again (and counted) by the reader.
+fn infer_jsonl(unit: &Unit, opts: &ReadOptions) -> Result<arrow_schema::Schema> {
+    let mut recs = Records::open(&unit.file, false)?;
+    let mut chunk = Vec::new();
+    let mut starts: Vec<(u64, usize)> = Vec::new();
+    let mut next = 0usize;
+    let mut failed: Option<Error> = None;
+    let mut line = 0u64;
+    let mut rows = 0u64;
+    let values = std::iter::from_fn(|| loop {
+        if next >= starts.len() {
+            if let Err(e) = recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts) {
+                failed = Some(e);
+                return None;
+            }
+            next = 0;
+            if starts.is_empty() {
+                return None;
+            }
+        }
+        let (l, off) = starts[next];
+        let end = starts.get(next + 1).map(|s| s.1).unwrap_or(chunk.len());
+        next += 1;
+        line = l;
+        match serde_json::from_slice::<serde_json::Value>(&chunk[off..end]) {
+            Ok(v) => {
+                rows += 1;
+                return Some(Ok::<_, arrow_schema::ArrowError>(v));
+            }
+            Err(_) if opts.skip_bad_rows => continue,
+            Err(e) => {
+                failed = Some(Error::input_at_line(
+                    &unit.file,
+                    l,
+                    format!("not valid JSON: {e}"),
+                ));
+                return None;
+            }
+        }
+    });
+    let inferred = arrow_json::reader::infer_json_schema_from_iterator(values);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let schema = inferred.map_err(|e| {
+        Error::input_at_line(
+            &unit.file,
+            line,
+            format!("cannot infer the JSON schema: {e}"),
+        )
+    })?;
+    if rows == 0 {
+        return Err(Error::input(&unit.file, "no JSON rows"));
+    }
+    Ok(schema)
+}
+
 fn read_jsonl(
     unit: &Unit,
     opts: &ReadOptions,
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<Skipped> {
-    // Infer from the first rows that parse; a bad one is reported with its line (or left
-    // out of the sample with --skip-bad-rows, and skipped again when read).
-    let mut r = open_text(&unit.file)?;
-    let mut sample = Vec::new();
-    let mut line = 0u64;
-    let mut kept = 0usize;
-    loop {
-        let mut buf = Vec::new();
-        if r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 || kept >= opts.infer_rows {
-            break;
-        }
-        line += 1;
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<serde_json::Value>(&buf) {
-            Ok(_) => {
-                sample.extend_from_slice(&buf);
-                if !sample.ends_with(b"\n") {
-                    sample.push(b'\n');
-                }
-                kept += 1;
-            }
-            Err(e) if !opts.skip_bad_rows => {
-                return Err(Error::input_at_line(
-                    &unit.file,
-                    line,
-                    format!("not valid JSON: {e}"),
-                ));
-            }
-            Err(_) => {}
-        }
-    }
-    if kept == 0 {
-        return Err(Error::input(&unit.file, "no JSON rows"));
-    }
-    let (schema, _) =
-        arrow_json::reader::infer_json_schema(&mut std::io::Cursor::new(&sample), None)
-            .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
-    let schema = Arc::new(widen(schema, opts));
-    let mut recs = Records {
-        r: open_text(&unit.file)?,
-        line: 0,
-        csv: false,
-        path: unit.file.clone(),
-    };
+    let schema = Arc::new(widen(infer_jsonl(unit, opts)?, opts));
+    let mut recs = Records::open(&unit.file, false)?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
         if let Ok(text) = std::str::from_utf8(chunk) {
@@ -538,8 +631,13 @@ fn read_jsonl(
         } else {
             return Err("invalid UTF-8".into());
         }
+        // Strict: a key that is not in the schema is an error, never dropped (the schema
+        // comes from every row, so this only fires if the file changed between passes).
+        // Primitives are coerced into text columns: a column is text when inference saw
+        // both numbers and strings in it.
         let r = arrow_json::ReaderBuilder::new(schema.clone())
-            .with_coerce_primitive(opts.lenient_types)
+            .with_strict_mode(true)
+            .with_coerce_primitive(true)
             .with_batch_size(opts.batch_rows)
             .build(std::io::Cursor::new(chunk))
             .map_err(|e| e.to_string())?;
