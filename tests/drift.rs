@@ -318,7 +318,13 @@ fn outputs_never_overwrite_the_baseline_and_label_mismatch_names_files() {
     assert_eq!(std::fs::read(&base).unwrap(), before);
     // A current profile made without the baseline's label: the error names both files.
     let nolabel = d.join("cur.json");
-    let o = bin().args(["-q", "profile"]).arg(&csv).arg("-o").arg(&nolabel).output().unwrap();
+    let o = bin()
+        .args(["-q", "profile"])
+        .arg(&csv)
+        .arg("-o")
+        .arg(&nolabel)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0));
     let o = bin()
         .args(["drift", "--baseline"])

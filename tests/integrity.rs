@@ -840,7 +840,10 @@ fn control_characters_in_names_are_escaped_in_human_output() {
     assert!(out.contains("x\\rverify: PASS"), "{out}");
     assert!(out.contains("\\u{1b}[2Jhidden"), "{out}");
     assert_eq!(out.lines().filter(|l| l.starts_with("verify: ")).count(), 1);
-    assert!(out.lines().last().unwrap().starts_with("verify: FAIL"), "{out}");
+    assert!(
+        out.lines().last().unwrap().starts_with("verify: FAIL"),
+        "{out}"
+    );
     // JSON keeps the exact names.
     let (_, v) = verify_json(&d, &m, &[]);
     assert!(status_of(&v, forged).is_some(), "{v}");
@@ -877,7 +880,13 @@ fn output_equal_to_an_input_is_refused_before_writing() {
     }
     let m2 = t.path().join("m2.json");
     std::fs::copy(&m, &m2).unwrap();
-    let o = run(&[s("diff"), m.as_os_str(), m2.as_os_str(), s("-o"), m2.as_os_str()]);
+    let o = run(&[
+        s("diff"),
+        m.as_os_str(),
+        m2.as_os_str(),
+        s("-o"),
+        m2.as_os_str(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(std::fs::read(&m).unwrap(), before);
     assert_eq!(std::fs::read(&m2).unwrap(), before);
@@ -899,7 +908,10 @@ fn ignore_file_must_be_a_regular_file_in_the_tree() {
     let o = run(&[s("hash"), d.as_os_str(), s("-o"), m.as_os_str()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains(".mlguardignore") && e.contains("is a symlink"), "{e}");
+    assert!(
+        e.contains(".mlguardignore") && e.contains("is a symlink"),
+        "{e}"
+    );
     assert!(!m.exists());
     // With a regular ignore file the tree hashes; swapping it for a link later makes
     // verify refuse too, instead of letting the link's target hide added files.

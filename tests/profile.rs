@@ -754,9 +754,17 @@ fn header_only_and_blank_csvs_are_errors_like_an_empty_file() {
     let d = dir.path();
     for (name, text, want) in [
         ("empty.csv", "", "empty file"),
-        ("header.csv", "a,b\n", "header.csv:1: a header row and no data rows"),
+        (
+            "header.csv",
+            "a,b\n",
+            "header.csv:1: a header row and no data rows",
+        ),
         ("header_crlf.csv", "a,b\r\n\r\n", "no data rows"),
-        ("blank.csv", "\n\n  \n", "no header row (3 line(s), all blank)"),
+        (
+            "blank.csv",
+            "\n\n  \n",
+            "no header row (3 line(s), all blank)",
+        ),
     ] {
         let f = d.join(name);
         std::fs::write(&f, text).unwrap();
@@ -793,7 +801,10 @@ fn duplicate_column_names_are_an_error_naming_both() {
     w.close().unwrap();
     let (code, _, err) = profile_of(&[pq.as_os_str()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("dup.parquet") && err.contains("columns 1 and 2"), "{err}");
+    assert!(
+        err.contains("dup.parquet") && err.contains("columns 1 and 2"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -835,13 +846,15 @@ fn profile_show_escapes_control_characters_from_the_data() {
     // The profile keeps the exact names.
     let p: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(p["columns"][0]["name"], "col\u{1b}[2J");
-    let o = bin()
-        .args(["profile", "show"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = bin().args(["profile", "show"]).arg(&out).output().unwrap();
     assert_eq!(o.status.code(), Some(0));
     let shown = String::from_utf8(o.stdout).unwrap();
-    assert!(!shown.contains('\u{1b}') && !shown.contains('\r'), "{shown:?}");
-    assert!(shown.contains("col\\u{1b}[2J") && shown.contains("x\\rPASS"), "{shown}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\r'),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("col\\u{1b}[2J") && shown.contains("x\\rPASS"),
+        "{shown}"
+    );
 }

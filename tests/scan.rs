@@ -1054,7 +1054,7 @@ fn inference_timestamp_errors_name_the_row() {
     }
     text.push_str("yesterday-ish,c9,cat,0.9\n");
     std::fs::write(&f, text).unwrap();
-    let (code, _, err) = scan_inference(&[f.clone()], &[]);
+    let (code, _, err) = scan_inference(std::slice::from_ref(&f), &[]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("req.csv (row 6)") && err.contains("'yesterday-ish'"),
@@ -1081,9 +1081,14 @@ fn scan_output_is_never_an_input_and_names_are_escaped() {
         ]);
         assert_eq!(o.status.code(), Some(2));
         let e = String::from_utf8_lossy(&o.stderr);
-        assert!(e.contains("also an input") || e.contains("inside the input directory"), "{e}");
+        assert!(
+            e.contains("also an input") || e.contains("inside the input directory"),
+            "{e}"
+        );
     }
-    assert!(std::fs::read_to_string(&good).unwrap().contains("DeleteTrail"));
+    assert!(std::fs::read_to_string(&good)
+        .unwrap()
+        .contains("DeleteTrail"));
     let o = run(&["scan".as_ref(), logs.as_os_str()]);
     // The DeleteTrail finding fails the gate; the damaged file is listed, escaped.
     assert_eq!(o.status.code(), Some(1));
@@ -1091,13 +1096,19 @@ fn scan_output_is_never_an_input_and_names_are_escaped() {
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     );
-    assert!(!out.contains('\u{1b}') && !err.contains('\u{1b}'), "{out:?} {err:?}");
+    assert!(
+        !out.contains('\u{1b}') && !err.contains('\u{1b}'),
+        "{out:?} {err:?}"
+    );
     assert!(out.contains("\\u{1b}[2Jx.json"), "{out}");
     // JSON keeps the exact name.
-    let (_, v, _) = scan_json(&[logs.clone()], &[]);
-    assert!(v["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s["file"].as_str().unwrap().contains("\u{1b}[2Jx.json")), "{v}");
+    let (_, v, _) = scan_json(std::slice::from_ref(&logs), &[]);
+    assert!(
+        v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["file"].as_str().unwrap().contains("\u{1b}[2Jx.json")),
+        "{v}"
+    );
 }

@@ -4,9 +4,7 @@ use crate::cli::{Global, Partial};
 use crate::drift::{self, Settings};
 use crate::error::IoContext;
 use crate::profile::{self, Profile};
-use crate::report::{
-    self, Format, Input, Location, Output, Report, Severity, SkipKind, Skipped,
-};
+use crate::report::{self, Format, Input, Location, Output, Report, Severity, SkipKind, Skipped};
 use crate::{Error, Outcome, Result};
 use serde_json::json;
 use std::path::PathBuf;

@@ -71,7 +71,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     // tree is fine: the walk leaves it out).
     let mut inputs = g.config_input();
     inputs.push(Input::File(&args.path));
-    inputs.extend(args.manifest.iter().chain(&args.signature).map(|p| Input::File(p)));
+    inputs.extend(
+        args.manifest
+            .iter()
+            .chain(&args.signature)
+            .map(|p| Input::File(p)),
+    );
     inputs.extend(args.pubkey.iter().map(|p| Input::File(p)));
     report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let config = g.load_config()?;

@@ -358,10 +358,7 @@ impl Records {
                 continue;
             }
             let csv = self.csv;
-            match buf
-                .iter()
-                .position(|&b| b == b'\n' || (csv && b == b'\r'))
-            {
+            match buf.iter().position(|&b| b == b'\n' || (csv && b == b'\r')) {
                 Some(i) => {
                     let cr = buf[i] == b'\r';
                     let part = &buf[..=i];
@@ -468,10 +465,7 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
         0 => {
             return Err(Error::input(
                 &unit.file,
-                format!(
-                    "no header row ({} line(s), all blank)",
-                    recs.line
-                ),
+                format!("no header row ({} line(s), all blank)", recs.line),
             ))
         }
         1 if !opts.header_only_ok => {
@@ -515,7 +509,9 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
                     bad = mid;
                 }
             }
-            infer(good).map_err(|e| Error::input(&unit.file, format!("cannot infer the CSV schema: {e}")))?
+            infer(good).map_err(|e| {
+                Error::input(&unit.file, format!("cannot infer the CSV schema: {e}"))
+            })?
         }
     };
     check_unique_columns(&unit.file, &schema)?;

@@ -188,7 +188,10 @@ impl AssetMap {
             return Ok(());
         }
         let mut b = GlobSetBuilder::new();
-        b.add(glob(&format!("{s}*"), "model source from a registry export")?);
+        b.add(glob(
+            &format!("{s}*"),
+            "model source from a registry export",
+        )?);
         self.kinds.insert(
             0,
             (
