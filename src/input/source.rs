@@ -989,6 +989,14 @@ pub struct Limits {
     /// Cap on decompressed/compressed bytes, checked once past 16 MiB of output
     /// [default: 1000].
     pub max_decompression_ratio: u64,
+    /// Most columns one table may have [default: 10,000]. Checked on the header (CSV) or
+    /// schema before arrow allocates per-column builders: a 170 KB CSV with 20k columns
+    /// took 2.5 GB.
+    pub max_columns: u64,
+    /// Longest record (a CSV record, a JSON line, a log line) [default: 64 MiB]. Checked
+    /// while reading, so a `.gz` that inflates to one 3 GiB line is an error after 64 MiB,
+    /// not a 7 GB allocation.
+    pub max_record_bytes: u64,
 }
 
 impl Default for Limits {
@@ -996,6 +1004,8 @@ impl Default for Limits {
         Limits {
             max_decompressed_bytes: 64 << 30,
             max_decompression_ratio: 1000,
+            max_columns: 10_000,
+            max_record_bytes: 64 << 20,
         }
     }
 }
@@ -1263,6 +1273,7 @@ mod tests {
         let small = Limits {
             max_decompressed_bytes: 1000,
             max_decompression_ratio: 1_000_000,
+            ..Limits::default()
         };
         let err = decode(&gzip(&[b'a'; 5000]), small).unwrap_err();
         assert!(err.to_string().contains("max_decompressed_bytes"), "{err}");

@@ -10,15 +10,22 @@
 //! fails, its records are parsed one by one to name the exact line, and with
 //! `skip_bad_rows` the bad ones are counted and skipped instead of failing.
 //!
+//! Hostile input: every decode of one unit (a Parquet footer or row-group batch, an IPC
+//! footer or batch, a CSV/JSON block) runs under [`contain`], so a panic inside arrow or
+//! parquet is an input error naming the file and the unit; Arrow IPC lengths are checked
+//! against the file size first (an allocation failure cannot be contained). Before arrow
+//! allocates, the `[input]` caps bound the columns (`max_columns`: the CSV header is
+//! counted, Parquet/IPC/JSON schemas checked) and the record length (`max_record_bytes`:
+//! lines and records are read with a bounded length).
+//!
 //! What the input must look like (docs/input.md): a CSV has a header and at least one data
 //! row, and no two columns of any format share a name; a JSON Lines schema is inferred
 //! from every row, so a key first seen late is still a column.
 
-use super::source;
+use super::{contain, source};
 use crate::error::{Error, IoContext, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -193,9 +200,7 @@ pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for (i, (f, fmt)) in files.iter().enumerate() {
         if *fmt == TableFormat::Parquet {
-            let file = source::open_range(f)?;
-            let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|e| Error::input(f, format!("not a readable Parquet file: {e}")))?;
+            let b = parquet_builder(f)?;
             let n = b.metadata().num_row_groups();
             for rg in 0..n.max(1) {
                 out.push(Unit {
@@ -221,6 +226,60 @@ fn open_text(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     source::open_stream(path)
 }
 
+/// Open a Parquet file and decode its footer (contained), checking the column cap.
+fn parquet_builder(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<source::RangeReader>> {
+    let file = source::open_range(path)?;
+    let b = contain::decode(path, "Parquet", &"footer", || {
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+    })?
+    .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
+    check_columns(path, b.schema().fields().len())?;
+    Ok(b)
+}
+
+/// The `[input] max_columns` cap.
+fn check_columns(path: &Path, n: usize) -> Result<()> {
+    let max = source::limits().max_columns;
+    if n as u64 > max {
+        return Err(Error::input(
+            path,
+            format!("{n} columns, more than the {max} allowed ([input] max_columns)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The error for a record past `[input] max_record_bytes`.
+fn record_too_long(path: &Path, line: u64, max: u64) -> Error {
+    Error::input_at_line(
+        path,
+        line,
+        format!("record longer than {max} bytes ([input] max_record_bytes); refused before reading it whole"),
+    )
+}
+
+/// Most bytes of records handed to arrow at once (a block ends early past this, so a
+/// block is bounded by bytes as well as by `batch_rows`).
+const MAX_CHUNK_BYTES: usize = 16 << 20;
+
+/// Fields in the first record of a CSV sample (the header), counted with RFC 4180 quoting,
+/// before arrow sees it: the `[input] max_columns` cap for CSV.
+fn header_fields(sample: &[u8], delim: u8) -> usize {
+    let mut n = 1;
+    let mut quoted = false;
+    for &b in sample {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b if b == delim && !quoted => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
 /// Read one unit, calling `f` for each batch. Returns what was skipped.
 pub fn read_unit(
     unit: &Unit,
@@ -239,53 +298,64 @@ pub fn read_unit(
     };
     match unit.format {
         TableFormat::Parquet => {
-            let file = source::open_range(path)?;
-            let mut b =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?
-                    .with_batch_size(opts.batch_rows);
+            let rg = unit.row_group.unwrap_or(0);
+            let place = format!("row group {rg}");
+            let mut b = parquet_builder(path)?.with_batch_size(opts.batch_rows);
             if let Some(rg) = unit.row_group {
                 b = b.with_row_groups(vec![rg]);
             }
-            let reader = b
-                .build()
+            let mut reader = contain::decode(path, "Parquet", &place, || b.build())?
                 .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| {
-                    Error::input(
-                        path,
-                        format!("Parquet row group {}: {e}", unit.row_group.unwrap_or(0)),
-                    )
-                })?;
+            // Only the decoding is contained, not `f` (a panic there is a bug of ours).
+            while let Some(batch) = contain::decode(path, "Parquet", &place, || reader.next())? {
+                let batch = batch
+                    .map_err(|e| Error::input(path, format!("Parquet row group {rg}: {e}")))?;
                 f(&batch)?;
             }
             Ok(Skipped::default())
         }
         TableFormat::Ipc => {
             let magic = sniff(path)?;
-            let file = File::open(path).with_path(path)?;
+            let mut file = source::open_regular(path).with_path(path)?;
             if magic.starts_with(b"ARROW1") {
-                let r = arrow_ipc::reader::FileReader::try_new(file, None)
-                    .map_err(|e| Error::input(path, format!("Arrow IPC file: {e}")))?;
-                for (i, batch) in r.enumerate() {
-                    let batch = batch
-                        .map_err(|e| Error::input(path, format!("Arrow IPC batch {i}: {e}")))?;
-                    f(&batch)?;
-                }
+                contain::check_ipc_file(path, &mut file)?;
+                let mut r = contain::decode(path, "Arrow IPC", &"footer", || {
+                    arrow_ipc::reader::FileReader::try_new(file, None)
+                })?
+                .map_err(|e| Error::input(path, format!("Arrow IPC file: {e}")))?;
+                check_columns(path, r.schema().fields().len())?;
+                read_ipc_batches(path, &mut r, f)?;
             } else {
-                let r = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
-                    .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
-                for (i, batch) in r.enumerate() {
-                    let batch = batch
-                        .map_err(|e| Error::input(path, format!("Arrow IPC batch {i}: {e}")))?;
-                    f(&batch)?;
-                }
+                contain::check_ipc_stream(path, &mut file)?;
+                let mut r = contain::decode(path, "Arrow IPC", &"schema", || {
+                    arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                })?
+                .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
+                check_columns(path, r.schema().fields().len())?;
+                read_ipc_batches(path, &mut r, f)?;
             }
             Ok(Skipped::default())
         }
         TableFormat::Csv | TableFormat::Tsv => read_csv(unit, opts, f),
         TableFormat::Jsonl => read_jsonl(unit, opts, f),
     }
+}
+
+/// Every batch of an IPC reader, each decode contained.
+fn read_ipc_batches(
+    path: &Path,
+    r: &mut dyn Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
+    f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
+    for i in 0u64.. {
+        let place = format!("batch {i}");
+        let Some(batch) = contain::decode(path, "Arrow IPC", &place, || r.next())? else {
+            return Ok(());
+        };
+        let batch = batch.map_err(|e| Error::input(path, format!("Arrow IPC batch {i}: {e}")))?;
+        f(&batch)?;
+    }
+    Ok(())
 }
 
 /// Records of a text file: `(first line number, text)`. CSV records end at a line break
@@ -297,6 +367,8 @@ struct Records {
     line: u64,
     csv: bool,
     path: PathBuf,
+    /// `[input] max_record_bytes`.
+    max_record: u64,
     /// The last line ended with a CR: a LF right after it belongs to the same line break.
     pending_cr: bool,
 }
@@ -308,21 +380,24 @@ impl Records {
             line: 0,
             csv,
             path: path.to_path_buf(),
+            max_record: source::limits().max_record_bytes,
             pending_cr: false,
         })
     }
 }
 
 impl Records {
-    /// Append up to `max` records to `out` (cleared first), their (first line, offset) to
-    /// `starts`. Blank records are dropped. Reads straight from the reader's buffer: no
-    /// allocation per line.
+    /// Append up to `max` records (and about [`MAX_CHUNK_BYTES`]) to `out` (cleared first),
+    /// their (first line, offset) to `starts`. Blank records are dropped. Reads straight
+    /// from the reader's buffer: no allocation per line. A record longer than
+    /// `max_record` is an error as soon as it passes the cap. Returns true at the end of
+    /// the file.
     fn fill_chunk(
         &mut self,
         max: usize,
         out: &mut Vec<u8>,
         starts: &mut Vec<(u64, usize)>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         out.clear();
         starts.clear();
         let mut rec_start = 0usize;
@@ -346,7 +421,7 @@ impl Records {
                         starts.push((rec_line, rec_start));
                     }
                 }
-                return Ok(());
+                return Ok(true);
             }
             if std::mem::take(&mut self.pending_cr) && buf[0] == b'\n' {
                 // The LF of a CRLF whose CR already ended the line: inside a quoted field
@@ -364,6 +439,9 @@ impl Records {
                     let part = &buf[..=i];
                     if self.csv {
                         quotes += part.iter().filter(|&&b| b == b'"').count();
+                    }
+                    if (out.len() - rec_start + part.len()) as u64 > self.max_record + 1 {
+                        return Err(record_too_long(&self.path, rec_line, self.max_record));
                     }
                     let ends = !self.csv || quotes % 2 == 0;
                     if cr && ends {
@@ -384,8 +462,8 @@ impl Records {
                         rec_start = out.len();
                         rec_line = self.line + 1;
                         quotes = 0;
-                        if starts.len() >= max {
-                            return Ok(());
+                        if starts.len() >= max || out.len() >= MAX_CHUNK_BYTES {
+                            return Ok(false);
                         }
                     }
                 }
@@ -393,6 +471,9 @@ impl Records {
                     let n = buf.len();
                     if self.csv {
                         quotes += buf.iter().filter(|&&b| b == b'"').count();
+                    }
+                    if (out.len() - rec_start + n) as u64 > self.max_record + 1 {
+                        return Err(record_too_long(&self.path, rec_line, self.max_record));
                     }
                     out.extend_from_slice(buf);
                     self.r.consume(n);
@@ -405,7 +486,7 @@ impl Records {
     fn skip_header(&mut self) -> Result<()> {
         let mut out = Vec::new();
         let mut starts = Vec::new();
-        self.fill_chunk(1, &mut out, &mut starts)
+        self.fill_chunk(1, &mut out, &mut starts).map(|_| ())
     }
 }
 
@@ -451,15 +532,16 @@ fn check_unique_columns(path: &Path, schema: &arrow_schema::Schema) -> Result<()
     Ok(())
 }
 
-/// The CSV schema from the header and the first `infer_rows` records, split by [`Records`]
-/// (so quoted newlines and CR line breaks are understood, and every record's line is
-/// known). A file with no header, or a header and no data row, is an error: profiling it
-/// would silently yield nothing.
+/// The CSV schema from the header and the first `infer_rows` records (at most about
+/// [`MAX_CHUNK_BYTES`] of them), split by [`Records`] (so quoted newlines and CR line
+/// breaks are understood, record lengths are capped, and every record's line is known).
+/// A file with no header, or a header and no data row, is an error: profiling it would
+/// silently yield nothing.
 fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
     let mut recs = Records::open(&unit.file, true)?;
     let mut sample = Vec::new();
     let mut starts = Vec::new();
-    recs.fill_chunk(opts.infer_rows.saturating_add(1), &mut sample, &mut starts)?;
+    let eof = recs.fill_chunk(opts.infer_rows.saturating_add(1), &mut sample, &mut starts)?;
     match starts.len() {
         0 if recs.line == 0 => return Err(Error::input(&unit.file, "empty file (no header row)")),
         0 => {
@@ -468,7 +550,7 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
                 format!("no header row ({} line(s), all blank)", recs.line),
             ))
         }
-        1 if !opts.header_only_ok => {
+        1 if eof && !opts.header_only_ok => {
             return Err(Error::input_at_line(
                 &unit.file,
                 starts[0].0,
@@ -477,39 +559,43 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
         }
         _ => {}
     }
+    // Count the header's fields before arrow allocates anything per column.
+    check_columns(&unit.file, header_fields(&sample, delim))?;
     let fmt = arrow_csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delim);
+    // The header plus the first `n` data records.
     let infer = |n: usize| {
-        // Header plus the first `n` data records.
         let end = starts.get(n + 1).map(|s| s.1).unwrap_or(sample.len());
-        fmt.infer_schema(std::io::Cursor::new(&sample[..end]), None)
-            .map(|(schema, _)| schema)
+        contain::decode(&unit.file, "CSV", &"schema inference", || {
+            fmt.infer_schema(std::io::Cursor::new(&sample[..end]), None)
+                .map(|(schema, _)| schema)
+        })
     };
     let data = starts.len() - 1;
-    let schema = match infer(data) {
+    let schema = match infer(data)? {
         Ok(schema) => schema,
         Err(_) => {
             // A bad record in the sample (a ragged row): find the first one by bisection
             // and infer on the records before it; the reader then reports it with its line
             // (or skips it with --skip-bad-rows).
-            let (mut good, mut bad) = (0usize, data);
-            if let Err(e) = infer(0) {
+            if let Err(e) = infer(0)? {
                 return Err(Error::input_at_line(
                     &unit.file,
                     starts[0].0,
                     format!("cannot read the CSV header: {e}"),
                 ));
             }
+            let (mut good, mut bad) = (0usize, data);
             while bad - good > 1 {
                 let mid = good + (bad - good) / 2;
-                if infer(mid).is_ok() {
+                if infer(mid)?.is_ok() {
                     good = mid;
                 } else {
                     bad = mid;
                 }
             }
-            infer(good).map_err(|e| {
+            infer(good)?.map_err(|e| {
                 Error::input(&unit.file, format!("cannot infer the CSV schema: {e}"))
             })?
         }
@@ -535,44 +621,56 @@ fn read_csv(
     recs.skip_header()?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
-        let r = arrow_csv::ReaderBuilder::new(schema.clone())
-            .with_header(false)
-            .with_delimiter(delim)
-            .with_batch_size(opts.batch_rows)
-            .build(std::io::Cursor::new(chunk))
-            .map_err(|e| e.to_string())?;
-        r.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())
+        contain::catch(|| {
+            let r = arrow_csv::ReaderBuilder::new(schema.clone())
+                .with_header(false)
+                .with_delimiter(delim)
+                .with_batch_size(opts.batch_rows)
+                .build(std::io::Cursor::new(chunk))
+                .map_err(|e| e.to_string())?;
+            r.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|m| Err(contain::panicked("CSV", &m)))
     };
     process_chunks(&mut recs, opts, &mut skipped, &parse, f)?;
     Ok(skipped)
 }
 
 /// The JSON Lines schema from *every* row, in one streaming pass before the read (one
-/// record in memory at a time). Inferring from a sample would lose a key that first
-/// appears after it (the column would vanish from the profile); with the whole file, a
-/// late key is a column (null before it) and a late change of type widens the column as
-/// arrow's inference does (integers and floats to Float64, numbers and strings to text).
-/// A row that is not JSON is an error naming its line, or, with `skip_bad_rows`, left out
-/// here and skipped again (and counted) by the reader.
+/// block of records in memory at a time, each record under `[input] max_record_bytes`).
+/// Inferring from a sample would lose a key that first appears after it (the column would
+/// vanish from the profile); with the whole file, a late key is a column (null before it)
+/// and a late change of type widens the column as arrow's inference does (integers and
+/// floats to Float64, numbers and strings to text). A row that is not JSON is an error
+/// naming its line, or, with `skip_bad_rows`, left out here and skipped again (and
+/// counted) by the reader. Top-level keys are counted against `[input] max_columns` as
+/// they appear, so a file of ever-new keys cannot grow the inferred schema without bound.
 fn infer_jsonl(unit: &Unit, opts: &ReadOptions) -> Result<arrow_schema::Schema> {
     let mut recs = Records::open(&unit.file, false)?;
+    let max_columns = source::limits().max_columns;
+    let mut keys: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut chunk = Vec::new();
     let mut starts: Vec<(u64, usize)> = Vec::new();
     let mut next = 0usize;
+    let mut eof = false;
     let mut failed: Option<Error> = None;
     let mut line = 0u64;
     let mut rows = 0u64;
     let values = std::iter::from_fn(|| loop {
         if next >= starts.len() {
-            if let Err(e) = recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts) {
-                failed = Some(e);
+            if eof {
                 return None;
+            }
+            match recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts) {
+                Ok(e) => eof = e,
+                Err(e) => {
+                    failed = Some(e);
+                    return None;
+                }
             }
             next = 0;
-            if starts.is_empty() {
-                return None;
-            }
+            continue;
         }
         let (l, off) = starts[next];
         let end = starts.get(next + 1).map(|s| s.1).unwrap_or(chunk.len());
@@ -580,6 +678,23 @@ fn infer_jsonl(unit: &Unit, opts: &ReadOptions) -> Result<arrow_schema::Schema> 
         line = l;
         match serde_json::from_slice::<serde_json::Value>(&chunk[off..end]) {
             Ok(v) => {
+                if let Some(obj) = v.as_object() {
+                    for k in obj.keys() {
+                        if !keys.contains(k.as_str()) {
+                            keys.insert(k.clone());
+                        }
+                    }
+                    if keys.len() as u64 > max_columns {
+                        failed = Some(Error::input_at_line(
+                            &unit.file,
+                            l,
+                            format!(
+                                "more than {max_columns} distinct keys so far ([input] max_columns)"
+                            ),
+                        ));
+                        return None;
+                    }
+                }
                 rows += 1;
                 return Some(Ok::<_, arrow_schema::ArrowError>(v));
             }
@@ -594,7 +709,9 @@ fn infer_jsonl(unit: &Unit, opts: &ReadOptions) -> Result<arrow_schema::Schema> 
             }
         }
     });
-    let inferred = arrow_json::reader::infer_json_schema_from_iterator(values);
+    let inferred = contain::decode(&unit.file, "JSON", &"schema inference", || {
+        arrow_json::reader::infer_json_schema_from_iterator(values)
+    })?;
     if let Some(e) = failed {
         return Err(e);
     }
@@ -608,6 +725,7 @@ fn infer_jsonl(unit: &Unit, opts: &ReadOptions) -> Result<arrow_schema::Schema> 
     if rows == 0 {
         return Err(Error::input(&unit.file, "no JSON rows"));
     }
+    check_columns(&unit.file, schema.fields().len())?;
     Ok(schema)
 }
 
@@ -631,14 +749,17 @@ fn read_jsonl(
         // comes from every row, so this only fires if the file changed between passes).
         // Primitives are coerced into text columns: a column is text when inference saw
         // both numbers and strings in it.
-        let r = arrow_json::ReaderBuilder::new(schema.clone())
-            .with_strict_mode(true)
-            .with_coerce_primitive(true)
-            .with_batch_size(opts.batch_rows)
-            .build(std::io::Cursor::new(chunk))
-            .map_err(|e| e.to_string())?;
-        r.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())
+        contain::catch(|| {
+            let r = arrow_json::ReaderBuilder::new(schema.clone())
+                .with_strict_mode(true)
+                .with_coerce_primitive(true)
+                .with_batch_size(opts.batch_rows)
+                .build(std::io::Cursor::new(chunk))
+                .map_err(|e| e.to_string())?;
+            r.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|m| Err(contain::panicked("JSON", &m)))
     };
     process_chunks(&mut recs, opts, &mut skipped, &parse, f)?;
     Ok(skipped)
@@ -689,7 +810,7 @@ fn process_chunks(
         drop(rx);
         producer
             .join()
-            .map_err(|_| Error::usage("internal: reader thread panicked"))?;
+            .map_err(|_| Error::internal("the CSV/JSON reader thread panicked"))?;
         result
     })
 }
@@ -706,9 +827,12 @@ fn produce(
     let mut chunk = Vec::with_capacity(4 << 20);
     let mut starts: Vec<(u64, usize)> = Vec::with_capacity(opts.batch_rows);
     loop {
-        recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts)?;
+        let eof = recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts)?;
         if starts.is_empty() {
-            return Ok(());
+            if eof {
+                return Ok(());
+            }
+            continue;
         }
         match parse(&chunk) {
             Ok(batches) => {
@@ -745,7 +869,7 @@ fn produce(
                 }
             }
         }
-        if starts.len() < opts.batch_rows {
+        if eof {
             return Ok(());
         }
     }

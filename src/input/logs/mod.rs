@@ -369,12 +369,64 @@ fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<Strin
 /// Read one file: JSON documents (one, or many: containers per line, concatenated files)
 /// or JSON Lines; see [`read`].
 pub fn read_file(path: &Path, source: Forced) -> FileRead {
-    match crate::input::source::read_all(path) {
-        Ok(bytes) => read::read_bytes(path, &bytes, source),
-        Err(e) => FileRead {
-            warnings: vec![warn(path, None, None, format!("cannot read: {e}"))],
-            ..FileRead::default()
-        },
+    let max = crate::input::source::limits().max_record_bytes;
+    match read_capped(path, max) {
+        Ok((bytes, cut)) => {
+            let mut r = read::read_bytes(path, &bytes, source);
+            if let Some(line) = cut {
+                r.warnings.push(warn(
+                    path,
+                    None,
+                    Some(line),
+                    format!(
+                        "line longer than {max} bytes ([input] max_record_bytes): it and the rest of the file were not read"
+                    ),
+                ));
+            }
+            r
+        }
+        Err(e) => {
+            let msg = match e {
+                crate::Error::Io { source, .. } => source.to_string(),
+                crate::Error::Input { message, .. } => message,
+                other => other.to_string(),
+            };
+            FileRead {
+                warnings: vec![warn(path, None, None, format!("cannot read: {msg}"))],
+                ..FileRead::default()
+            }
+        }
+    }
+}
+
+/// A log file's (decompressed) bytes, stopping before the first line longer than `max`
+/// bytes: a `.json.gz` bomb that inflates to one huge line costs `max` bytes of memory, not
+/// the whole inflated size. Returns the bytes up to that line and its 1-based number.
+fn read_capped(path: &Path, max: u64) -> crate::Result<(Vec<u8>, Option<u64>)> {
+    use std::io::BufRead;
+    let mut r = crate::input::source::open_stream(path)?;
+    let mut out = Vec::new();
+    let mut line_start = 0usize;
+    let mut line = 1u64;
+    loop {
+        let buf = r.fill_buf().map_err(|e| crate::Error::io(path, e))?;
+        if buf.is_empty() {
+            return Ok((out, None));
+        }
+        let n = buf.len();
+        let base = out.len();
+        out.extend_from_slice(buf);
+        r.consume(n);
+        for (i, b) in out[base..].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = base + i + 1;
+            }
+        }
+        if (out.len() - line_start) as u64 > max {
+            out.truncate(line_start);
+            return Ok((out, Some(line)));
+        }
     }
 }
 
