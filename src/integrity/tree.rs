@@ -50,6 +50,13 @@ pub fn hash_tree(
                         sha256: d.sha256.map(hex::encode),
                         target: None,
                         chunks: d.chunks.map(|c| c.iter().map(hex::encode).collect()),
+                        object: item.remote.as_ref().and_then(|s| s.object()).map(|o| {
+                            super::manifest::ObjectMeta {
+                                etag: o.e_tag.clone(),
+                                version: o.version.clone(),
+                                last_modified: o.last_modified.clone(),
+                            }
+                        }),
                     })
                     .map_err(|e| (path, e.to_string())),
                 };
@@ -95,5 +102,6 @@ pub fn symlink_entry(path: String, target: &[u8], opts: &HashOptions) -> Entry {
             .then(|| hex::encode(sha2::Sha256::digest(target))),
         target: Some(encode_path(target)),
         chunks: None,
+        object: None,
     }
 }
