@@ -640,7 +640,10 @@ fn spark_job(s3: &S3, args: &[&str]) -> Output {
         .env("SPARK_LOCAL_IP", "127.0.0.1")
         .env("PYSPARK_PYTHON", "python3")
         // A JVM that starts fast (the job is tiny): C1 only, serial GC.
-        .env("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        .env(
+            "JAVA_TOOL_OPTIONS",
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        )
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN");
     let o = c.output().unwrap();
