@@ -78,6 +78,8 @@ pub enum Command {
     Verify(cmd::verify::Args),
     /// Compare two manifests without touching data.
     Diff(cmd::diff::Args),
+    /// Work on manifests: `manifest merge` joins the parts of a sharded `hash --shard`.
+    Manifest(cmd::manifest::Args),
     /// Generate an Ed25519 key pair (PKCS#8 / SPKI PEM).
     Keygen(cmd::keygen::Args),
     /// Sign a manifest into a DSSE/in-toto envelope, or co-sign an envelope.

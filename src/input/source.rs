@@ -191,6 +191,9 @@ pub struct WalkOptions {
     pub excludes: Vec<String>,
     /// Absolute paths never to include (the manifest being written into the tree, say).
     pub skip_paths: Vec<PathBuf>,
+    /// `--shard INDEX/COUNT`: keep only this shard's share of the listing
+    /// ([`super::shard`]); [`Walk::shard`] then records the whole listing's fingerprint.
+    pub shard: Option<super::shard::Shard>,
     /// Leave out date directories/prefixes outside this range (`scan --since/--until`).
     pub dates: DateRange,
 }
@@ -226,6 +229,8 @@ pub struct Walk {
     pub skipped: Vec<(Vec<u8>, String)>,
     /// Entries that could not be read: `(path, message)`.
     pub errors: Vec<(PathBuf, String)>,
+    /// With [`WalkOptions::shard`]: this part's record (the lists above hold only its share).
+    pub shard: Option<super::shard::ShardInfo>,
     /// Date directories/prefixes left out by [`WalkOptions::dates`], not listed.
     pub pruned: Vec<PathBuf>,
 }
@@ -454,8 +459,35 @@ pub fn join_rel(root: &Path, rel: &[u8]) -> PathBuf {
 }
 
 /// List `root` (a directory, or an object-storage prefix URL): the one walker of the
-/// program.
+/// program. With [`WalkOptions::shard`], only that shard's share is returned.
 pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
+    let mut w = list_all(root, opts)?;
+    if let Some(shard) = opts.shard {
+        keep_share(&mut w, &remote::local_path(root), shard);
+    }
+    Ok(w)
+}
+
+/// Reduce a listing to one shard's share, recording the fingerprint of the whole listing.
+/// Every listed path counts, items, skipped special files and unreadable entries alike, so
+/// each of them is accounted for by exactly one part.
+fn keep_share(w: &mut Walk, root: &Path, shard: super::shard::Shard) {
+    let err_rel = |p: &Path| rel_bytes(p.strip_prefix(root).unwrap_or(p));
+    let errors: Vec<Vec<u8>> = w.errors.iter().map(|(p, _)| err_rel(p)).collect();
+    let info = shard.info(
+        w.items
+            .iter()
+            .map(|i| i.rel.as_slice())
+            .chain(w.skipped.iter().map(|(r, _)| r.as_slice()))
+            .chain(errors.iter().map(|r| r.as_slice())),
+    );
+    w.items.retain(|i| shard.owns(&i.rel));
+    w.skipped.retain(|(r, _)| shard.owns(r));
+    w.errors.retain(|(p, _)| shard.owns(&err_rel(p)));
+    w.shard = Some(info);
+}
+
+fn list_all(root: &Path, opts: &WalkOptions) -> Result<Walk> {
     if remote::is_url(root) {
         return list_remote(root, opts);
     }
