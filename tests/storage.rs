@@ -489,6 +489,258 @@ fn scan_of_a_log_prefix_equals_a_local_scan() {
     assert_eq!(ids(&remote), ids(&local));
 }
 
+// ---------------------------------------------------------------------------------------
+// Sharding on object storage (`--shard`, `manifest merge`, docs/scale.md) and the Spark job.
+
+fn json_of(o: &Output) -> Value {
+    assert_eq!(o.status.code(), Some(0), "{}", text(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+fn timeless(v: &Value) -> Value {
+    let mut v = v.clone();
+    v.as_object_mut().unwrap().remove("created");
+    v
+}
+
+fn entry_paths(m: &Value) -> Vec<String> {
+    m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sharded_hash_of_a_prefix_merges_to_the_unsharded_manifest() {
+    let Some(s3) = S3::new("shard") else { return };
+    let d = dataset();
+    for i in 0..12 {
+        std::fs::write(d.path().join(format!("train/s{i}.txt")), format!("{i}")).unwrap();
+    }
+    s3.upload(d.path(), "data");
+    let url = s3.url("data/");
+    let whole = json_of(&s3.run(&["hash", &url, "--chunk-size", "64K"]));
+    let out = tempfile::tempdir().unwrap();
+    let n = 3;
+    let mut parts = Vec::new();
+    for k in 0..n {
+        let p = out.path().join(format!("part-{k}.json"));
+        let shard = format!("{k}/{n}");
+        let o = s3.run(&[
+            "hash",
+            &url,
+            "--chunk-size",
+            "64K",
+            "--shard",
+            &shard,
+            "-o",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        // The split depends on the relative path only: a local copy splits the same way.
+        let local = hash_local(d.path(), &["--chunk-size", "64K", "--shard", &shard]);
+        let remote: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(entry_paths(&remote), entry_paths(&local), "part {shard}");
+        assert_eq!(remote["shard"], local["shard"], "part {shard}");
+        parts.push(p);
+    }
+    let o = bin()
+        .args(["manifest", "merge"])
+        .args(&parts)
+        .output()
+        .unwrap();
+    let merged = json_of(&o);
+    assert_eq!(timeless(&merged), timeless(&whole));
+
+    // A sharded verify of the bucket fails only the part that holds the tampered object.
+    let m = out.path().join("m.json");
+    std::fs::write(&m, serde_json::to_vec(&merged).unwrap()).unwrap();
+    s3.put("data/train/s3.txt", b"tampered");
+    let mut failing = Vec::new();
+    for k in 0..n {
+        let o = s3.run(&[
+            "verify",
+            &url,
+            "--manifest",
+            m.to_str().unwrap(),
+            "--shard",
+            &format!("{k}/{n}"),
+            "--format",
+            "json",
+        ]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        match o.status.code() {
+            Some(0) => assert_eq!(v["files"].as_array().unwrap().len(), 0, "{v}"),
+            Some(1) => {
+                assert_eq!(v["files"][0]["path"], "train/s3.txt", "{v}");
+                assert_eq!(v["files"][0]["status"], "modified", "{v}");
+                failing.push(k);
+            }
+            c => panic!("exit {c:?}: {}", text(&o)),
+        }
+    }
+    assert_eq!(failing.len(), 1, "exactly one part holds the object");
+}
+
+/// Python with pyspark and a Java runtime, or `None` (with a note; a failure in CI).
+fn spark() -> Option<()> {
+    let py = Command::new("python3")
+        .args(["-c", "import pyspark"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let java = Command::new("java")
+        .arg("-version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if py && java {
+        return Some(());
+    }
+    let what = format!(
+        "{}{}",
+        if py {
+            ""
+        } else {
+            "pyspark (pip install pyspark) "
+        },
+        if java {
+            ""
+        } else {
+            "java (apt-get install default-jre-headless)"
+        }
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("the Spark test needs {what}: .ci/run installs them in CI");
+    }
+    eprintln!("note: skipping the Spark test: missing {what}");
+    None
+}
+
+/// `contrib/spark/mlguard_spark.py` in Spark local mode with two worker threads, the
+/// binary shipped to the executors with addFile (= spark-submit --files).
+fn spark_job(s3: &S3, args: &[&str]) -> Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/spark/mlguard_spark.py");
+    let mut c = Command::new("python3");
+    c.arg(script)
+        .args([
+            "--master",
+            "local[2]",
+            "--ship",
+            env!("CARGO_BIN_EXE_mlguard"),
+        ])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &s3.endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing-secret-never-printed")
+        .env("AWS_REGION", "us-east-1")
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("PYSPARK_PYTHON", "python3")
+        // A JVM that starts fast (the job is tiny): C1 only, serial GC.
+        .env(
+            "JAVA_TOOL_OPTIONS",
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        )
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+    let o = c.output().unwrap();
+    assert!(
+        !text(&o).contains("testing-secret-never-printed"),
+        "a credential was printed"
+    );
+    o
+}
+
+#[test]
+fn spark_job_merges_shards_to_the_single_process_manifest_and_profile() {
+    let Some(s3) = S3::new("spark") else { return };
+    let Some(()) = spark() else { return };
+    let d = dataset();
+    // Tabular shards for the profile: diabetes.csv in 6 files.
+    let src = std::fs::read_to_string(testdata("datasets/diabetes.csv")).unwrap();
+    let mut lines = src.lines();
+    let header = lines.next().unwrap().to_string();
+    let rows: Vec<&str> = lines.collect();
+    for (i, chunk) in rows.chunks(80).enumerate() {
+        s3.put(
+            &format!("tab/d{i}.csv"),
+            format!("{header}\n{}\n", chunk.join("\n")).as_bytes(),
+        );
+    }
+    s3.upload(d.path(), "data");
+    let out = tempfile::tempdir().unwrap();
+
+    // hash: the merged manifest's root is the single-process root.
+    let merged = out.path().join("merged.manifest.json");
+    let o = spark_job(
+        &s3,
+        &[
+            "--shards",
+            "3",
+            "hash",
+            &s3.url("data/"),
+            "-o",
+            merged.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let merged_m: Value = serde_json::from_slice(&std::fs::read(&merged).unwrap()).unwrap();
+    let whole = json_of(&s3.run(&["hash", &s3.url("data/")]));
+    assert_eq!(merged_m["root"], whole["root"]);
+    assert_eq!(timeless(&merged_m), timeless(&whole));
+
+    // profile: the merged profile passes drift against the unsharded one.
+    let merged_p = out.path().join("merged.profile.json");
+    let o = spark_job(
+        &s3,
+        &[
+            "--shards",
+            "4",
+            "profile",
+            &s3.url("tab/"),
+            "-o",
+            merged_p.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let whole_p = out.path().join("whole.profile.json");
+    let o = s3.run(&["profile", &s3.url("tab/"), "-o", whole_p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mp: Value = serde_json::from_slice(&std::fs::read(&merged_p).unwrap()).unwrap();
+    assert_eq!(mp["rows"], 442);
+    let o = bin()
+        .args(["drift", "--baseline"])
+        .arg(&whole_p)
+        .arg(&merged_p)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // verify: the parts' verdicts combine to 1 when one object was tampered.
+    s3.put("data/train/iris.csv", b"sepal_length\n1\n");
+    let o = spark_job(
+        &s3,
+        &[
+            "--shards",
+            "3",
+            "verify",
+            &s3.url("data/"),
+            "--",
+            "--manifest",
+            merged.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("train/iris.csv"),
+        "{}",
+        text(&o)
+    );
+}
+
 fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();

@@ -4,6 +4,7 @@ pub mod dsse;
 pub mod hasher;
 pub mod keys;
 pub mod manifest;
+pub mod merge;
 pub mod merkle;
 pub mod observed;
 pub mod proof;

@@ -18,6 +18,8 @@ pub struct HashedTree {
     pub unreadable: Vec<(String, String)>,
     /// `(escaped path, reason)` for FIFOs, sockets, devices.
     pub skipped: Vec<(String, String)>,
+    /// With `--shard`: the part's record (the lists above hold only its share).
+    pub shard: Option<crate::input::shard::ShardInfo>,
 }
 
 /// Walk `root` and hash everything in it. `progress` counts bytes.
@@ -63,7 +65,10 @@ pub fn hash_tree(
             })
             .collect()
     });
-    let mut out = HashedTree::default();
+    let mut out = HashedTree {
+        shard: w.shard.clone(),
+        ..HashedTree::default()
+    };
     for r in results {
         match r {
             Ok(e) => out.entries.push(e),
