@@ -36,7 +36,23 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     if g.config.is_some() || std::path::Path::new("mlguard.toml").is_file() {
         let limits: crate::input::source::Limits = g.load_config()?.section("input")?;
         crate::input::source::set_limits(limits);
-        let storage: crate::input::remote::Storage = g.load_config()?.section("storage")?;
+        let cfg = g.load_config()?;
+        let mut storage: crate::input::remote::Storage = cfg.section("storage")?;
+        if let Some(v) = &storage.part_size {
+            use crate::input::remote::SizeValue;
+            let n = match v {
+                SizeValue::Bytes(n) => *n,
+                SizeValue::Text(t) => crate::integrity::hasher::parse_size(t)
+                    .map_err(|e| cfg.invalid("storage", format!("part_size {e}")))?,
+            };
+            if !((1 << 20)..=(1 << 30)).contains(&n) {
+                return Err(cfg.invalid(
+                    "storage",
+                    format!("part_size {n} must be from 1M to 1G bytes"),
+                ));
+            }
+            storage.part_bytes = Some(n);
+        }
         crate::input::remote::set_storage(storage);
     }
     match cli.command {

@@ -49,6 +49,21 @@ pub struct Storage {
     pub allow_http: Option<bool>,
     /// Parallel requests for remote work [default: 16].
     pub concurrency: Option<usize>,
+    /// Bytes per ranged GET when a large range or a stream is read in parts (`8M`, or a
+    /// number of bytes; 1 MiB to 1 GiB) [default: 8M]. Larger parts mean fewer requests
+    /// (cheaper where a request costs more than its bytes), smaller parts more parallelism.
+    pub part_size: Option<SizeValue>,
+    /// `part_size` in bytes, validated by the caller that loads the configuration.
+    #[serde(skip)]
+    pub part_bytes: Option<u64>,
+}
+
+/// A size in the configuration: a number of bytes, or text such as `"64M"`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Bytes(u64),
+    Text(String),
 }
 
 static STORAGE: OnceLock<Storage> = OnceLock::new();
@@ -65,6 +80,11 @@ fn storage() -> Storage {
 /// Parallel requests for remote work.
 pub fn concurrency() -> usize {
     storage().concurrency.unwrap_or(16).clamp(1, 256)
+}
+
+/// Bytes per ranged GET of a part ([`Storage::part_size`]).
+pub fn part_size() -> u64 {
+    STORAGE.get().and_then(|s| s.part_bytes).unwrap_or(8 << 20)
 }
 
 /// True when `p` is an object-storage URL.
@@ -421,9 +441,6 @@ impl RemoteObject {
     }
 }
 
-/// Ranges larger than this are fetched as several concurrent GETs.
-const PART: u64 = 8 << 20;
-
 impl RemoteObject {
     /// One range, pinned to the listed version. object_store retries failed requests with
     /// backoff; a body cut mid-stream (dropped connection) or a short body surfaces here
@@ -502,22 +519,23 @@ impl ByteSource for RemoteObject {
     }
 
     fn get_range(&self, range: Range<u64>) -> std::io::Result<Bytes> {
-        if range.end.saturating_sub(range.start) > PART {
+        if range.end.saturating_sub(range.start) > part_size() {
             let mut v = self.get_ranges(std::slice::from_ref(&range))?;
             return Ok(v.pop().unwrap_or_default());
         }
         block_on(self.fetch(range))
     }
 
-    /// Every range cut into parts of at most 8 MiB, `concurrency` GETs in flight, and put
-    /// back together in order.
+    /// Every range cut into parts of at most `part_size` (8 MiB), `concurrency` GETs in
+    /// flight, and put back together in order.
     fn get_ranges(&self, ranges: &[Range<u64>]) -> std::io::Result<Vec<Bytes>> {
         use futures::{StreamExt, TryStreamExt};
+        let part = part_size();
         let mut parts: Vec<(usize, Range<u64>)> = Vec::new();
         for (i, r) in ranges.iter().enumerate() {
             let mut off = r.start;
             loop {
-                let end = (off + PART).min(r.end);
+                let end = (off + part).min(r.end);
                 parts.push((i, off..end));
                 off = end;
                 if off >= r.end {

@@ -942,15 +942,13 @@ pub fn open_range(path: &Path) -> Result<RangeReader> {
     )?)))
 }
 
-/// Block size of sequential remote reads (one ranged GET each, the next one in flight).
-const STREAM_BLOCK: u64 = 8 << 20;
 /// Block size of sequential local reads through a [`ByteSource`] (pread).
 const LOCAL_BLOCK: u64 = 1 << 20;
 
 /// The block size for streaming `src` sequentially.
 fn block_for(src: &dyn ByteSource) -> u64 {
     if src.object().is_some() {
-        STREAM_BLOCK
+        remote::part_size()
     } else {
         LOCAL_BLOCK
     }
@@ -1057,7 +1055,7 @@ fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
         let obj = remote::RemoteObject::open(path)?;
         return Ok(Box::new(remote::Sequential::new(
             std::sync::Arc::new(obj),
-            STREAM_BLOCK,
+            remote::part_size(),
         )));
     }
     // Not `open_regular`: an input named on the command line may be a pipe (`<(zcat x)`).
