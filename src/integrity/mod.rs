@@ -4,6 +4,7 @@ pub mod dsse;
 pub mod hasher;
 pub mod keys;
 pub mod manifest;
+pub mod mapped;
 pub mod merkle;
 pub mod proof;
 pub mod tree;
