@@ -6,6 +6,7 @@ pub mod keys;
 pub mod manifest;
 pub mod merge;
 pub mod merkle;
+pub mod observed;
 pub mod proof;
 pub mod tree;
 pub mod verify;
