@@ -69,6 +69,8 @@ pub enum Command {
     Verify(cmd::verify::Args),
     /// Compare two manifests without touching data.
     Diff(cmd::diff::Args),
+    /// Work on manifests: `manifest merge` joins the parts of a sharded `hash --shard`.
+    Manifest(cmd::manifest::Args),
     /// Generate a key pair: Ed25519, or ECDSA P-256/P-384 (PKCS#8 / SPKI PEM).
     Keygen(cmd::keygen::Args),
     /// Sign a manifest into a DSSE/in-toto envelope (or co-sign one), or a model into an OpenSSF model-signing bundle.

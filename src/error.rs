@@ -9,6 +9,7 @@
 //! | 2    | `Ok(Outcome::Incomplete)`: no failing finding, but some input was  |
 //! |      | not read (the report lists it under `skipped`)                     |
 //! | 2    | `Err(Error::Usage | Error::Input | Error::Io)`: bad usage or input |
+//! | 2    | `Err(Error::Internal)`: a bug in mlguard (never input's fault)     |
 //! | 3    | `Err(Error::Trust)`: signature or trust failure                   |
 //!
 //! A failed gate is *not* an error: the command did its job and the answer is "no".
@@ -66,6 +67,10 @@ pub enum Error {
     /// Signature or trust failure (exit 3).
     #[error("{0}")]
     Trust(String),
+    /// A bug in mlguard (a worker thread of ours panicked, an invariant broke): never
+    /// blamed on the input, and never a pass (exit 2).
+    #[error("internal error: {0} (this is a bug in mlguard; please report it)")]
+    Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -104,11 +109,14 @@ impl Error {
     pub fn trust(msg: impl Display) -> Error {
         Error::Trust(msg.to_string())
     }
+    pub fn internal(msg: impl Display) -> Error {
+        Error::Internal(msg.to_string())
+    }
 
     /// The exit code this error maps to (2 or 3).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) | Error::Input { .. } | Error::Io { .. } => 2,
+            Error::Usage(_) | Error::Input { .. } | Error::Io { .. } | Error::Internal(_) => 2,
             Error::Trust(_) => 3,
         }
     }
@@ -141,6 +149,7 @@ mod tests {
             2
         );
         assert_eq!(Error::trust("x").exit_code(), 3);
+        assert_eq!(Error::internal("x").exit_code(), 2);
     }
 
     #[test]

@@ -835,10 +835,27 @@ fn log_directory_symlinks_are_read_or_listed() {
             .map(|i| i["reason"].as_str().unwrap().to_string())
             .unwrap_or_default()
     };
-    assert_eq!(reason("linked.json"), "read through a symlink");
+    assert_eq!(
+        reason("linked.json"),
+        "",
+        "a file that was read is not listed as ignored: {ignored:?}"
+    );
     assert!(
         reason("dirlink").contains("symlink to a directory"),
         "{ignored:?}"
+    );
+    let read = v["symlinks_read"].as_array().unwrap();
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert_eq!(file_name(&read[0]), "linked.json");
+    assert_eq!(
+        Path::new(read[0]["target"].as_str().unwrap()),
+        std::fs::canonicalize(&first).unwrap(),
+        "the link is recorded with its target"
+    );
+    assert!(err.contains("read through a symlink"), "{err}");
+    assert!(
+        v["summary"]["events"]["gcp"].as_u64().unwrap_or(0) > 0,
+        "the linked file's events were read: {v}"
     );
 }
 

@@ -421,6 +421,7 @@ fn inclusion_proofs_for_every_leaf_of_trees_1_to_17() {
                 sha256: None,
                 target: None,
                 chunks: None,
+                object: None,
             })
             .collect();
         let m = Manifest::new(ManifestOptions::default(), files).unwrap();

@@ -125,7 +125,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         let pb = crate::progress::items(0, "units", g.quiet);
         let mut st = base.settings.clone();
         st.fingerprint_columns = Some(base.row_fingerprints.columns.clone());
-        let p = profile::profile_paths(&args.current, &st, &pb, &|m| g.note(m))?;
+        let p = profile::profile_paths(&args.current, None, &st, &pb, &|m| g.note(m))?;
         pb.finish_and_clear();
         if let Some(sp) = &args.save_profile {
             std::fs::write(sp, p.to_json()).with_path(sp)?;

@@ -43,6 +43,7 @@ pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
     } else {
         Manifest::from_slice(&bytes, &args.manifest)?
     };
+    m.require_whole(&args.manifest)?;
     let proof = Proof::for_path(&m, &args.filepath, &args.manifest)?;
     let mut out = Output::open(args.output.as_deref())?;
     let mut v = serde_json::to_vec_pretty(&proof).unwrap_or_default();

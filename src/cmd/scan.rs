@@ -26,6 +26,8 @@ Examples:
   mlguard scan exports/ --rules sigma/rules/cloud --format sarif -o scan.sarif
   mlguard scan mlflow-export/ --config mlguard.toml          ([scan] approvers = [...])
   mlguard scan --source inference requests.jsonl --sample-rate 0.1
+  mlguard scan s3://trail-bucket/AWSLogs/ --since 2026-03-01 --until 2026-03-31
+                                     (lists only the yyyy/mm/dd prefixes of March)
 
 Unreadable or malformed files and records, and Sigma rules that cannot be loaded, are
 listed as \"not read\" (JSON: skipped); the scan goes on, but cannot pass: the verdict is
@@ -65,11 +67,48 @@ pub struct Args {
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Only events at or after this time (RFC 3339, or a date YYYY-MM-DD = its midnight
+    /// UTC). Date directories/prefixes (YYYY/MM/DD, y=/m=/d=) before it are not listed.
+    #[arg(long, value_name = "TIME", value_parser = parse_since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only events at or before this time (RFC 3339, or a date YYYY-MM-DD = through its
+    /// end). Date directories/prefixes more than a day after it are not listed.
+    #[arg(long, value_name = "TIME", value_parser = parse_until)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Inference logs only: process a deterministic per-client sample (0 < R <= 1).
     #[arg(long, value_name = "R")]
     pub sample_rate: Option<f64>,
     #[command(flatten)]
     pub partial: Partial,
+}
+
+fn parse_time(
+    s: &str,
+    end_of_day: bool,
+) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    let t = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        t.with_timezone(&chrono::Utc)
+    } else if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let t = d.and_time(chrono::NaiveTime::MIN).and_utc();
+        if end_of_day {
+            t + chrono::Duration::days(1) - chrono::Duration::nanoseconds(1)
+        } else {
+            t
+        }
+    } else {
+        return Err(format!(
+            "'{s}' is not a time (RFC 3339 like 2026-03-01T00:00:00Z, or a date like 2026-03-01)"
+        ));
+    };
+    crate::limits::time(t).ok_or_else(|| format!("'{s}' is outside 1970..9999"))
+}
+
+fn parse_since(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    parse_time(s, false)
+}
+
+fn parse_until(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    parse_time(s, true)
 }
 
 /// `--source` values: every registered log source, plus `inference` (its own pipeline).
@@ -94,6 +133,16 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("scan", FORMATS)?;
     let config = g.load_config()?;
     let is_inference = args.source.as_deref() == Some(INFERENCE);
+    if let (Some(a), Some(b)) = (args.since, args.until) {
+        if a > b {
+            return Err(Error::usage("--since is after --until"));
+        }
+    }
+    if is_inference && (args.since.is_some() || args.until.is_some()) {
+        return Err(Error::usage(
+            "--since/--until apply to audit logs, not --source inference",
+        ));
+    }
     if args.sample_rate.is_some() && !is_inference {
         return Err(Error::usage(
             "--sample-rate applies to --source inference only",
@@ -170,6 +219,10 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
         rules: args.rules.clone(),
         baseline_days: args.baseline_days,
         baseline: args.baseline.clone(),
+        dates: crate::input::logs::DateRange {
+            since: args.since,
+            until: args.until,
+        },
     };
     let pb = crate::progress::spinner(g, "scanning logs");
     let out = scan::scan(&args.paths, config, &opts)?;
@@ -193,13 +246,45 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
             g.note(format!("sigma: skipped {f}: {why}"));
         }
     }
+    for (link, target) in &out.via_symlink {
+        g.note(format!(
+            "read through a symlink: {} -> {}",
+            crate::inspect::clean(&link.display().to_string()),
+            crate::inspect::clean(&target.display().to_string())
+        ));
+    }
     if !out.ignored.is_empty() {
         g.note(format!(
             "{} file(s) not used (listed with reasons in --format json: ignored_files)",
             out.ignored.len()
         ));
     }
+    if !out.pruned.is_empty() {
+        g.note(format!(
+            "{} date director(ies)/prefix(es) outside --since/--until not listed (in --format json: pruned_by_date)",
+            out.pruned.len()
+        ));
+    }
+    if out.outside_range > 0 {
+        g.note(format!(
+            "{} event(s) outside --since/--until left out",
+            out.outside_range
+        ));
+    }
     let total: usize = out.events.values().sum();
+    if total == 0 && out.warnings.is_empty() && (out.outside_range > 0 || !out.pruned.is_empty()) {
+        return Err(Error::usage(format!(
+            "no audit event between --since and --until in {} ({} file(s) read, {} event(s) outside the range, {} date prefix(es) not listed)",
+            args.paths
+                .iter()
+                .map(|p| crate::inspect::clean(&p.display().to_string()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            out.files,
+            out.outside_range,
+            out.pruned.len()
+        )));
+    }
     if total == 0 {
         return Err(match out.warnings.first() {
             Some(w) => Error::input(
@@ -239,6 +324,10 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
         ),
     );
     summary.insert("warnings".into(), out.warnings.len().into());
+    if args.since.is_some() || args.until.is_some() {
+        summary.insert("outside_time_range".into(), out.outside_range.into());
+        summary.insert("pruned_by_date".into(), out.pruned.len().into());
+    }
     summary.insert("repaired".into(), out.repaired.len().into());
     summary.insert("findings".into(), report.findings.len().into());
     report.summary = summary;
@@ -306,6 +395,28 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
             out.ignored
                 .iter()
                 .map(|(p, why)| json!({"file": p.display().to_string(), "reason": why}))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
+    if !out.pruned.is_empty() {
+        report.extra.insert(
+            "pruned_by_date".into(),
+            out.pruned
+                .iter()
+                .map(|p| Value::from(p.display().to_string()))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
+    if !out.via_symlink.is_empty() {
+        report.extra.insert(
+            "symlinks_read".into(),
+            out.via_symlink
+                .iter()
+                .map(|(l, t)| {
+                    json!({"file": l.display().to_string(), "target": t.display().to_string()})
+                })
                 .collect::<Vec<_>>()
                 .into(),
         );

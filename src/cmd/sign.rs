@@ -66,6 +66,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         env
     } else {
         let m = Manifest::from_slice(&bytes, &args.input)?;
+        m.require_whole(&args.input)?;
         let name = args.name.clone().unwrap_or_else(|| {
             args.input
                 .file_stem()

@@ -204,6 +204,22 @@ pub struct ObjectInfo {
     pub size: u64,
     pub e_tag: Option<String>,
     pub version: Option<String>,
+    /// Last-modified time, RFC 3339 UTC (information only: reads are pinned by ETag/version).
+    pub last_modified: Option<String>,
+}
+
+impl ObjectInfo {
+    fn of(m: &object_store::ObjectMeta) -> ObjectInfo {
+        ObjectInfo {
+            size: m.size,
+            e_tag: m.e_tag.clone(),
+            version: m.version.clone(),
+            last_modified: Some(
+                m.last_modified
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        }
+    }
 }
 
 fn describe(url: &Path, e: object_store::Error) -> Error {
@@ -238,17 +254,88 @@ pub fn list(url: &Path) -> Result<Vec<(String, ObjectInfo)>> {
         .filter_map(|m| {
             let k = m.location.as_ref().to_string();
             let rel = k.strip_prefix(&prefix).unwrap_or(&k).to_string();
-            (!rel.is_empty()).then_some((
-                rel,
-                ObjectInfo {
-                    size: m.size,
-                    e_tag: m.e_tag,
-                    version: m.version,
-                },
-            ))
+            (!rel.is_empty()).then_some((rel, ObjectInfo::of(&m)))
         })
         .collect();
     out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(out)
+}
+
+/// [`list`], walking the prefix level by level (`list_with_delimiter`) and not listing
+/// sub-prefixes that name a date outside `dates` ([`super::source::DateRange`]): a month of
+/// a `YYYY/MM/DD` layout costs a few calls per level, not a listing of every year. Below a
+/// day inside the range, everything is listed at once (one paginated listing per day,
+/// `concurrency` of them in flight). The prefixes left out are appended to `pruned`.
+pub fn list_dated(
+    url: &Path,
+    dates: &super::source::DateRange,
+    pruned: &mut Vec<PathBuf>,
+) -> Result<Vec<(String, ObjectInfo)>> {
+    use super::source::DateJudgement;
+    use futures::{StreamExt, TryStreamExt};
+    let u = Url::parse(url)?;
+    let mut prefix = u.key.clone();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    let root = (!prefix.is_empty()).then(|| ObjPath::from(prefix.trim_end_matches('/')));
+    let judge = |p: &ObjPath| dates.judge(p.as_ref().split('/'));
+    let mut metas: Vec<object_store::ObjectMeta> = Vec::new();
+    let mut days: Vec<ObjPath> = Vec::new();
+    let mut open: Vec<Option<ObjPath>> = match &root {
+        Some(r) if judge(r) == DateJudgement::Day => {
+            days.push(r.clone());
+            Vec::new()
+        }
+        Some(r) if judge(r) == DateJudgement::Outside => {
+            pruned.push(url.to_path_buf());
+            Vec::new()
+        }
+        r => vec![r.clone()],
+    };
+    // Breadth first over the levels that are not yet a whole day; bounded by the depth of
+    // real key layouts (a key has at most 1024 bytes, so at most 512 levels).
+    let mut levels = 0;
+    while let Some(p) = open.pop() {
+        levels += 1;
+        if levels > 100_000 {
+            return Err(Error::input(
+                url,
+                "too many prefixes to walk by date (more than 100000); list without --since/--until",
+            ));
+        }
+        let r = block_on(u.store.list_with_delimiter(p.as_ref())).map_err(|e| describe(url, e))?;
+        metas.extend(r.objects);
+        for cp in r.common_prefixes {
+            match judge(&cp) {
+                DateJudgement::Outside => pruned.push(u.display(cp.as_ref())),
+                DateJudgement::Day => days.push(cp),
+                DateJudgement::Open => open.push(Some(cp)),
+            }
+        }
+    }
+    let store = &u.store;
+    let lists: Vec<Vec<object_store::ObjectMeta>> = block_on(
+        futures::stream::iter(
+            days.into_iter()
+                .map(|d| async move { store.list(Some(&d)).try_collect::<Vec<_>>().await }),
+        )
+        .buffer_unordered(concurrency())
+        .try_collect(),
+    )
+    .map_err(|e| describe(url, e))?;
+    metas.extend(lists.into_iter().flatten());
+    let mut out: Vec<(String, ObjectInfo)> = metas
+        .into_iter()
+        .filter_map(|m| {
+            let k = m.location.as_ref().to_string();
+            let rel = k.strip_prefix(&prefix).unwrap_or(&k).to_string();
+            (!rel.is_empty()).then_some((rel, ObjectInfo::of(&m)))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    out.dedup_by(|a, b| a.0 == b.0);
+    pruned.sort();
     Ok(out)
 }
 
@@ -259,11 +346,7 @@ pub fn head(url: &Path) -> Result<Option<ObjectInfo>> {
         return Ok(None);
     }
     match block_on(u.store.head(&ObjPath::from(u.key.as_str()))) {
-        Ok(m) => Ok(Some(ObjectInfo {
-            size: m.size,
-            e_tag: m.e_tag,
-            version: m.version,
-        })),
+        Ok(m) => Ok(Some(ObjectInfo::of(&m))),
         Err(object_store::Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(describe(url, e)),
     }
@@ -366,6 +449,10 @@ impl ByteSource for RemoteObject {
 
     fn name(&self) -> &Path {
         &self.name
+    }
+
+    fn object(&self) -> Option<&ObjectInfo> {
+        Some(&self.info)
     }
 }
 

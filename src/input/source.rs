@@ -68,6 +68,120 @@ pub enum Symlinks {
     ReadFiles,
 }
 
+/// `--since`/`--until` as a listing filter: directories (local) and prefixes (object
+/// storage) whose path names a date outside the range are not listed at all, so a month of
+/// a multi-year CloudTrail trail is read without listing the years.
+///
+/// A date is three consecutive path components: a year (`2026` or `y=2026`), a month
+/// (`03`, `m=03`) and a day (`01`, `d=01`) — CloudTrail's
+/// `AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`, GCS log sinks'
+/// `cloudaudit.googleapis.com/activity/YYYY/MM/DD/`, Azure diagnostic exports'
+/// `…/y=YYYY/m=MM/d=DD/h=HH/`. A year or month alone prunes its whole span. The folder is
+/// the *delivery* date (CloudTrail writes a file up to ~15 minutes after its events), so a
+/// day folder is kept up to one day after `until`; the events themselves are then filtered
+/// by their own time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DateRange {
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a path says about a [`DateRange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateJudgement {
+    /// It names a year, month or day wholly outside the range: do not list it.
+    Outside,
+    /// It names a whole day inside the range (everything below it is kept).
+    Day,
+    /// No date, or only a year/month overlapping the range: list it and look deeper.
+    Open,
+}
+
+impl DateRange {
+    pub fn is_set(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+
+    /// True when an event time is inside the range (events without a time are kept).
+    pub fn contains(&self, t: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+        let Some(t) = t else { return true };
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+
+    /// Judge a path given as its components (root and relative, in order).
+    pub fn judge<'a>(&self, comps: impl IntoIterator<Item = &'a str>) -> DateJudgement {
+        use chrono::NaiveDate;
+        let num = |c: &'a str, keys: &[&str], digits: usize| -> Option<u32> {
+            let v = keys.iter().find_map(|k| c.strip_prefix(k)).unwrap_or(c);
+            (v.len() == digits && v.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| v.parse().ok())
+                .flatten()
+        };
+        let (mut y, mut m, mut d) = (None, None, None);
+        for c in comps {
+            if y.is_some() && m.is_none() {
+                m = num(c, &["m=", "month="], 2).filter(|v| (1..=12).contains(v));
+                if m.is_none() {
+                    y = None;
+                }
+            } else if m.is_some() {
+                d = num(c, &["d=", "day="], 2).filter(|v| (1..=31).contains(v));
+                if d.is_some() {
+                    break;
+                }
+                (y, m) = (None, None);
+            }
+            if y.is_none() {
+                y = num(c, &["y=", "year="], 4).filter(|v| (1970..=9999).contains(v));
+            }
+        }
+        let Some(y) = y else {
+            return DateJudgement::Open;
+        };
+        let y = y as i32;
+        let (start, end) = match (m, d) {
+            (Some(m), Some(d)) => {
+                let Some(s) = NaiveDate::from_ymd_opt(y, m, d) else {
+                    return DateJudgement::Open;
+                };
+                (s, s + chrono::Days::new(1))
+            }
+            (Some(m), None) => {
+                let s = NaiveDate::from_ymd_opt(y, m, 1);
+                let e = if m == 12 {
+                    NaiveDate::from_ymd_opt(y + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(y, m + 1, 1)
+                };
+                match (s, e) {
+                    (Some(s), Some(e)) => (s, e),
+                    _ => return DateJudgement::Open,
+                }
+            }
+            _ => match (
+                NaiveDate::from_ymd_opt(y, 1, 1),
+                NaiveDate::from_ymd_opt(y + 1, 1, 1),
+            ) {
+                (Some(s), Some(e)) => (s, e),
+                _ => return DateJudgement::Open,
+            },
+        };
+        let midnight = |n: NaiveDate| n.and_time(chrono::NaiveTime::MIN).and_utc();
+        // Delivery lag: a folder may hold events up to a day older than its date.
+        let late = self
+            .until
+            .is_some_and(|u| midnight(start) > u + chrono::Days::new(1));
+        let early = self.since.is_some_and(|s| midnight(end) <= s);
+        if late || early {
+            DateJudgement::Outside
+        } else if d.is_some() {
+            DateJudgement::Day
+        } else {
+            DateJudgement::Open
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct WalkOptions {
     pub follow_symlinks: bool,
@@ -83,6 +197,11 @@ pub struct WalkOptions {
     pub ignore_rel: Vec<PathBuf>,
     /// Do not read `.mlguardignore` (a model-signing signature says itself what it ignores).
     pub no_ignore_file: bool,
+    /// `--shard INDEX/COUNT`: keep only this shard's share of the listing
+    /// ([`super::shard`]); [`Walk::shard`] then records the whole listing's fingerprint.
+    pub shard: Option<super::shard::Shard>,
+    /// Leave out date directories/prefixes outside this range (`scan --since/--until`).
+    pub dates: DateRange,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +235,10 @@ pub struct Walk {
     pub skipped: Vec<(Vec<u8>, String)>,
     /// Entries that could not be read: `(path, message)`.
     pub errors: Vec<(PathBuf, String)>,
+    /// With [`WalkOptions::shard`]: this part's record (the lists above hold only its share).
+    pub shard: Option<super::shard::ShardInfo>,
+    /// Date directories/prefixes left out by [`WalkOptions::dates`], not listed.
+    pub pruned: Vec<PathBuf>,
 }
 
 struct Filter {
@@ -191,7 +314,18 @@ impl Filter {
 /// globs, and a `.mlguardignore` object at the top of the prefix. Stores have no symlinks
 /// or special files; every object is a file.
 fn list_remote(root: &Path, opts: &WalkOptions) -> Result<Walk> {
-    let objects = remote::list(root)?;
+    let mut pruned = Vec::new();
+    let objects = if opts.dates.is_set() {
+        remote::list_dated(root, &opts.dates, &mut pruned)?
+    } else {
+        remote::list(root)?
+    };
+    if objects.is_empty() && !pruned.is_empty() {
+        return Ok(Walk {
+            pruned,
+            ..Walk::default()
+        });
+    }
     if objects.is_empty() {
         return Err(Error::input(
             root,
@@ -216,7 +350,10 @@ fn list_remote(root: &Path, opts: &WalkOptions) -> Result<Walk> {
         }
         filter.ignore = Some(gb.build().map_err(|e| Error::input(&url, e))?);
     }
-    let mut out = Walk::default();
+    let mut out = Walk {
+        pruned,
+        ..Walk::default()
+    };
     for (rel, info) in objects {
         let relp = Path::new(&rel);
         let url = PathBuf::from(format!("{prefix}/{rel}"));
@@ -276,8 +413,35 @@ pub fn join_rel(root: &Path, rel: &[u8]) -> PathBuf {
 }
 
 /// List `root` (a directory, or an object-storage prefix URL): the one walker of the
-/// program.
+/// program. With [`WalkOptions::shard`], only that shard's share is returned.
 pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
+    let mut w = list_all(root, opts)?;
+    if let Some(shard) = opts.shard {
+        keep_share(&mut w, &remote::local_path(root), shard);
+    }
+    Ok(w)
+}
+
+/// Reduce a listing to one shard's share, recording the fingerprint of the whole listing.
+/// Every listed path counts, items, skipped special files and unreadable entries alike, so
+/// each of them is accounted for by exactly one part.
+fn keep_share(w: &mut Walk, root: &Path, shard: super::shard::Shard) {
+    let err_rel = |p: &Path| rel_bytes(p.strip_prefix(root).unwrap_or(p));
+    let errors: Vec<Vec<u8>> = w.errors.iter().map(|(p, _)| err_rel(p)).collect();
+    let info = shard.info(
+        w.items
+            .iter()
+            .map(|i| i.rel.as_slice())
+            .chain(w.skipped.iter().map(|(r, _)| r.as_slice()))
+            .chain(errors.iter().map(|r| r.as_slice())),
+    );
+    w.items.retain(|i| shard.owns(&i.rel));
+    w.skipped.retain(|(r, _)| shard.owns(r));
+    w.errors.retain(|(p, _)| shard.owns(&err_rel(p)));
+    w.shard = Some(info);
+}
+
+fn list_all(root: &Path, opts: &WalkOptions) -> Result<Walk> {
     if remote::is_url(root) {
         return list_remote(root, opts);
     }
@@ -296,13 +460,24 @@ pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
         p => p,
     };
     let mut out = Walk::default();
+    let pruned = std::cell::RefCell::new(Vec::new());
     let it = walkdir::WalkDir::new(root)
         .follow_links(policy == Symlinks::Follow)
         .min_depth(1)
         .into_iter()
         .filter_entry(|e| {
             let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-            !filter.excluded(rel, e.path(), e.file_type().is_dir())
+            if filter.excluded(rel, e.path(), e.file_type().is_dir()) {
+                return false;
+            }
+            if opts.dates.is_set() && e.file_type().is_dir() {
+                let comps = e.path().iter().map(|c| c.to_str().unwrap_or(""));
+                if opts.dates.judge(comps) == DateJudgement::Outside {
+                    pruned.borrow_mut().push(e.path().to_path_buf());
+                    return false;
+                }
+            }
+            true
         });
     for entry in it {
         let entry = match entry {
@@ -408,6 +583,8 @@ pub fn list(root: &Path, opts: &WalkOptions) -> Result<Walk> {
     out.items.sort_by(|a, b| a.rel.cmp(&b.rel));
     out.skipped.sort();
     out.errors.sort();
+    out.pruned = pruned.into_inner();
+    out.pruned.sort();
     Ok(out)
 }
 
@@ -447,6 +624,8 @@ pub struct Expanded {
     /// `(path, reason)`: entries of listed directories that are not read (another
     /// extension, special files, links to directories, dangling links).
     pub skipped: Vec<(PathBuf, String)>,
+    /// Date directories/prefixes outside `--since`/`--until`, not listed.
+    pub pruned: Vec<PathBuf>,
 }
 
 /// True when `s` contains glob syntax.
@@ -460,8 +639,19 @@ fn is_glob(s: &str) -> bool {
 /// listing are input errors: a reader never goes on with part of a directory it could not
 /// list.
 pub fn expand(inputs: &[PathBuf], wanted: &dyn Fn(&Path) -> bool, what: &str) -> Result<Expanded> {
+    expand_dated(inputs, wanted, what, DateRange::default())
+}
+
+/// [`expand`], leaving out directories/prefixes named by a date outside `dates`.
+pub fn expand_dated(
+    inputs: &[PathBuf],
+    wanted: &dyn Fn(&Path) -> bool,
+    what: &str,
+    dates: DateRange,
+) -> Result<Expanded> {
     let opts = WalkOptions {
         symlinks: Symlinks::ReadFiles,
+        dates,
         ..WalkOptions::default()
     };
     let mut out = Expanded::default();
@@ -503,8 +693,9 @@ pub fn expand(inputs: &[PathBuf], wanted: &dyn Fn(&Path) -> bool, what: &str) ->
                 .into_iter()
                 .map(|(rel, why)| (join_rel(p, &rel), why)),
         );
+        out.pruned.extend(w.pruned);
     }
-    if out.files.is_empty() {
+    if out.files.is_empty() && out.pruned.is_empty() {
         return Err(Error::usage(format!(
             "no {what} found in {}",
             inputs
@@ -551,7 +742,8 @@ fn expand_remote(
         return Ok(());
     }
     let w = list(url, opts)?;
-    if w.items.is_empty() {
+    out.pruned.extend(w.pruned);
+    if w.items.is_empty() && out.pruned.is_empty() {
         return Err(Error::input(
             url,
             "not found (no object at this key or under this prefix)",
@@ -637,6 +829,10 @@ pub trait ByteSource: Send + Sync + std::fmt::Debug {
     fn get_range(&self, range: std::ops::Range<u64>) -> std::io::Result<bytes::Bytes>;
     /// What to call it in errors.
     fn name(&self) -> &Path;
+    /// For an object in a store: the listed version it is pinned to.
+    fn object(&self) -> Option<&remote::ObjectInfo> {
+        None
+    }
 }
 
 /// A local regular file read with `pread` (no shared cursor, so ranges read in parallel).
@@ -779,6 +975,14 @@ pub struct Limits {
     /// Cap on decompressed/compressed bytes, checked once past 16 MiB of output
     /// [default: 1000].
     pub max_decompression_ratio: u64,
+    /// Most columns one table may have [default: 10,000]. Checked on the header (CSV) or
+    /// schema before arrow allocates per-column builders: a 170 KB CSV with 20k columns
+    /// took 2.5 GB.
+    pub max_columns: u64,
+    /// Longest record (a CSV record, a JSON line, a log line) [default: 64 MiB]. Checked
+    /// while reading, so a `.gz` that inflates to one 3 GiB line is an error after 64 MiB,
+    /// not a 7 GB allocation.
+    pub max_record_bytes: u64,
 }
 
 impl Default for Limits {
@@ -786,6 +990,8 @@ impl Default for Limits {
         Limits {
             max_decompressed_bytes: 64 << 30,
             max_decompression_ratio: 1000,
+            max_columns: 10_000,
+            max_record_bytes: 64 << 20,
         }
     }
 }
@@ -1053,6 +1259,7 @@ mod tests {
         let small = Limits {
             max_decompressed_bytes: 1000,
             max_decompression_ratio: 1_000_000,
+            ..Limits::default()
         };
         let err = decode(&gzip(&[b'a'; 5000]), small).unwrap_err();
         assert!(err.to_string().contains("max_decompressed_bytes"), "{err}");
@@ -1071,6 +1278,44 @@ mod tests {
         let p = d.path().join("x.txt");
         std::fs::write(&p, b"plain").unwrap();
         assert_eq!(read_all(&p).unwrap(), b"plain");
+    }
+
+    #[test]
+    fn date_layouts_are_judged_by_their_span() {
+        let t = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let march = DateRange {
+            since: Some(t("2026-03-01T00:00:00Z")),
+            until: Some(t("2026-03-31T23:59:59Z")),
+        };
+        let j = |p: &str| march.judge(p.split('/'));
+        use DateJudgement::*;
+        let ct = "AWSLogs/111122223333/CloudTrail/us-east-1";
+        assert_eq!(j(ct), Open);
+        assert_eq!(j(&format!("{ct}/2025")), Outside, "a year before");
+        assert_eq!(j(&format!("{ct}/2026")), Open);
+        assert_eq!(j(&format!("{ct}/2026/02")), Outside);
+        assert_eq!(j(&format!("{ct}/2026/03")), Open);
+        assert_eq!(j(&format!("{ct}/2026/03/15")), Day);
+        assert_eq!(
+            j(&format!("{ct}/2026/04/01")),
+            Day,
+            "delivery lag: a day after"
+        );
+        assert_eq!(j(&format!("{ct}/2026/04/02")), Outside);
+        assert_eq!(j(&format!("{ct}/2026/04")), Open, "holds April 1st");
+        assert_eq!(j(&format!("{ct}/2026/05")), Outside);
+        assert_eq!(j("insights/y=2026/m=03/d=02/h=10"), Day, "Azure layout");
+        assert_eq!(j("insights/y=2027"), Outside);
+        assert_eq!(j("logs/2026/13/01"), Open, "not a month: no date");
+        assert_eq!(j("run-1234/data"), Open);
+        let open = DateRange::default();
+        assert_eq!(open.judge("a/2019/01/01".split('/')), Day);
+        assert!(march.contains(None), "events without a time are kept");
+        assert!(!march.contains(Some(t("2026-04-01T00:00:00Z"))));
     }
 
     #[test]

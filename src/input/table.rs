@@ -9,12 +9,19 @@
 //! outside quotes, so quoted newlines are kept) and handed to arrow in chunks; when a chunk
 //! fails, its records are parsed one by one to name the exact line, and with
 //! `skip_bad_rows` the bad ones are counted and skipped instead of failing.
+//!
+//! Hostile input: every decode of one unit (a Parquet footer or row-group batch, an IPC
+//! footer or batch, a CSV/JSON block) runs under [`contain`], so a panic inside arrow or
+//! parquet is an input error naming the file and the unit; Arrow IPC lengths are checked
+//! against the file size first (an allocation failure cannot be contained). Before arrow
+//! allocates, the `[input]` caps bound the columns (`max_columns`: the CSV header is
+//! counted, Parquet/IPC/JSON schemas checked) and the record length (`max_record_bytes`:
+//! lines and records are read with a bounded length).
 
-use super::source;
+use super::{contain, source};
 use crate::error::{Error, IoContext, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -185,9 +192,7 @@ pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for (i, (f, fmt)) in files.iter().enumerate() {
         if *fmt == TableFormat::Parquet {
-            let file = source::open_range(f)?;
-            let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|e| Error::input(f, format!("not a readable Parquet file: {e}")))?;
+            let b = parquet_builder(f)?;
             let n = b.metadata().num_row_groups();
             for rg in 0..n.max(1) {
                 out.push(Unit {
@@ -213,6 +218,93 @@ fn open_text(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     source::open_stream(path)
 }
 
+/// Open a Parquet file and decode its footer (contained), checking the column cap.
+fn parquet_builder(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<source::RangeReader>> {
+    let file = source::open_range(path)?;
+    let b = contain::decode(path, "Parquet", &"footer", || {
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+    })?
+    .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
+    check_columns(path, b.schema().fields().len())?;
+    Ok(b)
+}
+
+/// The `[input] max_columns` cap.
+fn check_columns(path: &Path, n: usize) -> Result<()> {
+    let max = source::limits().max_columns;
+    if n as u64 > max {
+        return Err(Error::input(
+            path,
+            format!("{n} columns, more than the {max} allowed ([input] max_columns)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The error for a record past `[input] max_record_bytes`.
+fn record_too_long(path: &Path, line: u64, max: u64) -> Error {
+    Error::input_at_line(
+        path,
+        line,
+        format!("record longer than {max} bytes ([input] max_record_bytes); refused before reading it whole"),
+    )
+}
+
+/// Most bytes of sample used to infer a CSV/JSON schema (with `infer_rows` lines at most).
+const MAX_SAMPLE_BYTES: usize = 32 << 20;
+
+/// Most bytes of records handed to arrow at once (a block ends early past this, so a
+/// block is bounded by bytes as well as by `batch_rows`).
+const MAX_CHUNK_BYTES: usize = 16 << 20;
+
+/// Read one line (through its `\n`) into `buf` (cleared first); a line longer than `max`
+/// bytes is an error at `line` before it is held whole. Returns the bytes read (0 at end).
+fn read_line_capped(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    max: u64,
+    path: &Path,
+    line: u64,
+) -> Result<usize> {
+    buf.clear();
+    loop {
+        let avail = r.fill_buf().with_path(path)?;
+        if avail.is_empty() {
+            return Ok(buf.len());
+        }
+        let (take, done) = match avail.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        if (buf.len() + take) as u64 > max.saturating_add(1) {
+            return Err(record_too_long(path, line, max));
+        }
+        buf.extend_from_slice(&avail[..take]);
+        r.consume(take);
+        if done {
+            return Ok(buf.len());
+        }
+    }
+}
+
+/// Fields in the first record of a CSV sample (the header), counted with RFC 4180 quoting,
+/// before arrow sees it: the `[input] max_columns` cap for CSV.
+fn header_fields(sample: &[u8], delim: u8) -> usize {
+    let mut n = 1;
+    let mut quoted = false;
+    for &b in sample {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b if b == delim && !quoted => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
 /// Read one unit, calling `f` for each batch. Returns what was skipped.
 pub fn read_unit(
     unit: &Unit,
@@ -222,53 +314,64 @@ pub fn read_unit(
     let path = &unit.file;
     match unit.format {
         TableFormat::Parquet => {
-            let file = source::open_range(path)?;
-            let mut b =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?
-                    .with_batch_size(opts.batch_rows);
+            let rg = unit.row_group.unwrap_or(0);
+            let place = format!("row group {rg}");
+            let mut b = parquet_builder(path)?.with_batch_size(opts.batch_rows);
             if let Some(rg) = unit.row_group {
                 b = b.with_row_groups(vec![rg]);
             }
-            let reader = b
-                .build()
+            let mut reader = contain::decode(path, "Parquet", &place, || b.build())?
                 .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| {
-                    Error::input(
-                        path,
-                        format!("Parquet row group {}: {e}", unit.row_group.unwrap_or(0)),
-                    )
-                })?;
+            // Only the decoding is contained, not `f` (a panic there is a bug of ours).
+            while let Some(batch) = contain::decode(path, "Parquet", &place, || reader.next())? {
+                let batch = batch
+                    .map_err(|e| Error::input(path, format!("Parquet row group {rg}: {e}")))?;
                 f(&batch)?;
             }
             Ok(Skipped::default())
         }
         TableFormat::Ipc => {
             let magic = sniff(path)?;
-            let file = File::open(path).with_path(path)?;
+            let mut file = source::open_regular(path).with_path(path)?;
             if magic.starts_with(b"ARROW1") {
-                let r = arrow_ipc::reader::FileReader::try_new(file, None)
-                    .map_err(|e| Error::input(path, format!("Arrow IPC file: {e}")))?;
-                for (i, batch) in r.enumerate() {
-                    let batch = batch
-                        .map_err(|e| Error::input(path, format!("Arrow IPC batch {i}: {e}")))?;
-                    f(&batch)?;
-                }
+                contain::check_ipc_file(path, &mut file)?;
+                let mut r = contain::decode(path, "Arrow IPC", &"footer", || {
+                    arrow_ipc::reader::FileReader::try_new(file, None)
+                })?
+                .map_err(|e| Error::input(path, format!("Arrow IPC file: {e}")))?;
+                check_columns(path, r.schema().fields().len())?;
+                read_ipc_batches(path, &mut r, f)?;
             } else {
-                let r = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
-                    .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
-                for (i, batch) in r.enumerate() {
-                    let batch = batch
-                        .map_err(|e| Error::input(path, format!("Arrow IPC batch {i}: {e}")))?;
-                    f(&batch)?;
-                }
+                contain::check_ipc_stream(path, &mut file)?;
+                let mut r = contain::decode(path, "Arrow IPC", &"schema", || {
+                    arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                })?
+                .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
+                check_columns(path, r.schema().fields().len())?;
+                read_ipc_batches(path, &mut r, f)?;
             }
             Ok(Skipped::default())
         }
         TableFormat::Csv | TableFormat::Tsv => read_csv(unit, opts, f),
         TableFormat::Jsonl => read_jsonl(unit, opts, f),
     }
+}
+
+/// Every batch of an IPC reader, each decode contained.
+fn read_ipc_batches(
+    path: &Path,
+    r: &mut dyn Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
+    f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
+    for i in 0u64.. {
+        let place = format!("batch {i}");
+        let Some(batch) = contain::decode(path, "Arrow IPC", &place, || r.next())? else {
+            return Ok(());
+        };
+        let batch = batch.map_err(|e| Error::input(path, format!("Arrow IPC batch {i}: {e}")))?;
+        f(&batch)?;
+    }
+    Ok(())
 }
 
 /// Records of a text file: `(first line number, text)`. CSV records end at a newline with an
@@ -278,18 +381,22 @@ struct Records {
     line: u64,
     csv: bool,
     path: PathBuf,
+    /// `[input] max_record_bytes`.
+    max_record: u64,
 }
 
 impl Records {
-    /// Append up to `max` records to `out` (cleared first), their (first line, offset) to
-    /// `starts`. Blank records are dropped. Reads straight from the reader's buffer: no
-    /// allocation per line.
+    /// Append up to `max` records (and about [`MAX_CHUNK_BYTES`]) to `out` (cleared first),
+    /// their (first line, offset) to `starts`. Blank records are dropped. Reads straight
+    /// from the reader's buffer: no allocation per line. A record longer than
+    /// `max_record` is an error as soon as it passes the cap. Returns true at the end of
+    /// the file.
     fn fill_chunk(
         &mut self,
         max: usize,
         out: &mut Vec<u8>,
         starts: &mut Vec<(u64, usize)>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         out.clear();
         starts.clear();
         let mut rec_start = 0usize;
@@ -313,13 +420,16 @@ impl Records {
                         starts.push((rec_line, rec_start));
                     }
                 }
-                return Ok(());
+                return Ok(true);
             }
             match buf.iter().position(|&b| b == b'\n') {
                 Some(i) => {
                     let part = &buf[..=i];
                     if self.csv {
                         quotes += part.iter().filter(|&&b| b == b'"').count();
+                    }
+                    if (out.len() - rec_start + part.len()) as u64 > self.max_record + 1 {
+                        return Err(record_too_long(&self.path, rec_line, self.max_record));
                     }
                     out.extend_from_slice(part);
                     self.r.consume(i + 1);
@@ -333,8 +443,8 @@ impl Records {
                         rec_start = out.len();
                         rec_line = self.line + 1;
                         quotes = 0;
-                        if starts.len() >= max {
-                            return Ok(());
+                        if starts.len() >= max || out.len() >= MAX_CHUNK_BYTES {
+                            return Ok(false);
                         }
                     }
                 }
@@ -342,6 +452,9 @@ impl Records {
                     let n = buf.len();
                     if self.csv {
                         quotes += buf.iter().filter(|&&b| b == b'"').count();
+                    }
+                    if (out.len() - rec_start + n) as u64 > self.max_record + 1 {
+                        return Err(record_too_long(&self.path, rec_line, self.max_record));
                     }
                     out.extend_from_slice(buf);
                     self.r.consume(n);
@@ -354,7 +467,7 @@ impl Records {
     fn skip_header(&mut self) -> Result<()> {
         let mut out = Vec::new();
         let mut starts = Vec::new();
-        self.fill_chunk(1, &mut out, &mut starts)
+        self.fill_chunk(1, &mut out, &mut starts).map(|_| ())
     }
 }
 
@@ -384,9 +497,11 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
     let mut r = open_text(&unit.file)?;
     let mut sample = Vec::new();
     let mut lines = 0usize;
+    let max_record = source::limits().max_record_bytes;
+    let mut buf = Vec::new();
     loop {
-        let mut buf = Vec::new();
-        if r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 || lines > opts.infer_rows {
+        let n = read_line_capped(&mut r, &mut buf, max_record, &unit.file, lines as u64 + 1)?;
+        if n == 0 || lines > opts.infer_rows || (lines > 1 && sample.len() > MAX_SAMPLE_BYTES) {
             break;
         }
         sample.extend_from_slice(&buf);
@@ -395,6 +510,8 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
     if sample.is_empty() {
         return Err(Error::input(&unit.file, "empty file (no header row)"));
     }
+    // Count the header's fields before arrow allocates anything per column.
+    check_columns(&unit.file, header_fields(&sample, delim))?;
     // Tolerate a sample cut inside a quoted field or a bad row by inferring on what parses.
     let fmt = arrow_csv::reader::Format::default()
         .with_header(true)
@@ -403,7 +520,10 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
     // reported, with its line, by the reader).
     let mut sample: &[u8] = &sample;
     for _ in 0..3 {
-        match fmt.infer_schema(std::io::Cursor::new(sample), Some(opts.infer_rows)) {
+        let inferred = contain::decode(&unit.file, "CSV", &"schema inference", || {
+            fmt.infer_schema(std::io::Cursor::new(sample), Some(opts.infer_rows))
+        })?;
+        match inferred {
             Ok((schema, _)) => return Ok(Arc::new(widen(schema, opts))),
             Err(e) => {
                 let msg = e.to_string();
@@ -461,18 +581,22 @@ fn read_csv(
         line: 0,
         csv: true,
         path: unit.file.clone(),
+        max_record: source::limits().max_record_bytes,
     };
     recs.skip_header()?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
-        let r = arrow_csv::ReaderBuilder::new(schema.clone())
-            .with_header(false)
-            .with_delimiter(delim)
-            .with_batch_size(opts.batch_rows)
-            .build(std::io::Cursor::new(chunk))
-            .map_err(|e| e.to_string())?;
-        r.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())
+        contain::catch(|| {
+            let r = arrow_csv::ReaderBuilder::new(schema.clone())
+                .with_header(false)
+                .with_delimiter(delim)
+                .with_batch_size(opts.batch_rows)
+                .build(std::io::Cursor::new(chunk))
+                .map_err(|e| e.to_string())?;
+            r.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|m| Err(contain::panicked("CSV", &m)))
     };
     process_chunks(&mut recs, opts, &mut skipped, &parse, f)?;
     Ok(skipped)
@@ -489,9 +613,11 @@ fn read_jsonl(
     let mut sample = Vec::new();
     let mut line = 0u64;
     let mut kept = 0usize;
+    let max_record = source::limits().max_record_bytes;
+    let mut buf = Vec::new();
     loop {
-        let mut buf = Vec::new();
-        if r.read_until(b'\n', &mut buf).with_path(&unit.file)? == 0 || kept >= opts.infer_rows {
+        let n = read_line_capped(&mut r, &mut buf, max_record, &unit.file, line + 1)?;
+        if n == 0 || kept >= opts.infer_rows || (kept > 0 && sample.len() > MAX_SAMPLE_BYTES) {
             break;
         }
         line += 1;
@@ -519,15 +645,18 @@ fn read_jsonl(
     if kept == 0 {
         return Err(Error::input(&unit.file, "no JSON rows"));
     }
-    let (schema, _) =
+    let (schema, _) = contain::decode(&unit.file, "JSON", &"schema inference", || {
         arrow_json::reader::infer_json_schema(&mut std::io::Cursor::new(&sample), None)
-            .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
+    })?
+    .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
+    check_columns(&unit.file, schema.fields().len())?;
     let schema = Arc::new(widen(schema, opts));
     let mut recs = Records {
         r: open_text(&unit.file)?,
         line: 0,
         csv: false,
         path: unit.file.clone(),
+        max_record,
     };
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
@@ -538,13 +667,16 @@ fn read_jsonl(
         } else {
             return Err("invalid UTF-8".into());
         }
-        let r = arrow_json::ReaderBuilder::new(schema.clone())
-            .with_coerce_primitive(opts.lenient_types)
-            .with_batch_size(opts.batch_rows)
-            .build(std::io::Cursor::new(chunk))
-            .map_err(|e| e.to_string())?;
-        r.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())
+        contain::catch(|| {
+            let r = arrow_json::ReaderBuilder::new(schema.clone())
+                .with_coerce_primitive(opts.lenient_types)
+                .with_batch_size(opts.batch_rows)
+                .build(std::io::Cursor::new(chunk))
+                .map_err(|e| e.to_string())?;
+            r.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|m| Err(contain::panicked("JSON", &m)))
     };
     process_chunks(&mut recs, opts, &mut skipped, &parse, f)?;
     Ok(skipped)
@@ -595,7 +727,7 @@ fn process_chunks(
         drop(rx);
         producer
             .join()
-            .map_err(|_| Error::usage("internal: reader thread panicked"))?;
+            .map_err(|_| Error::internal("the CSV/JSON reader thread panicked"))?;
         result
     })
 }
@@ -612,9 +744,12 @@ fn produce(
     let mut chunk = Vec::with_capacity(4 << 20);
     let mut starts: Vec<(u64, usize)> = Vec::with_capacity(opts.batch_rows);
     loop {
-        recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts)?;
+        let eof = recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts)?;
         if starts.is_empty() {
-            return Ok(());
+            if eof {
+                return Ok(());
+            }
+            continue;
         }
         match parse(&chunk) {
             Ok(batches) => {
@@ -651,7 +786,7 @@ fn produce(
                 }
             }
         }
-        if starts.len() < opts.batch_rows {
+        if eof {
             return Ok(());
         }
     }

@@ -74,7 +74,32 @@ pub struct Entry {
     /// Per-chunk BLAKE3 (hex) of `chunk_size` byte ranges, for files larger than one chunk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunks: Option<Vec<String>>,
+    /// For an object hashed from a store: what the store said about the version that was
+    /// read. Information only, **outside the root** (the leaf binds path, size and content),
+    /// so a prefix and a local copy of it have the same root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectMeta>,
 }
+
+/// Store metadata of the object version that was hashed (`hash` of a URL). Not covered by
+/// the root or the signature's meaning: it says *which* version was read (to find it
+/// again in a versioned bucket), not what its content is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectMeta {
+    /// The ETag the reads were pinned to (`If-Match`), as the store gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The version id, when the bucket is versioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Last-modified time from the listing, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+/// Longest `object` string accepted from a manifest (real ETags and version ids are < 100).
+const MAX_OBJECT_FIELD: usize = 1024;
 
 impl Entry {
     /// The canonical leaf data: `kind ‖ le64(len(path)) ‖ path ‖ le64(size) ‖ blake3[32]`,
@@ -104,6 +129,11 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     pub options: ManifestOptions,
+    /// A part written with `--shard INDEX/COUNT`: `files`, `skipped` and `root` cover only
+    /// this shard's share of the listing; `mlguard manifest merge` joins the parts into the
+    /// manifest of the whole tree. Absent in a whole manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::input::shard::ShardInfo>,
     /// Hex Merkle root over `files` in order (see `merkle`).
     pub root: String,
     pub files: Vec<Entry>,
@@ -130,6 +160,7 @@ impl Manifest {
             tool: format!("mlguard {}", env!("CARGO_PKG_VERSION")),
             created: Some(now_rfc3339()),
             options,
+            shard: None,
             root: hex::encode(merkle::root(&leaves)),
             files,
             skipped: Vec::new(),
@@ -153,6 +184,21 @@ impl Manifest {
     /// Leaf hashes in order (validated manifests only).
     pub fn leaves(&self) -> Result<Vec<Hash>> {
         leaves(&self.files).map_err(|(p, e)| Error::input(p, e))
+    }
+
+    /// Refuse a shard part where the manifest of the whole tree is needed (verify, sign,
+    /// prove): a part lists only its share, so everything else would look added.
+    pub fn require_whole(&self, name: &Path) -> Result<()> {
+        match &self.shard {
+            None => Ok(()),
+            Some(s) => Err(Error::input(
+                name,
+                format!(
+                    "this is shard part {}/{} of a manifest, not the manifest of the whole tree: join the parts first with `mlguard manifest merge PART... -o MANIFEST`",
+                    s.index, s.count
+                ),
+            )),
+        }
     }
 
     /// Reject everything a hostile manifest could use to escape the tree or confuse verify.
@@ -181,10 +227,23 @@ impl Manifest {
                 Error::input_at(name, format!("options.excludes[{i}] '{g}'"), e.to_string())
             })?;
         }
+        if let Some(s) = &self.shard {
+            s.validate().map_err(|e| Error::input(name, e))?;
+        }
+        let shard = self.shard.as_ref().map(|s| s.shard());
         let mut prev: Option<Vec<u8>> = None;
         for e in &self.files {
             let at = |msg: String| Error::input_at(name, format!("entry '{}'", e.path), msg);
             let raw = check_relative_path(&e.path).map_err(at)?;
+            if let Some(s) = shard {
+                if !s.owns(&raw) {
+                    return Err(at(format!(
+                        "belongs to shard {}/{}, not to this part {s}",
+                        crate::input::shard::shard_of(&raw, s.count),
+                        s.count
+                    )));
+                }
+            }
             if let Some(p) = &prev {
                 if *p == raw {
                     return Err(at("duplicate path".into()));
@@ -215,6 +274,21 @@ impl Manifest {
                     }
                 }
                 _ => {}
+            }
+            if let Some(o) = &e.object {
+                for (field, v) in [
+                    ("etag", &o.etag),
+                    ("version", &o.version),
+                    ("last_modified", &o.last_modified),
+                ] {
+                    if v.as_ref().is_some_and(|v| {
+                        v.len() > MAX_OBJECT_FIELD || v.chars().any(char::is_control)
+                    }) {
+                        return Err(at(format!(
+                            "object.{field} is longer than {MAX_OBJECT_FIELD} bytes or has control characters"
+                        )));
+                    }
+                }
             }
             if let Some(chunks) = &e.chunks {
                 let cs = self.options.chunk_size;
@@ -360,7 +434,32 @@ mod tests {
             sha256: None,
             target: None,
             chunks: None,
+            object: None,
         }
+    }
+
+    #[test]
+    fn object_metadata_is_outside_the_root_and_validated() {
+        let plain = Manifest::new(ManifestOptions::default(), vec![entry("a", b"x")]).unwrap();
+        let mut e = entry("a", b"x");
+        e.object = Some(ObjectMeta {
+            etag: Some("\"abc\"".into()),
+            version: None,
+            last_modified: Some("2026-12-02T17:00:00Z".into()),
+        });
+        let with = Manifest::new(ManifestOptions::default(), vec![e.clone()]).unwrap();
+        assert_eq!(with.root, plain.root);
+        with.validate(Path::new("m")).unwrap();
+        let json = serde_json::to_vec(&with).unwrap();
+        assert_eq!(Manifest::from_slice(&json, Path::new("m")).unwrap(), with);
+        let mut bad = with.clone();
+        bad.files[0].object.as_mut().unwrap().etag = Some("a\u{1b}[2J".into());
+        let err = bad.validate(Path::new("m")).unwrap_err().to_string();
+        assert!(err.contains("object.etag"), "{err}");
+        let unknown = String::from_utf8(json)
+            .unwrap()
+            .replace("\"etag\"", "\"colour\"");
+        assert!(Manifest::from_slice(unknown.as_bytes(), Path::new("m")).is_err());
     }
 
     #[test]

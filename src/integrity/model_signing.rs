@@ -741,6 +741,7 @@ pub fn verify_tree(
     Ok(VerifyResult {
         files,
         skipped: tree.skipped,
+        shard: None,
     })
 }
 

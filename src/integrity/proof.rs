@@ -148,6 +148,7 @@ impl Proof {
             sha256: None,
             target: None,
             chunks: None,
+            object: None,
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct HashedTree {
     pub unreadable: Vec<(String, String)>,
     /// `(escaped path, reason)` for FIFOs, sockets, devices.
     pub skipped: Vec<(String, String)>,
+    /// With `--shard`: the part's record (the lists above hold only its share).
+    pub shard: Option<crate::input::shard::ShardInfo>,
 }
 
 /// Walk `root` and hash everything in it. `progress` counts bytes.
@@ -48,6 +50,13 @@ pub fn hash_tree(
                         sha256: d.sha256.map(hex::encode),
                         target: None,
                         chunks: d.chunks.map(|c| c.iter().map(hex::encode).collect()),
+                        object: item.remote.as_ref().and_then(|s| s.object()).map(|o| {
+                            super::manifest::ObjectMeta {
+                                etag: o.e_tag.clone(),
+                                version: o.version.clone(),
+                                last_modified: o.last_modified.clone(),
+                            }
+                        }),
                     })
                     .map_err(|e| (path, e.to_string())),
                 };
@@ -56,7 +65,10 @@ pub fn hash_tree(
             })
             .collect()
     });
-    let mut out = HashedTree::default();
+    let mut out = HashedTree {
+        shard: w.shard.clone(),
+        ..HashedTree::default()
+    };
     for r in results {
         match r {
             Ok(e) => out.entries.push(e),
@@ -90,5 +102,6 @@ pub fn symlink_entry(path: String, target: &[u8], opts: &HashOptions) -> Entry {
             .then(|| hex::encode(sha2::Sha256::digest(target))),
         target: Some(encode_path(target)),
         chunks: None,
+        object: None,
     }
 }

@@ -106,6 +106,8 @@ pub struct VerifyResult {
     pub files: Vec<FileResult>,
     /// `(path, reason)`: FIFOs, sockets, devices seen in the tree and not hashed.
     pub skipped: Vec<(String, String)>,
+    /// With [`VerifyOptions::shard`]: the part's record (of the tree's listing).
+    pub shard: Option<crate::input::shard::ShardInfo>,
 }
 
 impl VerifyResult {
@@ -123,6 +125,9 @@ pub struct VerifyOptions {
     /// Files inside the tree that are not part of the dataset (the manifest or envelope
     /// being verified, when stored inside the tree).
     pub skip_paths: Vec<PathBuf>,
+    /// `--shard INDEX/COUNT`: check only the paths of this shard, in the manifest and in the
+    /// tree alike (an added file belongs to the shard of its own path).
+    pub shard: Option<crate::input::shard::Shard>,
 }
 
 /// Re-hash the tree at `root` exactly as the manifest's options say, and classify.
@@ -136,6 +141,7 @@ pub fn verify_tree(
         follow_symlinks: manifest.options.follow_symlinks,
         excludes: manifest.options.excludes.clone(),
         skip_paths: opts.skip_paths.clone(),
+        shard: opts.shard,
         ..WalkOptions::default()
     };
     let hash_opts = HashOptions {
@@ -143,8 +149,25 @@ pub fn verify_tree(
         chunk_size: manifest.options.chunk_size,
     };
     let tree = hash_tree(root, &walk_opts, &hash_opts, progress)?;
+    // A sharded part compares only its share of the manifest: the rest is checked by the
+    // other parts (a path the manifest lists but the tree lacks is then `missing` in the
+    // shard of that path; a file moved across shards is `missing` in one part and `added`
+    // in the other, which fails the gate just as `moved` does).
+    let expected: Vec<Entry> = match opts.shard {
+        Some(s) => manifest
+            .files
+            .iter()
+            .filter(|e| {
+                super::manifest::decode_path(&e.path)
+                    .map(|raw| s.owns(&raw))
+                    .unwrap_or(true)
+            })
+            .cloned()
+            .collect(),
+        None => manifest.files.clone(),
+    };
     let files = compare(
-        &manifest.files,
+        &expected,
         &tree.entries,
         &tree.unreadable,
         manifest.options.chunk_size,
@@ -152,6 +175,7 @@ pub fn verify_tree(
     Ok(VerifyResult {
         files,
         skipped: tree.skipped,
+        shard: tree.shard,
     })
 }
 

@@ -649,6 +649,7 @@ impl<'a> Builder<'a> {
             text: self.text,
             embedding: self.emb,
             row_fingerprints: rs,
+            shard: None,
         }
     }
 }
@@ -681,9 +682,12 @@ fn profile_unit(u: &Unit, s: &Settings, ro: &ReadOptions) -> Result<Profile> {
 }
 
 /// Profile every input (files, directories, globs) with `s`. `progress` counts units;
-/// `note` hears about directory entries read through a symlink or left out.
+/// `note` hears about directory entries read through a symlink or left out. With `shard`,
+/// only that shard's share of the expanded files (by a hash of each path as listed) is read
+/// and the profile records the whole listing's fingerprint.
 pub fn profile_paths(
     inputs: &[PathBuf],
+    shard: Option<crate::input::shard::Shard>,
     s: &Settings,
     progress: &indicatif::ProgressBar,
     note: &dyn Fn(String),
@@ -702,7 +706,13 @@ pub fn profile_paths(
             found.skipped.len() - SHOWN
         ));
     }
-    let files = found.files;
+    let mut files = found.files;
+    let shard_info = shard.map(|sh| {
+        let names: Vec<String> = files.iter().map(|(f, _)| f.display().to_string()).collect();
+        let info = sh.info(names.iter().map(|n| n.as_bytes()));
+        files.retain(|(f, _)| sh.owns(f.display().to_string().as_bytes()));
+        info
+    });
     let units = table::units(&files)?;
     progress.set_length(units.len() as u64);
     let ro = ReadOptions {
@@ -750,9 +760,16 @@ pub fn profile_paths(
             }
         }
     }
-    let Some(mut p) = total else {
+    let Some(mut p) = total.or_else(|| {
+        // A shard whose share is empty still writes its part (with zero rows), so that a
+        // merge can tell "nothing to read" from "part missing".
+        shard_info
+            .is_some()
+            .then(|| Builder::new(s, s.seed).finish(SkippedRows::default()))
+    }) else {
         return Err(Error::usage("no input"));
     };
+    p.shard = shard_info;
     p.inputs = inputs_meta.into_iter().collect::<Result<Vec<_>>>()?;
     p.pool_labels();
     Ok(p)

@@ -25,6 +25,8 @@ pub struct Options {
     pub rules: Option<PathBuf>,
     pub baseline_days: Option<f64>,
     pub baseline: Option<PathBuf>,
+    /// `--since`/`--until`: date prefixes outside are not listed, events outside dropped.
+    pub dates: logs::DateRange,
 }
 
 /// Sigma load report: (rules loaded, skipped `(file, reason)`, distinct rules matched).
@@ -40,6 +42,12 @@ pub struct Output {
     pub coverage: Vec<detect::Coverage>,
     pub files: usize,
     pub ignored: Vec<(PathBuf, String)>,
+    /// Files read through a symlink: `(link, target)`.
+    pub via_symlink: Vec<(PathBuf, PathBuf)>,
+    /// Date directories/prefixes outside `--since`/`--until`, not listed.
+    pub pruned: Vec<PathBuf>,
+    /// Events read but outside `--since`/`--until`.
+    pub outside_range: usize,
     /// Events per source name.
     pub events: std::collections::BTreeMap<&'static str, usize>,
     pub sigma: Option<SigmaSummary>,
@@ -94,7 +102,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
         out
     };
-    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true)?;
+    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
     // Registry exports teach the asset map where model artifacts live.
     for e in loaded
         .events
@@ -153,6 +161,9 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         coverage,
         files: loaded.files,
         ignored: loaded.ignored,
+        via_symlink: loaded.via_symlink,
+        pruned: loaded.pruned,
+        outside_range: loaded.outside_range,
         events,
         sigma: sigma_summary,
         baseline: det.baseline,

@@ -16,3 +16,110 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join("testdata")
         .join(rel)
 }
+
+// Binary table seeds, built the same way every run (the fuzz targets mutate them; the
+// hostile-input tests corrupt them at the offsets recorded in docs/upstream-panics.md).
+
+use std::sync::Arc;
+
+/// Iris as Arrow batches (the source of the binary seeds).
+pub fn iris_batches() -> Vec<arrow_array::RecordBatch> {
+    let path = testdata("datasets/iris.csv");
+    let fmt = arrow_csv::reader::Format::default().with_header(true);
+    let (schema, _) = fmt
+        .infer_schema(std::fs::File::open(&path).unwrap(), Some(200))
+        .unwrap();
+    arrow_csv::ReaderBuilder::new(Arc::new(schema))
+        .with_header(true)
+        .with_batch_size(50)
+        .build(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+/// A few rows with the types the binary formats encode differently: strings (dictionary
+/// encoded in Parquet), nulls, lists, timestamps.
+pub fn typed_batch() -> arrow_array::RecordBatch {
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, Int64Array, StringArray, TimestampMillisecondArray};
+    let mut lb = ListBuilder::new(arrow_array::builder::Float64Builder::new());
+    for i in 0..20 {
+        for j in 0..(i % 4) {
+            lb.values().append_value((i * j) as f64);
+        }
+        lb.append(i % 5 != 0);
+    }
+    let names: StringArray = (0..20)
+        .map(|i| (i % 3 != 0).then(|| format!("n{}", i % 4)))
+        .collect();
+    let mut sb = StringBuilder::new();
+    for i in 0..20 {
+        sb.append_value(format!("text {i}"));
+    }
+    arrow_array::RecordBatch::try_from_iter(vec![
+        (
+            "id",
+            Arc::new(Int64Array::from_iter((0..20).map(Some))) as ArrayRef,
+        ),
+        ("name", Arc::new(names) as ArrayRef),
+        ("emb", Arc::new(lb.finish()) as ArrayRef),
+        (
+            "ts",
+            Arc::new(TimestampMillisecondArray::from_iter(
+                (0..20).map(|i| Some(1_700_000_000_000 + i)),
+            )) as ArrayRef,
+        ),
+        ("t", Arc::new(sb.finish()) as ArrayRef),
+    ])
+    .unwrap()
+}
+
+pub fn parquet_bytes(
+    batches: &[arrow_array::RecordBatch],
+    compression: parquet::basic::Compression,
+) -> Vec<u8> {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(40))
+        .set_compression(compression)
+        .build();
+    let mut out = Vec::new();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(&mut out, batches[0].schema(), Some(props)).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+    out
+}
+
+pub fn ipc_bytes(batches: &[arrow_array::RecordBatch], stream: bool, lz4: bool) -> Vec<u8> {
+    let opts = arrow_ipc::writer::IpcWriteOptions::default()
+        .try_with_compression(lz4.then_some(arrow_ipc::CompressionType::LZ4_FRAME))
+        .unwrap();
+    let mut out = Vec::new();
+    if stream {
+        let mut w = arrow_ipc::writer::StreamWriter::try_new_with_options(
+            &mut out,
+            &batches[0].schema(),
+            opts,
+        )
+        .unwrap();
+        for b in batches {
+            w.write(b).unwrap();
+        }
+        w.finish().unwrap();
+    } else {
+        let mut w = arrow_ipc::writer::FileWriter::try_new_with_options(
+            &mut out,
+            &batches[0].schema(),
+            opts,
+        )
+        .unwrap();
+        for b in batches {
+            w.write(b).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    out
+}

@@ -217,6 +217,14 @@ pub struct Loaded {
     /// Files not used, with the reason: in a directory with another extension, or an
     /// MLflow export of experiments/runs (not registry state).
     pub ignored: Vec<(PathBuf, String)>,
+    /// Files inside a listed directory that were read through a symlink: `(link, target)`.
+    /// They are read (and counted in `files`), so they are not `ignored`; they are listed
+    /// so that a link pulling a file in from outside the tree is visible.
+    pub via_symlink: Vec<(PathBuf, PathBuf)>,
+    /// Date directories/prefixes outside `--since`/`--until`, not listed.
+    pub pruned: Vec<PathBuf>,
+    /// Events read but outside `--since`/`--until` (dropped before any detection).
+    pub outside_range: usize,
     /// Records read after a repair (invalid UTF-8 replaced), one entry per record.
     pub repaired: Vec<Warning>,
 }
@@ -231,27 +239,46 @@ fn wanted(p: &Path) -> bool {
         .any(|e| n.ends_with(e))
 }
 
+pub use crate::input::source::DateRange;
+
 /// `(path, reason)` pairs.
 pub type Reasons = Vec<(PathBuf, String)>;
 
 /// Expand arguments into files through the source layer: directories are listed (sorted;
 /// links to files read, links to directories and special files left out with a reason).
-/// Returns the files and `(path, reason)` for what was not read; a file read through a
-/// symlink is reported there too, as read.
-pub fn expand(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Reasons)> {
-    let found = crate::input::source::expand(
+/// Returns the files, `(path, reason)` for what was not read, and `(link, target)` for the
+/// files read through a symlink (a subset of the files: read, not ignored).
+pub fn expand(paths: &[PathBuf], dates: DateRange) -> Result<Expanded> {
+    let found = crate::input::source::expand_dated(
         paths,
         &wanted,
         "log files (looked for .json, .json.gz, .jsonl, .ndjson, .log)",
+        dates,
     )?;
-    let mut ignored = found.skipped;
-    ignored.extend(
-        found
-            .via_symlink
-            .into_iter()
-            .map(|p| (p, "read through a symlink".to_string())),
-    );
-    Ok((found.files, ignored))
+    let links = found
+        .via_symlink
+        .into_iter()
+        .map(|p| {
+            let target = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+            (p, target)
+        })
+        .collect();
+    Ok(Expanded {
+        files: found.files,
+        ignored: found.skipped,
+        via_symlink: links,
+        pruned: found.pruned,
+    })
+}
+
+/// What [`expand`] found: files to read, files not read with the reason, files read
+/// through a symlink `(link, target)`, and date directories/prefixes left out.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub files: Vec<PathBuf>,
+    pub ignored: Reasons,
+    pub via_symlink: Vec<(PathBuf, PathBuf)>,
+    pub pruned: Vec<PathBuf>,
 }
 
 /// Per-file work done while a file's raw records are still in memory (stateless detections,
@@ -263,7 +290,7 @@ pub type Forced = Option<&'static dyn LogSource>;
 
 /// Read every file (in parallel) as `source` (`None`: detect per record).
 pub fn load(paths: &[PathBuf], source: Forced) -> Result<Loaded> {
-    load_with::<()>(paths, source, &|_| Vec::new(), false).map(|(l, _)| l)
+    load_with::<()>(paths, source, &|_| Vec::new(), false, DateRange::default()).map(|(l, _)| l)
 }
 
 /// Like [`load`], running `hook` on each file's events in the reading thread. With
@@ -275,12 +302,23 @@ pub fn load_with<T: Send>(
     source: Forced,
     hook: &FileHook<'_, T>,
     drop_raw: bool,
+    dates: DateRange,
 ) -> Result<(Loaded, Vec<T>)> {
-    let (files, ignored) = expand(paths)?;
-    let per_file: Vec<(FileRead, Vec<T>)> = files
+    let Expanded {
+        files,
+        ignored,
+        via_symlink,
+        pruned,
+    } = expand(paths, dates)?;
+    let per_file: Vec<(FileRead, Vec<T>, usize)> = files
         .par_iter()
         .map(|f| {
             let mut r = read_file(f, source);
+            let before = r.events.len();
+            if dates.is_set() {
+                r.events.retain(|e| dates.contains(e.time));
+            }
+            let outside = before - r.events.len();
             let found = hook(&r.events);
             if drop_raw {
                 for e in r
@@ -291,16 +329,19 @@ pub fn load_with<T: Send>(
                     e.raw = Value::Null;
                 }
             }
-            (r, found)
+            (r, found, outside)
         })
         .collect();
     let mut results = Vec::new();
     let mut out = Loaded {
         files: files.len(),
         ignored,
+        via_symlink,
+        pruned,
         ..Loaded::default()
     };
-    for (f, (r, found)) in files.iter().zip(per_file) {
+    for (f, (r, found, outside)) in files.iter().zip(per_file) {
+        out.outside_range += outside;
         if let Some(why) = r.unused {
             out.ignored.push((f.clone(), why));
         }
@@ -328,12 +369,64 @@ fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<Strin
 /// Read one file: JSON documents (one, or many: containers per line, concatenated files)
 /// or JSON Lines; see [`read`].
 pub fn read_file(path: &Path, source: Forced) -> FileRead {
-    match crate::input::source::read_all(path) {
-        Ok(bytes) => read::read_bytes(path, &bytes, source),
-        Err(e) => FileRead {
-            warnings: vec![warn(path, None, None, format!("cannot read: {e}"))],
-            ..FileRead::default()
-        },
+    let max = crate::input::source::limits().max_record_bytes;
+    match read_capped(path, max) {
+        Ok((bytes, cut)) => {
+            let mut r = read::read_bytes(path, &bytes, source);
+            if let Some(line) = cut {
+                r.warnings.push(warn(
+                    path,
+                    None,
+                    Some(line),
+                    format!(
+                        "line longer than {max} bytes ([input] max_record_bytes): it and the rest of the file were not read"
+                    ),
+                ));
+            }
+            r
+        }
+        Err(e) => {
+            let msg = match e {
+                crate::Error::Io { source, .. } => source.to_string(),
+                crate::Error::Input { message, .. } => message,
+                other => other.to_string(),
+            };
+            FileRead {
+                warnings: vec![warn(path, None, None, format!("cannot read: {msg}"))],
+                ..FileRead::default()
+            }
+        }
+    }
+}
+
+/// A log file's (decompressed) bytes, stopping before the first line longer than `max`
+/// bytes: a `.json.gz` bomb that inflates to one huge line costs `max` bytes of memory, not
+/// the whole inflated size. Returns the bytes up to that line and its 1-based number.
+fn read_capped(path: &Path, max: u64) -> crate::Result<(Vec<u8>, Option<u64>)> {
+    use std::io::BufRead;
+    let mut r = crate::input::source::open_stream(path)?;
+    let mut out = Vec::new();
+    let mut line_start = 0usize;
+    let mut line = 1u64;
+    loop {
+        let buf = r.fill_buf().map_err(|e| crate::Error::io(path, e))?;
+        if buf.is_empty() {
+            return Ok((out, None));
+        }
+        let n = buf.len();
+        let base = out.len();
+        out.extend_from_slice(buf);
+        r.consume(n);
+        for (i, b) in out[base..].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = base + i + 1;
+            }
+        }
+        if (out.len() - line_start) as u64 > max {
+            out.truncate(line_start);
+            return Ok((out, Some(line)));
+        }
     }
 }
 
