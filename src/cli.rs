@@ -44,10 +44,19 @@ impl Global {
     pub fn load_config(&self) -> crate::Result<crate::config::Config> {
         crate::config::Config::load(self.config.as_deref())
     }
-    /// Print a note on stderr unless `--quiet`.
+    /// The `--config` file, as an input that no output may overwrite.
+    pub fn config_input(&self) -> Vec<crate::report::Input<'_>> {
+        self.config
+            .as_deref()
+            .map(crate::report::Input::File)
+            .into_iter()
+            .collect()
+    }
+    /// Print a note on stderr unless `--quiet`. Notes name files and quote input, so
+    /// control characters are escaped ([`crate::report::text`]).
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("mlguard: {msg}");
+            eprintln!("mlguard: {}", crate::report::text::clean(&msg.to_string()));
         }
     }
 }

@@ -1119,3 +1119,74 @@ fn model_signing_cli_interop() {
     );
     assert!(o.status.success(), "{}", err(&o));
 }
+
+#[test]
+fn verify_file_on_a_directory_says_so() {
+    let f = Fixture::new();
+    f.ok(&["prove", "data.dsse.json", "b.csv", "-o", "b.proof"]);
+    let o = f.run(&[
+        "verify-file",
+        "data",
+        "--proof",
+        "b.proof",
+        "--signature",
+        "data.dsse.json",
+        "--pubkey",
+        "owner.pub",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = err(&o);
+    assert!(e.contains("data is a directory"), "{e}");
+    assert!(!e.contains("after the walk"), "{e}");
+}
+
+#[test]
+fn outputs_never_overwrite_an_input() {
+    let f = Fixture::new();
+    let before = std::fs::read(f.p("data.dsse.json")).unwrap();
+    for args in [
+        &[
+            "verify",
+            "data",
+            "--signature",
+            "data.dsse.json",
+            "--pubkey",
+            "owner.pub",
+            "-o",
+            "data.dsse.json",
+        ][..],
+        &[
+            "verify",
+            "data",
+            "--signature",
+            "data.dsse.json",
+            "--pubkey",
+            "owner.pub",
+            "-o",
+            "owner.pub",
+        ][..],
+        &["prove", "data.dsse.json", "b.csv", "-o", "data.dsse.json"][..],
+        &["hash", "data", "--sign", "owner", "-o", "owner"][..],
+    ] {
+        let o = f.run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
+        assert!(
+            err(&o).contains("is also an input"),
+            "{args:?}: {}",
+            err(&o)
+        );
+    }
+    assert_eq!(std::fs::read(f.p("data.dsse.json")).unwrap(), before);
+    assert!(std::fs::read_to_string(f.p("owner.pub"))
+        .unwrap()
+        .contains("PUBLIC KEY"));
+    // Co-signing in place stays allowed (documented): the envelope is read, then replaced.
+    f.ok(&[
+        "sign",
+        "data.dsse.json",
+        "--key",
+        "sec",
+        "-o",
+        "data.dsse.json",
+    ]);
+}

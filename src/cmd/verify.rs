@@ -6,7 +6,8 @@ use crate::error::{Error, IoContext};
 use crate::integrity::manifest::Manifest;
 use crate::integrity::verify::{verify_tree, FileResult, Status, VerifyOptions};
 use crate::integrity::{dsse, model_signing};
-use crate::report::{self, Finding, Format, Output, Report, Severity, Skipped};
+use crate::report::text::Clean;
+use crate::report::{self, Finding, Format, Input, Output, Report, Severity, Skipped};
 use crate::{progress, Outcome, Result};
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -80,6 +81,18 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args
         .format
         .check("verify", &[Format::Table, Format::Json, Format::Junit])?;
+    // The report must not overwrite the manifest, envelope or a key (an output inside the
+    // tree is fine: the walk leaves it out).
+    let mut inputs = g.config_input();
+    inputs.push(Input::File(&args.path));
+    inputs.extend(
+        args.manifest
+            .iter()
+            .chain(&args.signature)
+            .map(|p| Input::File(p)),
+    );
+    inputs.extend(args.pubkey.iter().map(|p| Input::File(p)));
+    report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let config = g.load_config()?;
     let mut skip: Vec<PathBuf> = args.output.iter().cloned().collect();
     let pb = progress::bytes(0, g.quiet);
@@ -262,8 +275,8 @@ pub(crate) fn write_report(
                     out,
                     "{:<13} {}  ({})",
                     f.status.as_str().to_uppercase(),
-                    f.path,
-                    describe(f)
+                    Clean(&f.path),
+                    Clean(&describe(f))
                 )
                 .with_path(&name)?;
             }

@@ -260,14 +260,21 @@ impl Filter {
             .build()
             .map_err(|e| Error::usage(format!("--exclude: {e}")))?;
         let ignore_path = root.join(IGNORE_FILE);
-        let ignore = if !opts.no_ignore_file && ignore_path.is_file() {
-            let mut gb = GitignoreBuilder::new(root);
-            if let Some(e) = gb.add(&ignore_path) {
-                return Err(Error::input(&ignore_path, e));
-            }
-            Some(gb.build().map_err(|e| Error::input(&ignore_path, e))?)
-        } else {
+        let ignore_text = if opts.no_ignore_file {
             None
+        } else {
+            read_ignore_file(&ignore_path)?
+        };
+        let ignore = match ignore_text {
+            Some(text) => {
+                let mut gb = GitignoreBuilder::new(root);
+                for line in String::from_utf8_lossy(&text).lines() {
+                    gb.add_line(Some(ignore_path.clone()), line)
+                        .map_err(|e| Error::input(&ignore_path, e))?;
+                }
+                Some(gb.build().map_err(|e| Error::input(&ignore_path, e))?)
+            }
+            None => None,
         };
         // The file may not exist yet (an output being written): canonicalise its directory.
         let skip = opts
@@ -308,6 +315,65 @@ impl Filter {
             Some(n.as_os_str()) == name && std::fs::canonicalize(abs).is_ok_and(|c| &c == canon)
         })
     }
+}
+
+/// Largest `.mlguardignore` read (a policy file of globs, not data).
+const MAX_IGNORE_FILE: u64 = 1 << 20;
+
+/// The root's `.mlguardignore`, if there is one. It decides what the manifest leaves out,
+/// so it is part of the tree: it must be a regular file *in* the tree. A symlink is refused
+/// (not followed): its target, possibly outside the tree, could be edited to hide added
+/// files while the manifest records only the link. So is anything that is not a regular
+/// file (a FIFO would block the walk). Opened with `O_NOFOLLOW`, so a link swapped in after
+/// the check is refused too.
+fn read_ignore_file(path: &Path) -> Result<Option<Vec<u8>>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let refuse = |what: &str| {
+        Error::input(
+            path,
+            format!(
+                "is {what}: {IGNORE_FILE} must be a regular file inside the tree (it decides what is left out of the manifest); replace it by a copy of its content"
+            ),
+        )
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse("a symlink"));
+    }
+    if !meta.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    #[cfg(unix)]
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => refuse("a symlink"),
+                _ => Error::io(path, e),
+            })?
+    };
+    #[cfg(not(unix))]
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if !file.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    let mut text = Vec::new();
+    file.take(MAX_IGNORE_FILE + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    if text.len() as u64 > MAX_IGNORE_FILE {
+        return Err(Error::input(
+            path,
+            format!("larger than {MAX_IGNORE_FILE} bytes: not an ignore file"),
+        ));
+    }
+    Ok(Some(text))
 }
 
 /// List a prefix in object storage with the same filter as a local tree: `--exclude`
