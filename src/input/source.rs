@@ -893,6 +893,11 @@ pub trait ByteSource: Send + Sync + std::fmt::Debug {
     }
     /// Bytes `start..end` exactly; a short read is an error, never a short result.
     fn get_range(&self, range: std::ops::Range<u64>) -> std::io::Result<bytes::Bytes>;
+    /// Several ranges at once, in order. A store fetches them concurrently (the column
+    /// chunks of a Parquet row group); a local file reads them one after the other.
+    fn get_ranges(&self, ranges: &[std::ops::Range<u64>]) -> std::io::Result<Vec<bytes::Bytes>> {
+        ranges.iter().map(|r| self.get_range(r.clone())).collect()
+    }
     /// What to call it in errors.
     fn name(&self) -> &Path;
     /// For an object in a store: the listed version it is pinned to.
@@ -959,6 +964,112 @@ pub fn open_range(path: &Path) -> Result<RangeReader> {
 
 /// Block size of sequential remote reads (one ranged GET each, the next one in flight).
 const STREAM_BLOCK: u64 = 8 << 20;
+/// Block size of sequential local reads through a [`ByteSource`] (pread).
+const LOCAL_BLOCK: u64 = 1 << 20;
+
+/// The block size for streaming `src` sequentially.
+fn block_for(src: &dyn ByteSource) -> u64 {
+    if src.object().is_some() {
+        STREAM_BLOCK
+    } else {
+        LOCAL_BLOCK
+    }
+}
+
+/// Open a regular local file or an object for reads through one [`ByteSource`] (which a
+/// caller may wrap, e.g. to digest what is read: `integrity::observed`).
+pub fn open_source(path: &Path) -> Result<std::sync::Arc<dyn ByteSource>> {
+    Ok(open_range(path)?.0)
+}
+
+/// A sequential reader over `src` (the next block fetched while this one is consumed).
+pub fn sequential(src: std::sync::Arc<dyn ByteSource>) -> remote::Sequential {
+    let block = block_for(src.as_ref());
+    remote::Sequential::new(src, block)
+}
+
+/// Like [`open_stream`], over a [`ByteSource`]: a buffered stream, decompressed by magic
+/// number under the caps.
+pub fn stream_of(src: std::sync::Arc<dyn ByteSource>) -> Result<Box<dyn std::io::BufRead + Send>> {
+    let name = src.name().to_path_buf();
+    let head = src
+        .get_range(0..src.len().min(4))
+        .map_err(|e| Error::io(&name, e))?;
+    let c = compression_of(&head);
+    let r = decoder(sequential(src), c).map_err(|e| Error::io(&name, e))?;
+    Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, r)))
+}
+
+/// `Read + Seek` over a [`ByteSource`], one block at a time (Arrow IPC files, whose reader
+/// seeks to the footer and then to each record batch).
+#[derive(Debug)]
+pub struct SeekReader {
+    src: std::sync::Arc<dyn ByteSource>,
+    pos: u64,
+    buf: bytes::Bytes,
+    buf_start: u64,
+    block: u64,
+}
+
+impl SeekReader {
+    pub fn new(src: std::sync::Arc<dyn ByteSource>) -> SeekReader {
+        let block = block_for(src.as_ref());
+        SeekReader::with_block(src, block)
+    }
+
+    /// With reads of at least `block` bytes (small for a pass that only reads headers).
+    pub fn with_block(src: std::sync::Arc<dyn ByteSource>, block: u64) -> SeekReader {
+        SeekReader {
+            src,
+            pos: 0,
+            buf: bytes::Bytes::new(),
+            buf_start: 0,
+            block,
+        }
+    }
+}
+
+impl Read for SeekReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let len = self.src.len();
+        if self.pos >= len || out.is_empty() {
+            return Ok(0);
+        }
+        let in_buf =
+            self.pos >= self.buf_start && self.pos < self.buf_start + self.buf.len() as u64;
+        if !in_buf {
+            // A read larger than a block goes straight through (a record batch body).
+            let want = (out.len() as u64).max(self.block);
+            let end = (self.pos + want).min(len);
+            self.buf = self.src.get_range(self.pos..end)?;
+            self.buf_start = self.pos;
+        }
+        let at = (self.pos - self.buf_start) as usize;
+        let n = out.len().min(self.buf.len() - at);
+        out[..n].copy_from_slice(&self.buf[at..at + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for SeekReader {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let len = self.src.len() as i128;
+        let p = match to {
+            std::io::SeekFrom::Start(n) => n as i128,
+            std::io::SeekFrom::End(d) => len + d as i128,
+            std::io::SeekFrom::Current(d) => self.pos as i128 + d as i128,
+        };
+        if p < 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start",
+            ));
+        }
+        self.pos = p.min(u64::MAX as i128) as u64;
+        Ok(self.pos)
+    }
+}
 
 /// Open an input as a plain (undecompressed) sequential reader.
 fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
@@ -1003,6 +1114,35 @@ pub fn read_head(path: &Path, n: usize) -> Result<Vec<u8>> {
 #[derive(Debug, Clone)]
 pub struct RangeReader(pub std::sync::Arc<dyn ByteSource>);
 
+/// What Parquet's `get_read` returns: a reader from an offset that fetches as it is read,
+/// starting small (a page header is tens of bytes) and doubling. Handing Parquet "the rest
+/// of the file" instead cost one read of up to 64 MiB per page.
+pub struct LazyRead {
+    src: std::sync::Arc<dyn ByteSource>,
+    pos: u64,
+    buf: bytes::Bytes,
+    next: u64,
+}
+
+impl Read for LazyRead {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.buf.is_empty() {
+            let len = self.src.len();
+            if self.pos >= len {
+                return Ok(0);
+            }
+            let end = (self.pos + self.next.max(out.len() as u64)).min(len);
+            self.buf = self.src.get_range(self.pos..end)?;
+            self.pos = end;
+            self.next = (self.next * 2).min(4 << 20);
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        let _ = self.buf.split_to(n);
+        Ok(n)
+    }
+}
+
 impl parquet::file::reader::Length for RangeReader {
     fn len(&self) -> u64 {
         self.0.len()
@@ -1010,14 +1150,16 @@ impl parquet::file::reader::Length for RangeReader {
 }
 
 impl parquet::file::reader::ChunkReader for RangeReader {
-    type T = std::io::Cursor<bytes::Bytes>;
+    type T = LazyRead;
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        // Parquet asks for a reader from `start` to read a page header or a column chunk
-        // whose length it does not pass: give it the rest, bounded to 64 MiB per call.
-        let end = self.0.len().min(start.saturating_add(64 << 20));
-        Ok(std::io::Cursor::new(
-            self.get_bytes(start, (end.saturating_sub(start)) as usize)?,
-        ))
+        // Parquet asks for a reader from `start` to read a page header (or the footer)
+        // whose length it does not know: fetch as it reads.
+        Ok(LazyRead {
+            src: self.0.clone(),
+            pos: start,
+            buf: bytes::Bytes::new(),
+            next: 16 << 10,
+        })
     }
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
         self.0

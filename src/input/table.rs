@@ -22,11 +22,13 @@
 //! row, and no two columns of any format share a name; a JSON Lines schema is inferred
 //! from every row, so a key first seen late is still a column.
 
-use super::{contain, source};
+use super::contain;
+use super::source::{self, ByteSource};
 use crate::error::{Error, IoContext, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use std::io::{BufRead, BufReader};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -97,7 +99,19 @@ pub struct Unit {
     pub row_group: Option<usize>,
     /// Index of the file in the input list (for deterministic merge order and seeds).
     pub file_index: usize,
+    /// The input opened once and shared by all its units (every read goes through it, so a
+    /// wrapper sees them all: `integrity::observed` digests them); `None`: open by path.
+    pub src: Option<Arc<dyn ByteSource>>,
+    /// Parquet metadata read once per file, not once per row group.
+    pub parquet: Option<ArrowReaderMetadata>,
 }
+
+/// An input shared by the units that read it.
+pub type Source = Arc<dyn ByteSource>;
+
+/// Row groups whose column chunks are at most this large are fetched whole from object
+/// storage before decoding (concurrent ranged GETs); larger ones are read page by page.
+const PREFETCH_MAX: u64 = 256 << 20;
 
 /// Rows that could not be read with `skip_bad_rows`.
 #[derive(Debug, Clone, Default)]
@@ -197,17 +211,31 @@ pub fn expand(inputs: &[PathBuf], forced: Option<TableFormat>) -> Result<Inputs>
 
 /// Split the inputs into units of work (Parquet: one per row group).
 pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
+    units_of(files, &vec![None; files.len()])
+}
+
+/// [`units`], each file read through the given source when there is one (`srcs[i]` for
+/// `files[i]`).
+pub fn units_of(files: &[(PathBuf, TableFormat)], srcs: &[Option<Source>]) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for (i, (f, fmt)) in files.iter().enumerate() {
+        let src = srcs.get(i).cloned().flatten();
         if *fmt == TableFormat::Parquet {
-            let b = parquet_builder(f)?;
-            let n = b.metadata().num_row_groups();
+            let file = match &src {
+                Some(s) => source::RangeReader(s.clone()),
+                None => source::open_range(f)?,
+            };
+            let meta = parquet_metadata(f, &file)?;
+            let n = meta.metadata().num_row_groups();
+            let src = Some(file.0);
             for rg in 0..n.max(1) {
                 out.push(Unit {
                     file: f.clone(),
                     format: *fmt,
                     row_group: (n > 0).then_some(rg),
                     file_index: i,
+                    src: src.clone(),
+                    parquet: Some(meta.clone()),
                 });
             }
         } else {
@@ -216,27 +244,114 @@ pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
                 format: *fmt,
                 row_group: None,
                 file_index: i,
+                src,
+                parquet: None,
             });
         }
     }
     Ok(out)
 }
 
-fn open_text(path: &Path) -> Result<Box<dyn BufRead + Send>> {
-    source::open_stream(path)
+/// A Parquet row group's column chunks held in memory (fetched with concurrent ranged
+/// GETs), serving Parquet's reads; anything outside them falls through to the source.
+#[derive(Clone)]
+struct Prefetched {
+    src: Source,
+    parts: Arc<Vec<(u64, bytes::Bytes)>>,
 }
 
-/// Open a Parquet file and decode its footer (contained), checking the column cap.
-fn parquet_builder(
-    path: &Path,
-) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<source::RangeReader>> {
-    let file = source::open_range(path)?;
-    let b = contain::decode(path, "Parquet", &"footer", || {
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+impl Prefetched {
+    fn find(&self, start: u64, len: u64) -> Option<bytes::Bytes> {
+        let i = self
+            .parts
+            .partition_point(|(s, _)| *s <= start)
+            .checked_sub(1)?;
+        let (s, b) = &self.parts[i];
+        let end = s + b.len() as u64;
+        (start + len <= end).then(|| b.slice((start - s) as usize..(start - s + len) as usize))
+    }
+}
+
+impl parquet::file::reader::Length for Prefetched {
+    fn len(&self) -> u64 {
+        self.src.len()
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Prefetched {
+    type T = Box<dyn Read + Send>;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let i = self.parts.partition_point(|(s, _)| *s <= start);
+        if let Some((s, b)) = i.checked_sub(1).map(|i| &self.parts[i]) {
+            if start < s + b.len() as u64 {
+                let rest = b.slice((start - s) as usize..);
+                return Ok(Box::new(std::io::Cursor::new(rest)));
+            }
+        }
+        Ok(Box::new(
+            source::RangeReader(self.src.clone()).get_read(start)?,
+        ))
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        match self.find(start, length as u64) {
+            Some(b) => Ok(b),
+            None => self
+                .src
+                .get_range(start..start.saturating_add(length as u64))
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e))),
+        }
+    }
+}
+
+/// The byte ranges of a row group's column chunks, adjacent ones merged.
+fn chunk_ranges(meta: &ArrowReaderMetadata, rg: usize) -> Vec<std::ops::Range<u64>> {
+    let mut v: Vec<std::ops::Range<u64>> = meta
+        .metadata()
+        .row_group(rg)
+        .columns()
+        .iter()
+        .filter_map(|c| {
+            // Not `byte_range()`: it panics on the negative offsets of a corrupt footer.
+            // Such a chunk is not prefetched; the reader then reports it (contained).
+            let s = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let l = c.compressed_size();
+            (s >= 0 && l >= 0).then(|| s as u64..(s as u64).saturating_add(l as u64))
+        })
+        .collect();
+    v.sort_by_key(|r| r.start);
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for r in v {
+        match out.last_mut() {
+            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The source of a unit: the shared one, or the file opened now.
+fn unit_source(unit: &Unit) -> Result<Source> {
+    match &unit.src {
+        Some(s) => Ok(s.clone()),
+        None => source::open_source(&unit.file),
+    }
+}
+
+fn open_text(unit: &Unit) -> Result<Box<dyn BufRead + Send>> {
+    match &unit.src {
+        Some(s) => source::stream_of(s.clone()),
+        None => source::open_stream(&unit.file),
+    }
+}
+
+/// Decode a Parquet footer (contained), checking the column cap.
+fn parquet_metadata(path: &Path, file: &source::RangeReader) -> Result<ArrowReaderMetadata> {
+    let meta = contain::decode(path, "Parquet", &"footer", || {
+        ArrowReaderMetadata::load(file, ArrowReaderOptions::default())
     })?
     .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
-    check_columns(path, b.schema().fields().len())?;
-    Ok(b)
+    check_columns(path, meta.schema().fields().len())?;
+    Ok(meta)
 }
 
 /// The `[input] max_columns` cap.
@@ -298,27 +413,66 @@ pub fn read_unit(
     };
     match unit.format {
         TableFormat::Parquet => {
-            let rg = unit.row_group.unwrap_or(0);
-            let place = format!("row group {rg}");
-            let mut b = parquet_builder(path)?.with_batch_size(opts.batch_rows);
-            if let Some(rg) = unit.row_group {
-                b = b.with_row_groups(vec![rg]);
-            }
-            let mut reader = contain::decode(path, "Parquet", &place, || b.build())?
-                .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
+            let src = unit_source(unit)?;
+            let meta = match &unit.parquet {
+                Some(m) => m.clone(),
+                None => parquet_metadata(path, &source::RangeReader(src.clone()))?,
+            };
+            let g = unit.row_group.unwrap_or(0);
+            let place = format!("row group {g}");
+            // From object storage, the row group's column chunks are fetched up front with
+            // concurrent ranged GETs (as parquet's async reader does); page by page, every
+            // page header would be a request.
+            let ranges = match unit.row_group {
+                Some(g) if src.object().is_some() => chunk_ranges(&meta, g),
+                _ => Vec::new(),
+            };
+            let total = ranges
+                .iter()
+                .fold(0u64, |t, r| t.saturating_add(r.end - r.start));
+            let prefetch = src.object().is_some() && total > 0 && total <= PREFETCH_MAX;
+            use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder as B;
+            let reader = if prefetch {
+                let got = src.get_ranges(&ranges).map_err(|e| Error::io(path, e))?;
+                let parts = ranges.iter().map(|r| r.start).zip(got).collect();
+                let file = Prefetched {
+                    src,
+                    parts: Arc::new(parts),
+                };
+                let mut b = B::new_with_metadata(file, meta).with_batch_size(opts.batch_rows);
+                if let Some(rg) = unit.row_group {
+                    b = b.with_row_groups(vec![rg]);
+                }
+                contain::decode(path, "Parquet", &place, || b.build())?
+            } else {
+                let file = source::RangeReader(src);
+                let mut b = B::new_with_metadata(file, meta).with_batch_size(opts.batch_rows);
+                if let Some(rg) = unit.row_group {
+                    b = b.with_row_groups(vec![rg]);
+                }
+                contain::decode(path, "Parquet", &place, || b.build())?
+            };
+            let mut reader = reader.map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
             // Only the decoding is contained, not `f` (a panic there is a bug of ours).
             while let Some(batch) = contain::decode(path, "Parquet", &place, || reader.next())? {
-                let batch = batch
-                    .map_err(|e| Error::input(path, format!("Parquet row group {rg}: {e}")))?;
+                let batch =
+                    batch.map_err(|e| Error::input(path, format!("Parquet row group {g}: {e}")))?;
                 f(&batch)?;
             }
             Ok(Skipped::default())
         }
         TableFormat::Ipc => {
-            let magic = sniff(path)?;
-            let mut file = source::open_regular(path).with_path(path)?;
+            let src = unit_source(unit)?;
+            let len = src.len();
+            let magic = src
+                .get_range(0..len.min(8))
+                .map_err(|e| Error::io(path, e))?;
+            // One reader for the length checks and the decoding: the checks' reads (the
+            // footer, each message header) fill the blocks the decoder then reads from, so
+            // a file of up to one block (8 MiB from a store) is fetched once.
+            let mut file = source::SeekReader::new(src);
             if magic.starts_with(b"ARROW1") {
-                contain::check_ipc_file(path, &mut file)?;
+                contain::check_ipc_file(path, &mut file, len)?;
                 let mut r = contain::decode(path, "Arrow IPC", &"footer", || {
                     arrow_ipc::reader::FileReader::try_new(file, None)
                 })?
@@ -326,9 +480,10 @@ pub fn read_unit(
                 check_columns(path, r.schema().fields().len())?;
                 read_ipc_batches(path, &mut r, f)?;
             } else {
-                contain::check_ipc_stream(path, &mut file)?;
+                contain::check_ipc_stream(path, &mut file, len)?;
+                let stream = BufReader::with_capacity(1 << 20, file);
                 let mut r = contain::decode(path, "Arrow IPC", &"schema", || {
-                    arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                    arrow_ipc::reader::StreamReader::try_new(stream, None)
                 })?
                 .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
                 check_columns(path, r.schema().fields().len())?;
@@ -363,7 +518,7 @@ fn read_ipc_batches(
 /// (RFC 4180 quoting), JSON Lines at every LF. A lone-CR break is handed on as LF, so the
 /// chunk parsers see one convention.
 struct Records {
-    r: Box<dyn BufRead + Send>,
+    r: Tee,
     line: u64,
     csv: bool,
     path: PathBuf,
@@ -374,15 +529,58 @@ struct Records {
 }
 
 impl Records {
-    fn open(path: &Path, csv: bool) -> Result<Records> {
-        Ok(Records {
-            r: open_text(path)?,
+    fn open(unit: &Unit, csv: bool) -> Result<Records> {
+        Ok(Records::over(open_text(unit)?, unit, csv, None))
+    }
+
+    fn over(r: Box<dyn BufRead + Send>, unit: &Unit, csv: bool, log: Option<Vec<u8>>) -> Records {
+        Records {
+            r: Tee { inner: r, log },
             line: 0,
             csv,
-            path: path.to_path_buf(),
+            path: unit.file.clone(),
             max_record: source::limits().max_record_bytes,
             pending_cr: false,
-        })
+        }
+    }
+
+    /// The stream as if unread: the bytes logged so far, then the rest.
+    fn rewind(self) -> Box<dyn BufRead + Send> {
+        let Tee { inner, log } = self.r;
+        Box::new(std::io::Cursor::new(log.unwrap_or_default()).chain(inner))
+    }
+}
+
+/// A buffered reader that can log what is consumed from it: the CSV schema sample is read
+/// from the same stream that is then profiled (the logged bytes replayed first), so a text
+/// file is read once — from a store, downloaded once.
+struct Tee {
+    inner: Box<dyn BufRead + Send>,
+    log: Option<Vec<u8>>,
+}
+
+impl Read for Tee {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let b = self.fill_buf()?;
+        let n = b.len().min(out.len());
+        out[..n].copy_from_slice(&b[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Tee {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        if let Some(log) = &mut self.log {
+            // The bytes are in the buffer already: this fill_buf does no I/O.
+            if let Ok(b) = self.inner.fill_buf() {
+                log.extend_from_slice(&b[..n.min(b.len())]);
+            }
+        }
+        self.inner.consume(n);
     }
 }
 
@@ -537,8 +735,12 @@ fn check_unique_columns(path: &Path, schema: &arrow_schema::Schema) -> Result<()
 /// breaks are understood, record lengths are capped, and every record's line is known).
 /// A file with no header, or a header and no data row, is an error: profiling it would
 /// silently yield nothing.
-fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
-    let mut recs = Records::open(&unit.file, true)?;
+fn infer_csv(
+    unit: &Unit,
+    opts: &ReadOptions,
+    delim: u8,
+) -> Result<(SchemaRef, Box<dyn BufRead + Send>)> {
+    let mut recs = Records::over(open_text(unit)?, unit, true, Some(Vec::new()));
     let mut sample = Vec::new();
     let mut starts = Vec::new();
     let eof = recs.fill_chunk(opts.infer_rows.saturating_add(1), &mut sample, &mut starts)?;
@@ -601,7 +803,7 @@ fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
         }
     };
     check_unique_columns(&unit.file, &schema)?;
-    Ok(Arc::new(widen(schema, opts)))
+    Ok((Arc::new(widen(schema, opts)), recs.rewind()))
 }
 
 fn read_csv(
@@ -616,8 +818,8 @@ fn read_csv(
         } else {
             b','
         });
-    let schema = infer_csv(unit, opts, delim)?;
-    let mut recs = Records::open(&unit.file, true)?;
+    let (schema, stream) = infer_csv(unit, opts, delim)?;
+    let mut recs = Records::over(stream, unit, true, None);
     recs.skip_header()?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
@@ -647,7 +849,7 @@ fn read_csv(
 /// counted) by the reader. Top-level keys are counted against `[input] max_columns` as
 /// they appear, so a file of ever-new keys cannot grow the inferred schema without bound.
 fn infer_jsonl(unit: &Unit, opts: &ReadOptions) -> Result<arrow_schema::Schema> {
-    let mut recs = Records::open(&unit.file, false)?;
+    let mut recs = Records::open(unit, false)?;
     let max_columns = source::limits().max_columns;
     let mut keys: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut chunk = Vec::new();
@@ -735,7 +937,7 @@ fn read_jsonl(
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<Skipped> {
     let schema = Arc::new(widen(infer_jsonl(unit, opts)?, opts));
-    let mut recs = Records::open(&unit.file, false)?;
+    let mut recs = Records::open(unit, false)?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
         if let Ok(text) = std::str::from_utf8(chunk) {

@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod merge;
 pub mod merkle;
 pub mod model_signing;
+pub mod observed;
 pub mod proof;
 pub mod tree;
 pub mod verify;
