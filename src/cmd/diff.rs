@@ -4,7 +4,7 @@ use crate::cli::Global;
 use crate::cmd::verify::{results_report, write_report};
 use crate::integrity::manifest::Manifest;
 use crate::integrity::verify::{compare, Status};
-use crate::report::Format;
+use crate::report::{Format, Input};
 use crate::{Outcome, Result};
 use std::path::PathBuf;
 
@@ -33,6 +33,10 @@ pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
     let format = args
         .format
         .check("diff", &[Format::Table, Format::Json, Format::Junit])?;
+    crate::report::check_outputs(
+        &[("-o", args.output.as_deref())],
+        &[Input::File(&args.old), Input::File(&args.new)],
+    )?;
     let old = Manifest::read(&args.old)?;
     let mut new = Manifest::read(&args.new)?;
     if old.options.chunk_size != new.options.chunk_size {
@@ -41,13 +45,14 @@ pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
             e.chunks = None;
         }
     }
-    let mut files = compare(&old.files, &new.files, &[], old.options.chunk_size);
+    let old_entries: Vec<&_> = old.files.iter().collect();
+    let (mut files, ok) = compare(&old_entries, &new.files, &[], old.options.chunk_size);
     for f in &mut files {
         if f.status == Status::Missing {
             f.status = Status::Removed;
         }
     }
-    let mut report = results_report("diff", &files, false);
+    let mut report = results_report("diff", &files, ok, false, format);
     report.extra.insert("old_root".into(), old.root.into());
     report.extra.insert("new_root".into(), new.root.into());
     write_report(&report, &files, format, args.output.as_ref())?;

@@ -7,7 +7,7 @@ use crate::input::source::WalkOptions;
 use crate::integrity::hasher::{self, HashOptions};
 use crate::integrity::manifest::{decode_path, EntryKind, Manifest, ManifestOptions, Skipped};
 use crate::integrity::{dsse, tree};
-use crate::report::{Format, Output};
+use crate::report::{Format, Input, Output};
 use crate::{progress, Outcome, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,10 +20,14 @@ Examples:
                                                     manifest signed as a DSSE/in-toto envelope
   mlguard hash data/ --format b3sum > data.b3       then: cd data && b3sum --check ../data.b3
   mlguard hash data/ --format sha256sum > data.sha  then: cd data && sha256sum -c ../data.sha
+  mlguard hash s3://bucket/data/ --shard 3/8 -o part-3.json
+                                                    one part of eight (0-based), then:
+                                                    mlguard manifest merge part-*.json -o M
 
 Symlinks are recorded (not followed) unless --follow-symlinks. FIFOs, sockets and devices are
 never opened: they are reported and listed under \"skipped\". A .mlguardignore file (gitignore
-syntax) at the root excludes paths. The manifest format is documented in docs/manifest.md.")]
+syntax) at the root excludes paths. The manifest format is documented in docs/manifest.md;
+sharding in docs/scale.md.")]
 pub struct Args {
     /// Dataset directory to hash.
     pub path: PathBuf,
@@ -54,6 +58,10 @@ pub struct Args {
     /// envelope (docs/signing.md).
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Hash only shard INDEX (0-based) of COUNT of the listed files, chosen by a hash of
+    /// each relative path; the output is a part for `mlguard manifest merge` (docs/scale.md).
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::input::shard::parse_arg)]
+    pub shard: Option<crate::input::shard::Shard>,
 }
 
 fn parse_chunk_size(s: &str) -> std::result::Result<u64, String> {
@@ -69,6 +77,17 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             "--sign writes an envelope: it cannot be combined with --format b3sum/sha256sum",
         ));
     }
+    // An output inside the tree is left out of the walk; the tree itself, the signing key
+    // and the configuration are never overwritten.
+    let mut inputs = g.config_input();
+    inputs.push(Input::File(&args.path));
+    inputs.extend(args.sign.iter().map(|p| Input::File(p)));
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
+    if args.shard.is_some() && (args.sign.is_some() || format != Format::Json) {
+        return Err(Error::usage(
+            "--shard writes a manifest part (JSON) for `mlguard manifest merge`: sign or convert the merged manifest instead of a part",
+        ));
+    }
     let options = ManifestOptions {
         hash: "blake3".into(),
         sha256: args.sha256 || format == Format::Sha256sum,
@@ -80,6 +99,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         follow_symlinks: options.follow_symlinks,
         excludes: options.excludes.clone(),
         skip_paths: args.output.iter().cloned().collect(),
+        shard: args.shard,
         ..WalkOptions::default()
     };
     let hash_opts = HashOptions {
@@ -99,7 +119,11 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         });
     }
     for (p, msg) in &hashed.unreadable {
-        eprintln!("mlguard: warning: {}: {msg}", args.path.join(p).display());
+        eprintln!(
+            "mlguard: warning: {}: {}",
+            crate::report::text::path(&args.path.join(p)),
+            crate::report::text::clean(msg)
+        );
         skipped.push(Skipped {
             path: p.clone(),
             reason: format!("unreadable: {msg}"),
@@ -119,6 +143,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let mut manifest = Manifest::new(options, hashed.entries)?;
     manifest.skipped = skipped;
+    manifest.shard = hashed.shard.clone();
 
     let mut out = Output::open(args.output.as_deref())?;
     let name = args.output.clone().unwrap_or_else(|| "<stdout>".into());
@@ -141,7 +166,14 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     }
     out.finish()?;
     g.note(format!(
-        "{} files, {} bytes, root {}",
+        "{}{} files, {} bytes, root {}",
+        match &manifest.shard {
+            Some(s) => format!(
+                "shard {}/{} of {} listed paths: ",
+                s.index, s.count, s.listed
+            ),
+            None => String::new(),
+        },
         manifest.files.len(),
         manifest.files.iter().map(|f| f.size).sum::<u64>(),
         manifest.root
@@ -177,7 +209,7 @@ fn write_check_lines(
         if b3 && std::str::from_utf8(&raw).is_err() {
             eprintln!(
                 "mlguard: warning: {}: name is not valid UTF-8, which b3sum --check cannot open; left out (use the JSON manifest)",
-                e.path
+                crate::report::text::clean(&e.path)
             );
             continue;
         }

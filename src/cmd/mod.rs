@@ -5,6 +5,7 @@ pub mod drift;
 pub mod hash;
 pub mod inspect;
 pub mod keygen;
+pub mod manifest;
 pub mod profile;
 pub mod prove;
 pub mod scan;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Hash(a) => hash::run(a, &g),
         Command::Verify(a) => verify::run(a, &g),
         Command::Diff(a) => diff::run(a, &g),
+        Command::Manifest(a) => manifest::run(a, &g),
         Command::Keygen(a) => keygen::run(a, &g),
         Command::Sign(a) => sign::run(a, &g),
         Command::Prove(a) => prove::run(a, &g),

@@ -5,7 +5,7 @@ use crate::cli::Global;
 use crate::error::IoContext;
 use crate::input::table::TableFormat;
 use crate::profile::{self, Profile, Settings};
-use crate::report::Output;
+use crate::report::{text, Input, Output};
 use crate::{Error, Outcome, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +16,8 @@ Three forms:
   mlguard profile INPUT... [-o PROFILE] [--label COL] [--text COL]... [--embedding COL]
   mlguard profile merge A.json B.json ... -o MERGED.json
   mlguard profile show PROFILE.json
+  mlguard profile s3://bucket/train/ --shard 3/8 -o part-3.json     one part of eight (0-based)
+  mlguard profile merge part-*.json -o whole.json                   all parts, checked
 
 INPUT: Parquet, CSV/TSV, NDJSON/JSONL, Arrow IPC/Feather files (CSV/JSONL may be .gz or .zst),
 directories of shards and globs (quote them). The format comes from magic bytes, then the
@@ -28,8 +30,9 @@ Examples:
   mlguard profile merge day1.json day2.json -o week.json
   mlguard profile show baseline.profile.json
 
-The profile is JSON, documented field by field in docs/profile.md. Exit codes: 0 written,
-2 usage or input error (the message names the file and line/row).")]
+The profile is JSON, documented field by field in docs/profile.md; sharding in docs/scale.md.
+Merging parts of --shard refuses (exit 2, naming the part) a missing, duplicated or foreign
+part. Exit codes: 0 written, 2 usage or input error (the message names the file and line/row).")]
 pub struct Args {
     /// Input files, directories or globs (or `merge`/`show`, see below).
     #[arg(required = true, value_name = "INPUT")]
@@ -67,6 +70,10 @@ pub struct Args {
     /// Label sections kept (the rest are pooled as __other__).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top_labels: usize,
+    /// Profile only shard INDEX (0-based) of COUNT of the input files, chosen by a hash of
+    /// each file's path; `profile merge` joins the parts (docs/scale.md).
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::input::shard::parse_arg)]
+    pub shard: Option<crate::input::shard::Shard>,
 }
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
@@ -87,6 +94,9 @@ fn write_profile(p: &Profile, out: Option<&std::path::Path>) -> Result<()> {
 }
 
 fn build(args: &Args, g: &Global) -> Result<Outcome> {
+    let mut inputs = g.config_input();
+    inputs.extend(args.inputs.iter().map(|p| Input::Tree(p)));
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let v = &crate::profile::validate::KLL_K;
     if !v.contains(&args.kll_k) {
         return Err(Error::usage(format!(
@@ -113,7 +123,7 @@ fn build(args: &Args, g: &Global) -> Result<Outcome> {
     crate::profile::validate::settings(&s)
         .map_err(|e| Error::usage(e.replace("settings.", "--").replace('_', "-")))?;
     let pb = crate::progress::items(0, "units", g.quiet);
-    let p = profile::profile_paths(&args.inputs, &s, &pb, &|m| g.note(m))?;
+    let p = profile::profile_paths(&args.inputs, args.shard, &s, &pb, &|m| g.note(m))?;
     pb.finish_and_clear();
     if p.skipped.rows > 0 {
         g.note(format!(
@@ -143,17 +153,69 @@ fn merge(args: &Args, g: &Global) -> Result<Outcome> {
             "profile merge needs at least one profile: mlguard profile merge A B -o M",
         ));
     }
+    if files.len() as u64 > crate::input::shard::MAX_SHARDS {
+        return Err(Error::usage(format!(
+            "{} profiles given; at most {} at once",
+            files.len(),
+            crate::input::shard::MAX_SHARDS
+        )));
+    }
     let mut it = files.iter();
     let mut p = Profile::load(it.next().ok_or_else(|| Error::usage("no profile"))?)?;
+    // Shard records are checked once all are read (parts of `profile --shard`, like
+    // `manifest merge`); profiles are folded in one at a time so memory stays flat.
+    check_share(&p, &files[0])?;
+    let mut records = vec![(files[0].display().to_string(), p.shard.clone())];
     for f in it {
         let q = Profile::load(f)?;
+        check_share(&q, f)?;
+        records.push((f.display().to_string(), q.shard.clone()));
         p.merge(&q).map_err(|e| Error::input(f, e.to_string()))?;
         crate::profile::validate::profile(&p)
             .map_err(|e| Error::input(f, format!("merged profile would be invalid: {e}")))?;
     }
+    if records.iter().any(|(_, s)| s.is_some()) {
+        let refs: Vec<(String, Option<&crate::input::shard::ShardInfo>)> = records
+            .iter()
+            .map(|(n, s)| (n.clone(), s.as_ref()))
+            .collect();
+        let info = crate::input::shard::check_parts(&refs).map_err(Error::Usage)?;
+        // The union of the parts' input files must be the listing they were split from.
+        let (fp, n) = crate::input::shard::fingerprint(p.inputs.iter().map(|i| i.path.as_bytes()));
+        if fp != info.listing || n != info.listed {
+            return Err(Error::input(
+                &files[0],
+                format!(
+                    "the parts read {n} files but their run listed {}: a part was altered",
+                    info.listed
+                ),
+            ));
+        }
+        p.shard = None;
+        g.note(format!("merged all {} shard parts", info.count));
+    }
     g.note(format!("merged {} profiles: {} rows", files.len(), p.rows));
     write_profile(&p, args.output.as_deref())?;
     Ok(Outcome::Pass)
+}
+
+/// A shard part may only hold input files of its own shard.
+fn check_share(p: &Profile, name: &std::path::Path) -> Result<()> {
+    let Some(s) = p.shard.as_ref().map(|s| s.shard()) else {
+        return Ok(());
+    };
+    match p.inputs.iter().find(|i| !s.owns(i.path.as_bytes())) {
+        Some(i) => Err(Error::input(
+            name,
+            format!(
+                "input '{}' belongs to shard {}/{}, not to this part {s}",
+                i.path,
+                crate::input::shard::shard_of(i.path.as_bytes(), s.count),
+                s.count
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn fmt_num(x: Option<f64>) -> String {
@@ -172,13 +234,14 @@ fn show(args: &Args) -> Result<Outcome> {
     let [_, path] = &args.inputs[..] else {
         return Err(Error::usage("usage: mlguard profile show PROFILE.json"));
     };
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &[Input::File(path)])?;
     let p = Profile::load(path)?;
     let mut o = Output::open(args.output.as_deref())?;
     let name = args.output.clone().unwrap_or_else(|| "<stdout>".into());
     let mut text = String::new();
     text.push_str(&format!(
         "{}: {} rows, {} columns, {} input file(s){}\n",
-        path.display(),
+        text::path(path),
         p.rows,
         p.columns.len(),
         p.inputs.len(),
@@ -213,13 +276,13 @@ fn show(args: &Args) -> Result<Outcome> {
             .map(|f| {
                 f.top(3)
                     .iter()
-                    .map(|(v, n)| format!("{v}({n})"))
+                    .map(|(v, n)| format!("{}({n})", text::clean(v)))
                     .collect::<Vec<_>>()
                     .join(" ")
             })
             .unwrap_or_default();
         rows.push(vec![
-            c.name.clone(),
+            text::clean(&c.name).into_owned(),
             c.logical_type.as_str().into(),
             format!("{:.1}%", c.null_rate() * 100.0),
             fmt_num(c.moments.mean()),
@@ -255,20 +318,30 @@ fn show(args: &Args) -> Result<Outcome> {
             .counts
             .top(10)
             .iter()
-            .map(|(v, n)| format!("{v}: {n} ({:.1}%)", *n as f64 * 100.0 / total))
+            .map(|(v, n)| {
+                format!(
+                    "{}: {n} ({:.1}%)",
+                    text::clean(v),
+                    *n as f64 * 100.0 / total
+                )
+            })
             .collect();
-        text.push_str(&format!("label '{}': {}\n", l.column, top.join(", ")));
+        text.push_str(&format!(
+            "label '{}': {}\n",
+            text::clean(&l.column),
+            top.join(", ")
+        ));
     }
     for t in &p.text {
         let top: Vec<String> = t
             .tokens
             .top(10)
             .iter()
-            .map(|(v, n)| format!("{v}({n})"))
+            .map(|(v, n)| format!("{}({n})", text::clean(v)))
             .collect();
         text.push_str(&format!(
             "text '{}': {} docs; top tokens {}\n",
-            t.column,
+            text::clean(&t.column),
             t.docs,
             top.join(" ")
         ));
@@ -276,7 +349,7 @@ fn show(args: &Args) -> Result<Outcome> {
     if let Some(e) = &p.embedding {
         text.push_str(&format!(
             "embedding '{}': dim {}, {} rows, median norm {}\n",
-            e.column,
+            text::clean(&e.column),
             e.dim.map(|d| d.to_string()).unwrap_or("-".into()),
             e.rows,
             fmt_num(e.norms.quantile(0.5))

@@ -129,6 +129,11 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     pub options: ManifestOptions,
+    /// A part written with `--shard INDEX/COUNT`: `files`, `skipped` and `root` cover only
+    /// this shard's share of the listing; `mlguard manifest merge` joins the parts into the
+    /// manifest of the whole tree. Absent in a whole manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::input::shard::ShardInfo>,
     /// Hex Merkle root over `files` in order (see `merkle`).
     pub root: String,
     pub files: Vec<Entry>,
@@ -155,6 +160,7 @@ impl Manifest {
             tool: format!("mlguard {}", env!("CARGO_PKG_VERSION")),
             created: Some(now_rfc3339()),
             options,
+            shard: None,
             root: hex::encode(merkle::root(&leaves)),
             files,
             skipped: Vec::new(),
@@ -178,6 +184,21 @@ impl Manifest {
     /// Leaf hashes in order (validated manifests only).
     pub fn leaves(&self) -> Result<Vec<Hash>> {
         leaves(&self.files).map_err(|(p, e)| Error::input(p, e))
+    }
+
+    /// Refuse a shard part where the manifest of the whole tree is needed (verify, sign,
+    /// prove): a part lists only its share, so everything else would look added.
+    pub fn require_whole(&self, name: &Path) -> Result<()> {
+        match &self.shard {
+            None => Ok(()),
+            Some(s) => Err(Error::input(
+                name,
+                format!(
+                    "this is shard part {}/{} of a manifest, not the manifest of the whole tree: join the parts first with `mlguard manifest merge PART... -o MANIFEST`",
+                    s.index, s.count
+                ),
+            )),
+        }
     }
 
     /// Reject everything a hostile manifest could use to escape the tree or confuse verify.
@@ -206,10 +227,23 @@ impl Manifest {
                 Error::input_at(name, format!("options.excludes[{i}] '{g}'"), e.to_string())
             })?;
         }
+        if let Some(s) = &self.shard {
+            s.validate().map_err(|e| Error::input(name, e))?;
+        }
+        let shard = self.shard.as_ref().map(|s| s.shard());
         let mut prev: Option<Vec<u8>> = None;
         for e in &self.files {
             let at = |msg: String| Error::input_at(name, format!("entry '{}'", e.path), msg);
             let raw = check_relative_path(&e.path).map_err(at)?;
+            if let Some(s) = shard {
+                if !s.owns(&raw) {
+                    return Err(at(format!(
+                        "belongs to shard {}/{}, not to this part {s}",
+                        crate::input::shard::shard_of(&raw, s.count),
+                        s.count
+                    )));
+                }
+            }
             if let Some(p) = &prev {
                 if *p == raw {
                     return Err(at("duplicate path".into()));

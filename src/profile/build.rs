@@ -3,13 +3,16 @@
 
 use super::sketch::{canonical_f64, hash_bytes, mix64, Freq, Kll, Moments};
 use super::*;
+use crate::input::source::{self, ByteSource};
 use crate::input::table::{self, ReadOptions, Unit};
+use crate::integrity::observed::Observed;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::DataType;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Label slots kept while streaming (the top `top_labels` are chosen at the end).
 const LABEL_SLOTS: usize = 64;
@@ -649,6 +652,7 @@ impl<'a> Builder<'a> {
             text: self.text,
             embedding: self.emb,
             row_fingerprints: rs,
+            shard: None,
         }
     }
 }
@@ -681,9 +685,12 @@ fn profile_unit(u: &Unit, s: &Settings, ro: &ReadOptions) -> Result<Profile> {
 }
 
 /// Profile every input (files, directories, globs) with `s`. `progress` counts units;
-/// `note` hears about directory entries read through a symlink or left out.
+/// `note` hears about directory entries read through a symlink or left out. With `shard`,
+/// only that shard's share of the expanded files (by a hash of each path as listed) is read
+/// and the profile records the whole listing's fingerprint.
 pub fn profile_paths(
     inputs: &[PathBuf],
+    shard: Option<crate::input::shard::Shard>,
     s: &Settings,
     progress: &indicatif::ProgressBar,
     note: &dyn Fn(String),
@@ -702,8 +709,25 @@ pub fn profile_paths(
             found.skipped.len() - SHOWN
         ));
     }
-    let files = found.files;
-    let units = table::units(&files)?;
+    let mut files = found.files;
+    let shard_info = shard.map(|sh| {
+        let names: Vec<String> = files.iter().map(|(f, _)| f.display().to_string()).collect();
+        let info = sh.info(names.iter().map(|n| n.as_bytes()));
+        files.retain(|(f, _)| sh.owns(f.display().to_string().as_bytes()));
+        info
+    });
+    // Each input is opened once; every read of it (all its units) goes through an
+    // `Observed` wrapper that digests the bytes as they stream by, so the recorded
+    // size/BLAKE3 come from the same bytes the statistics do, with no second read.
+    let observed: Vec<Arc<Observed>> = files
+        .iter()
+        .map(|(f, _)| Ok(Arc::new(Observed::new(source::open_source(f)?))))
+        .collect::<Result<_>>()?;
+    let srcs: Vec<Option<table::Source>> = observed
+        .iter()
+        .map(|o| Some(o.clone() as table::Source))
+        .collect();
+    let units = table::units_of(&files, &srcs)?;
     progress.set_length(units.len() as u64);
     let ro = ReadOptions {
         format: s.format,
@@ -711,21 +735,6 @@ pub fn profile_paths(
         skip_bad_rows: s.skip_bad_rows,
         ..ReadOptions::default()
     };
-    let inputs_meta: Vec<Result<InputFile>> = files
-        .par_iter()
-        .map(|(f, _)| {
-            let d = crate::integrity::hasher::hash_path(
-                f,
-                &crate::integrity::hasher::HashOptions::default(),
-            )
-            .with_path(f)?;
-            Ok(InputFile {
-                path: f.display().to_string(),
-                size: d.size,
-                blake3: hex::encode(d.blake3),
-            })
-        })
-        .collect();
     // Units are profiled in parallel a window at a time and folded into the total in unit
     // order: the merge order (and so the KLL compactions) is the same whatever the thread
     // count, and at most one window of partial profiles is alive, so memory does not grow
@@ -750,10 +759,31 @@ pub fn profile_paths(
             }
         }
     }
-    let Some(mut p) = total else {
+    let Some(mut p) = total.or_else(|| {
+        // A shard whose share is empty still writes its part (with zero rows), so that a
+        // merge can tell "nothing to read" from "part missing".
+        shard_info
+            .is_some()
+            .then(|| Builder::new(s, s.seed).finish(SkippedRows::default()))
+    }) else {
         return Err(Error::usage("no input"));
     };
-    p.inputs = inputs_meta.into_iter().collect::<Result<Vec<_>>>()?;
+    p.shard = shard_info;
+    // Every unit has been read: complete each digest (fetching only the bytes no reader
+    // needed: for Parquet the leading magic, page indexes, bloom filters).
+    drop(units);
+    p.inputs = files
+        .iter()
+        .zip(&observed)
+        .map(|((f, _), o)| {
+            let (digest, _extra) = o.finish().with_path(f)?;
+            Ok(InputFile {
+                path: f.display().to_string(),
+                size: o.len(),
+                blake3: hex::encode(digest),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     p.pool_labels();
     Ok(p)
 }

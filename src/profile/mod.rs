@@ -282,6 +282,10 @@ impl RowSection {
         }
     }
     pub fn merge(&mut self, o: &RowSection) {
+        // An empty part (a shard that got no file) has not seen the columns yet.
+        if self.columns.is_empty() {
+            self.columns = o.columns.clone();
+        }
         self.rows += o.rows;
         self.distinct.merge(&o.distinct);
         if o.sample_rate < self.sample_rate {
@@ -351,6 +355,11 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<EmbeddingSection>,
     pub row_fingerprints: RowSection,
+    /// A part written with `profile --shard INDEX/COUNT` (its `inputs` are the shard's share
+    /// of the listed files); `profile merge` of all the parts checks them like `manifest
+    /// merge` does. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::input::shard::ShardInfo>,
 }
 
 fn merge_columns(a: &mut Vec<ColumnProfile>, b: &[ColumnProfile]) {

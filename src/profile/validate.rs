@@ -322,6 +322,9 @@ pub fn profile(p: &Profile) -> R {
     let s = &p.settings;
     count("rows", p.rows)?;
     count("skipped.rows", p.skipped.rows)?;
+    if let Some(sh) = &p.shard {
+        sh.validate()?;
+    }
     if p.skipped.examples.len() > 100 {
         return Err("skipped.examples: more than 100".into());
     }
