@@ -80,9 +80,9 @@ pub enum Command {
     Diff(cmd::diff::Args),
     /// Work on manifests: `manifest merge` joins the parts of a sharded `hash --shard`.
     Manifest(cmd::manifest::Args),
-    /// Generate an Ed25519 key pair (PKCS#8 / SPKI PEM).
+    /// Generate a key pair: Ed25519, or ECDSA P-256/P-384 (PKCS#8 / SPKI PEM).
     Keygen(cmd::keygen::Args),
-    /// Sign a manifest into a DSSE/in-toto envelope, or co-sign an envelope.
+    /// Sign a manifest into a DSSE/in-toto envelope (or co-sign one), or a model into an OpenSSF model-signing bundle.
     Sign(cmd::sign::Args),
     /// Write an RFC 9162 inclusion proof for one file of a manifest.
     Prove(cmd::prove::Args),

@@ -3,9 +3,9 @@
 
 use crate::cli::{Global, Partial};
 use crate::error::{Error, IoContext};
-use crate::integrity::dsse;
 use crate::integrity::manifest::Manifest;
 use crate::integrity::verify::{verify_tree, FileResult, Status, VerifyOptions};
+use crate::integrity::{dsse, model_signing};
 use crate::report::text::Clean;
 use crate::report::{self, Finding, Format, Input, Output, Report, Severity, Skipped};
 use crate::{progress, Outcome, Result};
@@ -22,6 +22,12 @@ Examples:
   mlguard verify data/ --manifest m.json --format junit -o verify.xml
   mlguard verify s3://bucket/data/ --manifest m.json --shard 3/8
                                  (check one eighth; combine the parts' exit codes, docs/scale.md)
+  mlguard verify model/ --signature model.sig --pubkey key.pub    (OpenSSF model_signing bundle)
+
+--signature takes an mlguard DSSE envelope or a Sigstore bundle written by OpenSSF
+`model_signing sign key` (told apart by its mediaType; ECDSA P-256/P-384 keys; certificate
+mode is refused, exit 3). A bundle's files are checked by SHA-256, leaving out what the
+signature's ignore_paths name, the git paths model_signing ignores, and the signature.
 
 Statuses: ok, modified (with the first differing byte range when chunk hashes exist),
 missing, added (fails unless --allow-added), moved (same content, new path), type_changed
@@ -42,11 +48,12 @@ pub struct Args {
         required_unless_present = "signature"
     )]
     pub manifest: Option<PathBuf>,
-    /// DSSE envelope written by `mlguard sign` / `hash --sign`: its signatures are checked
-    /// first (exit 3 on failure), then the tree against the signed manifest.
+    /// DSSE envelope written by `mlguard sign` / `hash --sign`, or an OpenSSF model-signing
+    /// bundle: its signatures are checked first (exit 3 on failure), then the tree.
     #[arg(long, value_name = "SIGNED")]
     pub signature: Option<PathBuf>,
-    /// Trusted Ed25519 public key (SPKI PEM), repeatable [default: [trust] keys in mlguard.toml].
+    /// Trusted public key (SPKI PEM: Ed25519, or ECDSA P-256/P-384 for model-signing
+    /// bundles), repeatable [default: [trust] keys in mlguard.toml].
     #[arg(long, value_name = "PUB", requires = "signature")]
     pub pubkey: Vec<PathBuf>,
     /// How many distinct trusted keys must have signed [default: [trust] threshold, else 1].
@@ -87,12 +94,56 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     inputs.extend(args.pubkey.iter().map(|p| Input::File(p)));
     report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let config = g.load_config()?;
-    let (manifest, source) = match (&args.manifest, &args.signature) {
-        (Some(m), _) => (Manifest::read(m)?, m.clone()),
+    let mut skip: Vec<PathBuf> = args.output.iter().cloned().collect();
+    let pb = progress::bytes(0, g.quiet);
+    let (result, root) = match (&args.manifest, &args.signature) {
+        (Some(m), _) => {
+            let manifest = Manifest::read(m)?;
+            manifest.require_whole(m)?;
+            skip.push(m.clone());
+            let opts = VerifyOptions {
+                skip_paths: skip,
+                shard: args.shard,
+            };
+            (
+                verify_tree(&args.path, &manifest, &opts, &pb)?,
+                manifest.root,
+            )
+        }
         (None, Some(s)) => {
-            let m = dsse::open_verified(s, &args.pubkey, args.threshold, &config)?;
-            g.note(format!("signature OK: {}", s.display()));
-            (m, s.clone())
+            let bytes = std::fs::read(s).with_path(s)?;
+            skip.push(s.clone());
+            if model_signing::is_bundle(&bytes) {
+                if args.shard.is_some() {
+                    return Err(Error::usage(
+                        "--shard works with mlguard manifests, not with OpenSSF model-signing bundles",
+                    ));
+                }
+                let st =
+                    model_signing::open_verified(s, &bytes, &args.pubkey, args.threshold, &config)?;
+                g.note(format!(
+                    "signature OK: {} (OpenSSF model-signing, {} files)",
+                    s.display(),
+                    st.resources.len()
+                ));
+                let r = model_signing::verify_tree(&args.path, &st, skip, &pb)?;
+                (r, st.subject_digest)
+            } else {
+                let (keys, t) = dsse::trusted_keys(&args.pubkey, args.threshold, &config)?;
+                let env = dsse::parse_envelope(&bytes, s)?;
+                let payload = dsse::verify_signatures(&env, &keys, t, s)?;
+                let manifest = dsse::parse_statement(&payload, s)?;
+                g.note(format!("signature OK: {}", s.display()));
+                manifest.require_whole(s)?;
+                let opts = VerifyOptions {
+                    skip_paths: skip,
+                    shard: args.shard,
+                };
+                (
+                    verify_tree(&args.path, &manifest, &opts, &pb)?,
+                    manifest.root,
+                )
+            }
         }
         (None, None) => {
             return Err(Error::usage(
@@ -100,27 +151,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             ))
         }
     };
-    manifest.require_whole(&source)?;
-    let mut skip = vec![source];
-    skip.extend(args.output.iter().cloned());
-    let pb = progress::bytes(0, g.quiet);
-    let result = verify_tree(
-        &args.path,
-        &manifest,
-        &VerifyOptions {
-            skip_paths: skip,
-            shard: args.shard,
-        },
-        &pb,
-    )?;
     pb.finish_and_clear();
     for (p, why) in &result.skipped {
         g.note(format!("skipped {}: {why}", args.path.join(p).display()));
     }
-    let mut report = results_report("verify", &result.files, args.allow_added);
-    report
-        .extra
-        .insert("root".into(), manifest.root.clone().into());
+    let mut report = results_report("verify", &result.files, result.ok, args.allow_added, format);
+    report.extra.insert("root".into(), root.into());
     if let Some(s) = &result.shard {
         g.note(format!(
             "shard {}/{}: checked this part's share of {} listed paths (combine the parts' exit codes: docs/scale.md)",
@@ -142,16 +178,26 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
 }
 
 /// Build the report shared by `verify` and `diff`: one finding per non-ok path, summary
-/// counts per status, and the `files` list of every non-ok path.
-pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: bool) -> Report {
+/// counts per status, and the `files` list of every non-ok path. `files` are the non-ok
+/// paths, `ok` the count of the others. The table prints neither the findings' evidence
+/// nor the `files` list, so for `Format::Table` they are left out: on a manifest of a
+/// million changed paths they would be most of the memory.
+pub(crate) fn results_report(
+    command: &str,
+    files: &[FileResult],
+    ok: usize,
+    allow_added: bool,
+    format: Format,
+) -> Report {
+    let detailed = format != Format::Table;
     let findings: Vec<Finding> = files
         .iter()
         .filter(|f| f.status != Status::Ok)
-        .map(|f| to_finding(f, allow_added))
+        .map(|f| to_finding(f, allow_added, detailed))
         .collect();
     let mut report = Report::gate(command, findings, Severity::High);
     let mut summary = Map::new();
-    summary.insert("total".into(), files.len().into());
+    summary.insert("total".into(), (files.len() + ok).into());
     // `verify` never reports `removed`; `diff` compares two manifests, so nothing can be
     // `missing` from disk or `unreadable` there.
     let not_applicable: &[Status] = if command == "diff" {
@@ -163,10 +209,16 @@ pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: b
         if not_applicable.contains(&s) {
             continue;
         }
-        let n = files.iter().filter(|f| f.status == s).count();
+        let n = match s {
+            Status::Ok => ok,
+            _ => files.iter().filter(|f| f.status == s).count(),
+        };
         summary.insert(s.as_str().into(), n.into());
     }
     report.summary = summary;
+    if !detailed {
+        return report;
+    }
     let listed: Vec<Value> = files
         .iter()
         .filter(|f| f.status != Status::Ok)
@@ -176,7 +228,7 @@ pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: b
     report
 }
 
-fn to_finding(f: &FileResult, allow_added: bool) -> Finding {
+fn to_finding(f: &FileResult, allow_added: bool, detailed: bool) -> Finding {
     let severity = if f.status == Status::Added && allow_added {
         Severity::Info
     } else {
@@ -189,6 +241,9 @@ fn to_finding(f: &FileResult, allow_added: bool) -> Finding {
         f.path.clone(),
         title,
     );
+    if !detailed {
+        return finding;
+    }
     if let Ok(Value::Object(m)) = serde_json::to_value(f) {
         for (k, v) in m {
             if k != "path" && k != "status" {

@@ -191,6 +191,12 @@ pub struct WalkOptions {
     pub excludes: Vec<String>,
     /// Absolute paths never to include (the manifest being written into the tree, say).
     pub skip_paths: Vec<PathBuf>,
+    /// Paths relative to the root that are left out with everything under them (a path
+    /// matches itself and its descendants, component-wise): the `ignore_paths` of an OpenSSF
+    /// model-signing signature, which mean exactly that.
+    pub ignore_rel: Vec<PathBuf>,
+    /// Do not read `.mlguardignore` (a model-signing signature says itself what it ignores).
+    pub no_ignore_file: bool,
     /// `--shard INDEX/COUNT`: keep only this shard's share of the listing
     /// ([`super::shard`]); [`Walk::shard`] then records the whole listing's fingerprint.
     pub shard: Option<super::shard::Shard>,
@@ -241,6 +247,7 @@ struct Filter {
     /// `(file name, canonical path)`: the name is compared first so that only same-named
     /// entries pay for a `realpath`.
     skip: Vec<(std::ffi::OsString, PathBuf)>,
+    ignore_rel: Vec<PathBuf>,
 }
 
 impl Filter {
@@ -253,7 +260,12 @@ impl Filter {
             .build()
             .map_err(|e| Error::usage(format!("--exclude: {e}")))?;
         let ignore_path = root.join(IGNORE_FILE);
-        let ignore = match read_ignore_file(&ignore_path)? {
+        let ignore_text = if opts.no_ignore_file {
+            None
+        } else {
+            read_ignore_file(&ignore_path)?
+        };
+        let ignore = match ignore_text {
             Some(text) => {
                 let mut gb = GitignoreBuilder::new(root);
                 for line in String::from_utf8_lossy(&text).lines() {
@@ -282,10 +294,14 @@ impl Filter {
             globs,
             ignore,
             skip,
+            ignore_rel: opts.ignore_rel.clone(),
         })
     }
 
     fn excluded(&self, rel: &Path, abs: &Path, is_dir: bool) -> bool {
+        if self.ignore_rel.iter().any(|p| rel.starts_with(p)) {
+            return true;
+        }
         if self.globs.is_match(rel) || rel.iter().any(|c| self.globs.is_match(c)) {
             return true;
         }
@@ -384,7 +400,11 @@ fn list_remote(root: &Path, opts: &WalkOptions) -> Result<Walk> {
     }
     let prefix = root.to_string_lossy().trim_end_matches('/').to_string();
     let mut filter = Filter::new(Path::new("/nonexistent-remote-root"), opts)?;
-    if let Some((_, info)) = objects.iter().find(|(k, _)| k == IGNORE_FILE) {
+    let ignore_object = objects
+        .iter()
+        .find(|(k, _)| k == IGNORE_FILE)
+        .filter(|_| !opts.no_ignore_file);
+    if let Some((_, info)) = ignore_object {
         let url = PathBuf::from(format!("{prefix}/{IGNORE_FILE}"));
         let obj = remote::RemoteObject::with_info(&url, info.clone())?;
         let text = obj
