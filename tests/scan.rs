@@ -1195,5 +1195,8 @@ fn k8s_crafted_records_fire_on_escapes_only_and_bad_records_are_skipped() {
         .map(|s| s.to_string())
         .collect();
     assert!(msgs.iter().any(|m| m.contains("user.username")), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("RequestReceived")), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.contains("RequestReceived")),
+        "{msgs:?}"
+    );
 }

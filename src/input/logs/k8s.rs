@@ -48,13 +48,12 @@ fn op(verb: &str, resource: &str, sub: &str) -> Op {
         ("pods", "exec" | "attach" | "portforward") => Op::ExecAttach,
         ("secrets", "") if matches!(verb, "get" | "list" | "watch") => Op::SecretRead,
         ("serviceaccounts", "token") if verb == "create" => Op::CredentialCreate,
-        (
-            "roles" | "clusterroles" | "rolebindings" | "clusterrolebindings",
-            _,
-        ) if !matches!(verb, "get" | "list" | "watch") => Op::PolicyChange,
-        ("pods" | "jobs" | "cronjobs" | "deployments" | "statefulsets", "")
-            if verb == "create" =>
+        ("roles" | "clusterroles" | "rolebindings" | "clusterrolebindings", _)
+            if !matches!(verb, "get" | "list" | "watch") =>
         {
+            Op::PolicyChange
+        }
+        ("pods" | "jobs" | "cronjobs" | "deployments" | "statefulsets", "") if verb == "create" => {
             Op::JobSubmit
         }
         _ => Op::Other,

@@ -23,14 +23,24 @@ fn pod_spec(obj: &Value) -> Option<&Value> {
 fn dangers(spec: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for key in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in spec.get(key).and_then(Value::as_array).into_iter().flatten() {
+        for c in spec
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if c.pointer("/securityContext/privileged") == Some(&Value::Bool(true)) {
                 let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
                 out.push(format!("privileged:{name}"));
             }
         }
     }
-    for v in spec.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+    for v in spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(p) = v.pointer("/hostPath/path") {
             out.push(format!("hostPath:{}", p.as_str().unwrap_or("?")));
         }
