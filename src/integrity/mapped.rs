@@ -214,3 +214,61 @@ impl Drop for Mapping {
         USED[self.slot].store(false, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In a child process: install the handler, then fault on a mapping that is *not*
+    /// registered (a file truncated under a plain mmap). The SIGBUS must not be swallowed.
+    #[test]
+    fn foreign_sigbus_still_kills() {
+        if std::env::var_os("MLGUARD_FOREIGN_SIGBUS_CHILD").is_some() {
+            assert!(install());
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("f");
+            std::fs::write(&p, vec![1u8; 1 << 20]).unwrap();
+            let f = File::open(&p).unwrap();
+            // SAFETY: a plain read-only mapping of a 1 MiB file, read after truncation on
+            // purpose (this process is expected to die of SIGBUS).
+            let ptr = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    1 << 20,
+                    libc::PROT_READ,
+                    libc::MAP_SHARED,
+                    f.as_raw_fd(),
+                    0,
+                )
+            };
+            assert_ne!(ptr, libc::MAP_FAILED);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            // SAFETY: see above; the read faults.
+            let b = unsafe { std::ptr::read_volatile((ptr as *const u8).add(4096)) };
+            // Only reached if the SIGBUS was swallowed.
+            std::process::exit(b as i32 + 100);
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "integrity::mapped::tests::foreign_sigbus_still_kills",
+                "--nocapture",
+            ])
+            .env("MLGUARD_FOREIGN_SIGBUS_CHILD", "1")
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGBUS),
+            "{:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
