@@ -44,10 +44,19 @@ impl Global {
     pub fn load_config(&self) -> crate::Result<crate::config::Config> {
         crate::config::Config::load(self.config.as_deref())
     }
-    /// Print a note on stderr unless `--quiet`.
+    /// The `--config` file, as an input that no output may overwrite.
+    pub fn config_input(&self) -> Vec<crate::report::Input<'_>> {
+        self.config
+            .as_deref()
+            .map(crate::report::Input::File)
+            .into_iter()
+            .collect()
+    }
+    /// Print a note on stderr unless `--quiet`. Notes name files and quote input, so
+    /// control characters are escaped ([`crate::report::text`]).
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("mlguard: {msg}");
+            eprintln!("mlguard: {}", crate::report::text::clean(&msg.to_string()));
         }
     }
 }
@@ -71,9 +80,9 @@ pub enum Command {
     Diff(cmd::diff::Args),
     /// Work on manifests: `manifest merge` joins the parts of a sharded `hash --shard`.
     Manifest(cmd::manifest::Args),
-    /// Generate an Ed25519 key pair (PKCS#8 / SPKI PEM).
+    /// Generate a key pair: Ed25519, or ECDSA P-256/P-384 (PKCS#8 / SPKI PEM).
     Keygen(cmd::keygen::Args),
-    /// Sign a manifest into a DSSE/in-toto envelope, or co-sign an envelope.
+    /// Sign a manifest into a DSSE/in-toto envelope (or co-sign one), or a model into an OpenSSF model-signing bundle.
     Sign(cmd::sign::Args),
     /// Write an RFC 9162 inclusion proof for one file of a manifest.
     Prove(cmd::prove::Args),

@@ -48,9 +48,21 @@ impl Config {
         let name = path
             .clone()
             .unwrap_or_else(|| PathBuf::from("mlguard.toml"));
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| Error::input(&name, e.to_string().trim_end()))?;
+        // One line, `file:line:column: message` (toml's own rendering is a multi-line
+        // snippet of the file, which error output would show with escaped newlines).
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| match e.span() {
+            Some(span) => {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+                Error::input_at_line(
+                    &name,
+                    line,
+                    format!("column {col}: {}", e.message().trim_end()),
+                )
+            }
+            None => Error::input(&name, e.message().trim_end()),
+        })?;
         // An unknown section is a typo ([drfit], [trsut]) that would otherwise silently leave
         // every threshold at its default: an error, like an unknown key inside a section.
         for (k, v) in &table {

@@ -8,7 +8,11 @@ fn main() {
     let code = match mlguard::cmd::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            eprintln!("mlguard: error: {e}");
+            // Errors quote file names and input: control characters are shown escaped.
+            eprintln!(
+                "mlguard: error: {}",
+                mlguard::report::text::clean(&e.to_string())
+            );
             e.exit_code()
         }
     };

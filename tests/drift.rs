@@ -282,3 +282,60 @@ fn skipped_rows_in_the_current_data_make_the_gate_incomplete() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["skipped"], serde_json::json!([]));
 }
+
+#[test]
+fn outputs_never_overwrite_the_baseline_and_label_mismatch_names_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = d.join("t.csv");
+    let mut text = String::from("x,y\n");
+    for i in 0..50 {
+        text.push_str(&format!("{i},{}\n", i % 2));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let base = d.join("base.json");
+    let o = bin()
+        .args(["-q", "profile", "--label", "y", "-o"])
+        .arg(&base)
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let before = std::fs::read(&base).unwrap();
+    for flag in ["-o", "--html", "--save-profile"] {
+        let o = bin()
+            .args(["drift", "--baseline"])
+            .arg(&base)
+            .arg(&csv)
+            .arg(flag)
+            .arg(&base)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(flag) && e.contains("is also an input"), "{e}");
+    }
+    assert_eq!(std::fs::read(&base).unwrap(), before);
+    // A current profile made without the baseline's label: the error names both files.
+    let nolabel = d.join("cur.json");
+    let o = bin()
+        .args(["-q", "profile"])
+        .arg(&csv)
+        .arg("-o")
+        .arg(&nolabel)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let o = bin()
+        .args(["drift", "--baseline"])
+        .arg(&base)
+        .arg(&nolabel)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("cur.json") && e.contains("base.json") && e.contains("label column 'y'"),
+        "{e}"
+    );
+}

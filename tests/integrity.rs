@@ -821,3 +821,107 @@ fn thread_count_is_capped() {
     let o = run(&[s("-j"), s("256"), s("hash"), d.as_os_str(), s("-q")]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn control_characters_in_names_are_escaped_in_human_output() {
+    let t = tree();
+    let d = t.path().join("data");
+    let m = t.path().join("m.json");
+    hash_to(&d, &m, &[]);
+    // A name that would overwrite its line with a forged verdict, and one that clears the
+    // screen.
+    let forged = "x\rverify: PASS (3 files: 3 ok)";
+    std::fs::write(d.join(forged), "new").unwrap();
+    std::fs::write(d.join("\u{1b}[2Jhidden"), "new").unwrap();
+    let o = run(&[s("verify"), d.as_os_str(), s("-m"), m.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(!out.contains('\r') && !out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("x\\rverify: PASS"), "{out}");
+    assert!(out.contains("\\u{1b}[2Jhidden"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("verify: ")).count(), 1);
+    assert!(
+        out.lines().last().unwrap().starts_with("verify: FAIL"),
+        "{out}"
+    );
+    // JSON keeps the exact names.
+    let (_, v) = verify_json(&d, &m, &[]);
+    assert!(status_of(&v, forged).is_some(), "{v}");
+    // Errors and notes are escaped too.
+    let missing = t.path().join("no\u{1b}]0;title\u{7}such");
+    let o = run(&[s("verify"), missing.as_os_str(), s("-m"), m.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(!e.contains('\u{1b}') && !e.contains('\u{7}'), "{e:?}");
+    assert!(e.contains("no\\u{1b}]0;title\\u{7}such"), "{e}");
+}
+
+#[test]
+fn output_equal_to_an_input_is_refused_before_writing() {
+    let t = tree();
+    let d = t.path().join("data");
+    let m = t.path().join("m.json");
+    hash_to(&d, &m, &[]);
+    let before = std::fs::read(&m).unwrap();
+    let via_dots = t.path().join("data/../m.json");
+    let link = t.path().join("link.json");
+    std::os::unix::fs::symlink(&m, &link).unwrap();
+    for out in [&m, &via_dots, &link] {
+        let o = run(&[
+            s("verify"),
+            d.as_os_str(),
+            s("-m"),
+            m.as_os_str(),
+            s("-o"),
+            out.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    }
+    let m2 = t.path().join("m2.json");
+    std::fs::copy(&m, &m2).unwrap();
+    let o = run(&[
+        s("diff"),
+        m.as_os_str(),
+        m2.as_os_str(),
+        s("-o"),
+        m2.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&m).unwrap(), before);
+    assert_eq!(std::fs::read(&m2).unwrap(), before);
+    // hash: the tree itself is not a place for the manifest; inside the tree is (it is
+    // left out of the walk).
+    let o = run(&[s("hash"), d.as_os_str(), s("-o"), d.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+}
+
+#[test]
+fn ignore_file_must_be_a_regular_file_in_the_tree() {
+    let t = tree();
+    let d = t.path().join("data");
+    let outside = t.path().join("outside.ignore");
+    std::fs::write(&outside, "*.secret\n").unwrap();
+    std::os::unix::fs::symlink(&outside, d.join(".mlguardignore")).unwrap();
+    let m = t.path().join("m.json");
+    let o = run(&[s("hash"), d.as_os_str(), s("-o"), m.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(".mlguardignore") && e.contains("is a symlink"),
+        "{e}"
+    );
+    assert!(!m.exists());
+    // With a regular ignore file the tree hashes; swapping it for a link later makes
+    // verify refuse too, instead of letting the link's target hide added files.
+    std::fs::remove_file(d.join(".mlguardignore")).unwrap();
+    std::fs::write(d.join(".mlguardignore"), "*.secret\n").unwrap();
+    hash_to(&d, &m, &[]);
+    std::fs::remove_file(d.join(".mlguardignore")).unwrap();
+    std::os::unix::fs::symlink(&outside, d.join(".mlguardignore")).unwrap();
+    std::fs::write(&outside, "*.secret\n*.csv\n").unwrap();
+    let o = run(&[s("verify"), d.as_os_str(), s("-m"), m.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("is a symlink"), "{}", stderr(&o));
+}

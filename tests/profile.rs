@@ -692,3 +692,169 @@ fn hostile_profiles_are_refused_naming_the_field() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("2^53"), "{e}");
 }
+
+/// Run `mlguard -q profile ARGS`: (exit code, profile JSON or Null, stderr).
+fn profile_of(args: &[&std::ffi::OsStr]) -> (i32, Value, String) {
+    let o = bin().arg("-q").arg("profile").args(args).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        serde_json::from_slice(&o.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn jsonl_key_first_seen_after_ten_thousand_rows_is_a_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("late.jsonl");
+    let mut text = String::new();
+    for i in 0..10_001 {
+        text.push_str(&format!("{{\"a\":{i}}}\n"));
+    }
+    // A new key, and a late change of type (integer, then float) in an old one.
+    text.push_str("{\"a\":0.5,\"b\":\"x\"}\n");
+    std::fs::write(&f, text).unwrap();
+    let (code, p, err) = profile_of(&[f.as_os_str()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p["rows"], 10_002);
+    let b = col(&p, "b");
+    assert_eq!(b["count"], 10_002, "{b}");
+    assert_eq!(b["nulls"], 10_001, "{b}");
+    assert_eq!(col(&p, "a")["arrow_type"], "Float64");
+    assert_eq!(col(&p, "a")["nulls"], 0);
+}
+
+#[test]
+fn csv_line_endings_cr_crlf_and_lf_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut profiles = Vec::new();
+    for (name, eol) in [("lf.csv", "\n"), ("crlf.csv", "\r\n"), ("cr.csv", "\r")] {
+        // A quoted field holding a line break stays one field.
+        let text = ["n,s", "1,\"two\nlines\"", "2,b", "3,c", ""].join(eol);
+        let f = d.join(name);
+        std::fs::write(&f, text).unwrap();
+        let (code, p, err) = profile_of(&[f.as_os_str()]);
+        assert_eq!(code, 0, "{name}: {err}");
+        assert_eq!(p["rows"], 3, "{name}");
+        assert_eq!(p["columns"].as_array().unwrap().len(), 2, "{name}");
+        assert_eq!(col(&p, "n")["moments"]["max"], 3.0, "{name}");
+        profiles.push(p);
+    }
+    // The row fingerprints see the same values whatever the line ending.
+    assert_eq!(
+        profiles[0]["row_fingerprints"]["distinct"],
+        profiles[2]["row_fingerprints"]["distinct"]
+    );
+}
+
+#[test]
+fn header_only_and_blank_csvs_are_errors_like_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, text, want) in [
+        ("empty.csv", "", "empty file"),
+        (
+            "header.csv",
+            "a,b\n",
+            "header.csv:1: a header row and no data rows",
+        ),
+        ("header_crlf.csv", "a,b\r\n\r\n", "no data rows"),
+        (
+            "blank.csv",
+            "\n\n  \n",
+            "no header row (3 line(s), all blank)",
+        ),
+    ] {
+        let f = d.join(name);
+        std::fs::write(&f, text).unwrap();
+        let (code, _, err) = profile_of(&[f.as_os_str()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(name) && err.contains(want), "{name}: {err}");
+    }
+}
+
+#[test]
+fn duplicate_column_names_are_an_error_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = d.join("dup.csv");
+    std::fs::write(&f, "id,a,b,a\n1,2,3,\n2,3,4,\n").unwrap();
+    let (code, _, err) = profile_of(&[f.as_os_str()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("dup.csv") && err.contains("columns 2 and 4") && err.contains("'a'"),
+        "{err}"
+    );
+    // Parquet can carry a repeated name too.
+    let schema = Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("x", arrow_schema::DataType::Int64, false),
+        arrow_schema::Field::new("x", arrow_schema::DataType::Int64, false),
+    ]));
+    let col = Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as arrow_array::ArrayRef;
+    let batch = RecordBatch::try_new(schema.clone(), vec![col.clone(), col]).unwrap();
+    let pq = d.join("dup.parquet");
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&pq).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (code, _, err) = profile_of(&[pq.as_os_str()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("dup.parquet") && err.contains("columns 1 and 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_that_is_an_input_is_refused_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = d.join("t.csv");
+    std::fs::write(&f, "a,b\n1,2\n").unwrap();
+    let (code, _, err) = profile_of(&[f.as_os_str(), "-o".as_ref(), f.as_os_str()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is also an input"), "{err}");
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "a,b\n1,2\n");
+    // The same file spelled another way, and an output inside an input directory.
+    let other = d.join(".").join("t.csv");
+    let (code, _, err) = profile_of(&[f.as_os_str(), "-o".as_ref(), other.as_os_str()]);
+    assert_eq!(code, 2, "{err}");
+    let inside = d.join("p.json");
+    let (code, _, err) = profile_of(&[d.as_os_str(), "-o".as_ref(), inside.as_os_str()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("inside the input directory"), "{err}");
+    assert!(!inside.exists());
+}
+
+#[test]
+fn profile_show_escapes_control_characters_from_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = d.join("t.csv");
+    std::fs::write(&f, "\"col\u{1b}[2J\",label\n1,\"x\rPASS\"\n2,y\n").unwrap();
+    let out = d.join("p.json");
+    let (code, _, err) = profile_of(&[
+        f.as_os_str(),
+        "--label".as_ref(),
+        "label".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // The profile keeps the exact names.
+    let p: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(p["columns"][0]["name"], "col\u{1b}[2J");
+    let o = bin().args(["profile", "show"]).arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let shown = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\r'),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("col\\u{1b}[2J") && shown.contains("x\\rPASS"),
+        "{shown}"
+    );
+}

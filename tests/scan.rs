@@ -1021,7 +1021,10 @@ fn baseline_days_event_times_and_config_errors_are_bounded_and_located() {
             "[scan] baseline_days must be",
         ),
         ("[scan]\nworking_hours = \"25:00-x\"\n", "working_hours"),
-        ("[assets]\nmodel_artifacts = [\"a[b\"]\n", "[assets]"),
+        (
+            "[assets]\nmodel_artifacts = [\"a[b\"]\n",
+            "[assets] model_artifacts[0]: bad glob 'a[b'",
+        ),
         (
             "[drfit]\nks = 0.1\n",
             "unknown section [drfit] (did you mean [drift]?)",
@@ -1039,4 +1042,73 @@ fn baseline_days_event_times_and_config_errors_are_bounded_and_located() {
         assert!(e.contains("my.toml") && e.contains(want), "{text}: {e}");
         assert!(!e.contains("--baseline-days"), "{e}");
     }
+}
+
+#[test]
+fn inference_timestamp_errors_name_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("req.csv");
+    let mut text = String::from("timestamp,client_id,prediction,confidence\n");
+    for i in 0..5 {
+        text.push_str(&format!("2026-01-01T00:00:0{i}Z,c{i},cat,0.9\n"));
+    }
+    text.push_str("yesterday-ish,c9,cat,0.9\n");
+    std::fs::write(&f, text).unwrap();
+    let (code, _, err) = scan_inference(std::slice::from_ref(&f), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("req.csv (row 6)") && err.contains("'yesterday-ish'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scan_output_is_never_an_input_and_names_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let logs = d.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let good = logs.join("trail.json");
+    std::fs::write(&good, format!("{{\"Records\":[{}]}}", delete_trail(1))).unwrap();
+    // A damaged file whose name would clear the screen: listed as not read, escaped.
+    std::fs::write(logs.join("\u{1b}[2Jx.json"), "{\"Records\": [").unwrap();
+    for out in [good.clone(), logs.join("report.json")] {
+        let o = run(&[
+            "scan".as_ref(),
+            logs.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("also an input") || e.contains("inside the input directory"),
+            "{e}"
+        );
+    }
+    assert!(std::fs::read_to_string(&good)
+        .unwrap()
+        .contains("DeleteTrail"));
+    let o = run(&["scan".as_ref(), logs.as_os_str()]);
+    // The DeleteTrail finding fails the gate; the damaged file is listed, escaped.
+    assert_eq!(o.status.code(), Some(1));
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert!(
+        !out.contains('\u{1b}') && !err.contains('\u{1b}'),
+        "{out:?} {err:?}"
+    );
+    assert!(out.contains("\\u{1b}[2Jx.json"), "{out}");
+    // JSON keeps the exact name.
+    let (_, v, _) = scan_json(std::slice::from_ref(&logs), &[]);
+    assert!(
+        v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["file"].as_str().unwrap().contains("\u{1b}[2Jx.json")),
+        "{v}"
+    );
 }

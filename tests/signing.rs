@@ -640,3 +640,553 @@ fn hostile_proofs_and_envelopes_are_input_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(err(&o).contains("many.json") && err(&o).contains("at most 64"));
 }
+
+// ---- OpenSSF model-signing bundles -------------------------------------------------------
+
+/// A model directory with nested files, names whose order differs between string and
+/// path-component sorting (`a/b` vs `a-b`), and git paths model_signing ignores.
+fn model_dir(root: &Path) -> PathBuf {
+    let m = root.join("model");
+    for (n, c) in [
+        ("config.json", &b"{\"layers\": 2}\n"[..]),
+        ("weights/layer0.bin", &[0u8, 1, 2, 3, 255][..]),
+        ("a/b", b"nested\n"),
+        ("a-b", b"dash\n"),
+        (".git/HEAD", b"ref: refs/heads/main\n"),
+        (".gitignore", b"*.tmp\n"),
+    ] {
+        let p = m.join(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    }
+    m
+}
+
+fn bundle_payload(bundle: &Value) -> Value {
+    let b = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&b).unwrap()
+}
+
+/// Re-sign `statement` into `bundle` with the P-256 key in `key` (PKCS#8 PEM): a forged but
+/// validly signed bundle, to prove the checks after the signature.
+fn resign(bundle: &Value, statement: &Value, key: &Path) -> Value {
+    use p256::ecdsa::signature::Signer;
+    use p256::pkcs8::DecodePrivateKey;
+    let k =
+        p256::ecdsa::SigningKey::from_pkcs8_pem(&std::fs::read_to_string(key).unwrap()).unwrap();
+    let payload = serde_json::to_vec(statement).unwrap();
+    let sig: p256::ecdsa::DerSignature =
+        k.sign(&dsse::pae("application/vnd.in-toto+json", &payload));
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut out = bundle.clone();
+    out["dsseEnvelope"]["payload"] = b64(&payload).into();
+    out["dsseEnvelope"]["signatures"][0]["sig"] = b64(sig.as_bytes()).into();
+    out
+}
+
+#[test]
+fn model_signing_bundles_round_trip_and_every_check_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    model_dir(d);
+    let ok = |args: &[&str]| {
+        let o = run_in(d, args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", err(&o));
+        o
+    };
+    ok(&["keygen", "--algorithm", "p256", "-o", "ec", "-q"]);
+    ok(&["keygen", "--algorithm", "p384", "-o", "ec384", "-q"]);
+    ok(&["keygen", "-o", "ed", "-q"]);
+    for k in ["ec", "ec384"] {
+        let meta = std::fs::metadata(d.join(k)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert!(std::fs::read_to_string(d.join(k))
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----"));
+    }
+    ok(&[
+        "sign",
+        "model",
+        "--format",
+        "model-signing",
+        "--key",
+        "ec",
+        "-o",
+        "model/model.sig",
+    ]);
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(d.join("model/model.sig")).unwrap()).unwrap();
+    assert_eq!(
+        bundle["mediaType"],
+        "application/vnd.dev.sigstore.bundle.v0.3+json"
+    );
+    let st = bundle_payload(&bundle);
+    assert_eq!(st["predicateType"], "https://model_signing/signature/v1.0");
+    assert_eq!(st["subject"][0]["name"], "model");
+    let names: Vec<&str> = st["predicate"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    // Component-wise order, git paths and the signature left out.
+    assert_eq!(names, ["a/b", "a-b", "config.json", "weights/layer0.bin"]);
+    assert!(st["predicate"]["serialization"]["ignore_paths"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("model.sig")));
+    // The subject digest is SHA-256 over the raw resource digests in order.
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    for r in st["predicate"]["resources"].as_array().unwrap() {
+        sha2::Digest::update(&mut h, hex::decode(r["digest"].as_str().unwrap()).unwrap());
+    }
+    assert_eq!(
+        st["subject"][0]["digest"]["sha256"],
+        hex::encode(sha2::Digest::finalize(h))
+    );
+    let verify = |sig: &str, key: &str, extra: &[&str]| {
+        let mut a = vec!["verify", "model", "--signature", sig, "--pubkey", key];
+        a.extend_from_slice(extra);
+        run_in(d, &a)
+    };
+    let o = verify("model/model.sig", "ec.pub", &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let rep: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rep["summary"]["ok"], 4);
+    assert_eq!(rep["root"], st["subject"][0]["digest"]["sha256"]);
+    // Wrong key (another curve, another P-256 key, an Ed25519 key) → 3.
+    for k in ["ec384.pub", "ed.pub"] {
+        let o = verify("model/model.sig", k, &[]);
+        assert_eq!(o.status.code(), Some(3), "{k}: {}", err(&o));
+        assert!(err(&o).contains("signature check failed"), "{}", err(&o));
+    }
+    // Data changes → 1 with the same statuses as manifests.
+    std::fs::write(d.join("model/config.json"), b"{\"layers\": 3}\n").unwrap();
+    std::fs::write(d.join("model/extra.py"), b"import os\n").unwrap();
+    std::fs::rename(d.join("model/a-b"), d.join("model/renamed")).unwrap();
+    std::fs::remove_file(d.join("model/a/b")).unwrap();
+    let o = verify("model/model.sig", "ec.pub", &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let rep: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let status = |p: &str| {
+        rep["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .map(|f| f["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status("config.json").as_deref(), Some("modified"));
+    assert_eq!(status("extra.py").as_deref(), Some("added"));
+    assert_eq!(status("renamed").as_deref(), Some("moved"));
+    assert_eq!(status("a/b").as_deref(), Some("missing"));
+    let modified = rep["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "config.json")
+        .unwrap();
+    assert_eq!(modified["expected_sha256"].as_str().unwrap().len(), 64);
+    // Forged statements, validly signed, are trust failures.
+    let forge = |name: &str, edit: &dyn Fn(&mut Value)| {
+        let mut s = st.clone();
+        edit(&mut s);
+        let b = resign(&bundle, &s, &d.join("ec"));
+        std::fs::write(d.join(name), serde_json::to_vec(&b).unwrap()).unwrap();
+        verify(name, "ec.pub", &[])
+    };
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "subject",
+            Box::new(|s| s["subject"][0]["digest"]["sha256"] = "00".repeat(32).into()),
+            "does not match the resources",
+        ),
+        (
+            "ptype",
+            Box::new(|s| s["predicateType"] = "https://example.com/other".into()),
+            "unknown predicateType",
+        ),
+        (
+            "escape",
+            Box::new(|s| s["predicate"]["resources"][0]["name"] = "../../etc/passwd".into()),
+            "escapes the model directory",
+        ),
+        (
+            "algo",
+            Box::new(|s| s["predicate"]["resources"][0]["algorithm"] = "md5".into()),
+            "algorithm",
+        ),
+    ];
+    for (name, edit, want) in &cases {
+        let o = forge(name, edit.as_ref());
+        assert_eq!(o.status.code(), Some(3), "{name}: {}", err(&o));
+        assert!(err(&o).contains(want), "{name}: {}", err(&o));
+    }
+    // Ed25519 keys verify bundles too (the signature passes; the changed data then fails).
+    {
+        let k = keys::read_private(&d.join("ed")).unwrap();
+        let payload = serde_json::to_vec(&st).unwrap();
+        let sig = k.sign(&dsse::pae("application/vnd.in-toto+json", &payload));
+        let mut b = bundle.clone();
+        b["dsseEnvelope"]["payload"] = dsse::b64encode(&payload).into();
+        b["dsseEnvelope"]["signatures"][0]["sig"] = dsse::b64encode(&sig.to_bytes()).into();
+        std::fs::write(d.join("ed.sig"), serde_json::to_vec(&b).unwrap()).unwrap();
+        let o = verify("ed.sig", "ed.pub", &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+        assert!(err(&o).contains("signature OK"), "{}", err(&o));
+        assert_eq!(verify("ed.sig", "ec.pub", &[]).status.code(), Some(3));
+    }
+    // Unsupported but genuine features are input errors, not forgeries.
+    let o = forge("shards", &|s| {
+        s["predicate"]["serialization"]["method"] = "shards".into()
+    });
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("shards"), "{}", err(&o));
+    // Boundary checks on the bundle itself.
+    let write_bundle = |name: &str, b: &Value| {
+        std::fs::write(d.join(name), serde_json::to_vec(b).unwrap()).unwrap();
+    };
+    let mut b = bundle.clone();
+    b["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.9+json".into();
+    write_bundle("media.sig", &b);
+    let o = verify("media.sig", "ec.pub", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("unsupported bundle mediaType"),
+        "{}",
+        err(&o)
+    );
+    let mut b = bundle.clone();
+    let p = b["dsseEnvelope"]["payload"]
+        .as_str()
+        .unwrap()
+        .replace('=', "");
+    b["dsseEnvelope"]["payload"] = format!("{p}-_").into();
+    write_bundle("b64.sig", &b);
+    let o = verify("b64.sig", "ec.pub", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("base64"), "{}", err(&o));
+    let mut b = bundle.clone();
+    b["verificationMaterial"] = json!({"certificate": {"rawBytes": "AAAA"}, "tlogEntries": []});
+    write_bundle("cert.sig", &b);
+    let o = verify("cert.sig", "ec.pub", &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(
+        err(&o).contains("certificate mode not supported"),
+        "{}",
+        err(&o)
+    );
+    let mut b = bundle.clone();
+    b["dsseEnvelope"]["signatures"] = json!([]);
+    write_bundle("nosig.sig", &b);
+    assert_eq!(verify("nosig.sig", "ec.pub", &[]).status.code(), Some(3));
+    // An Ed25519 key cannot make a bundle model_signing would accept.
+    let o = run_in(
+        d,
+        &[
+            "sign",
+            "model",
+            "--format",
+            "model-signing",
+            "--key",
+            "ed",
+            "-o",
+            "x.sig",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("ECDSA"), "{}", err(&o));
+    assert!(!d.join("x.sig").exists());
+}
+
+fn have_model_signing() -> bool {
+    let ok = Command::new("model_signing")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("model_signing is required in CI (.ci/run installs it with pip)");
+        }
+        eprintln!("note: model_signing (pip install model-signing) not on PATH; skipping");
+    }
+    ok
+}
+
+fn model_signing(dir: &Path, args: &[&str]) -> Output {
+    Command::new("model_signing")
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Both directions against the real OpenSSF `model_signing` CLI, with keys made by openssl:
+/// their signature verifies with mlguard, ours with theirs; a tampered file and a wrong key
+/// are refused by both.
+#[test]
+fn model_signing_cli_interop() {
+    if !have("openssl") || !have_model_signing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    model_dir(d);
+    let s = OsStr::new;
+    for (curve, key) in [
+        ("prime256v1", "p256"),
+        ("secp384r1", "p384"),
+        ("prime256v1", "other"),
+    ] {
+        let o = openssl(
+            d,
+            &[
+                s("ecparam"),
+                s("-name"),
+                s(curve),
+                s("-genkey"),
+                s("-noout"),
+                s("-out"),
+                s("sec1.pem"),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let k = format!("{key}.pem");
+        let o = openssl(
+            d,
+            &[
+                s("pkcs8"),
+                s("-topk8"),
+                s("-nocrypt"),
+                s("-in"),
+                s("sec1.pem"),
+                s("-out"),
+                s(&k),
+            ],
+        );
+        assert!(o.status.success());
+        let pubk = format!("{key}.pub");
+        let o = openssl(
+            d,
+            &[
+                s("pkey"),
+                s("-in"),
+                s(&k),
+                s("-pubout"),
+                s("-out"),
+                s(&pubk),
+            ],
+        );
+        assert!(o.status.success());
+    }
+    let verify = |key: &str| {
+        run_in(
+            d,
+            &[
+                "verify",
+                "model",
+                "--signature",
+                "model/model.sig",
+                "--pubkey",
+                key,
+            ],
+        )
+    };
+    for key in ["p256", "p384"] {
+        // Theirs → ours.
+        let _ = std::fs::remove_file(d.join("model/model.sig"));
+        let o = model_signing(
+            d,
+            &[
+                "sign",
+                "key",
+                "--private_key",
+                &format!("{key}.pem"),
+                "model",
+                "--signature",
+                "model/model.sig",
+            ],
+        );
+        assert!(o.status.success(), "model_signing sign: {}", err(&o));
+        let o = verify(&format!("{key}.pub"));
+        assert_eq!(o.status.code(), Some(0), "{key}: {}", err(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("4 ok"));
+        let o = verify("other.pub");
+        assert_eq!(o.status.code(), Some(3), "wrong key: {}", err(&o));
+        // A tampered file: both refuse.
+        std::fs::write(d.join("model/weights/layer0.bin"), [9u8, 9]).unwrap();
+        let o = verify(&format!("{key}.pub"));
+        assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("MODIFIED"));
+        let theirs = model_signing(
+            d,
+            &[
+                "verify",
+                "key",
+                "--public_key",
+                &format!("{key}.pub"),
+                "model",
+                "--signature",
+                "model/model.sig",
+            ],
+        );
+        assert!(
+            !theirs.status.success(),
+            "model_signing accepted a tampered model"
+        );
+        std::fs::write(d.join("model/weights/layer0.bin"), [0u8, 1, 2, 3, 255]).unwrap();
+
+        // Ours → theirs (key made by openssl, PKCS#8).
+        let o = run_in(
+            d,
+            &[
+                "sign",
+                "model",
+                "--format",
+                "model-signing",
+                "--key",
+                &format!("{key}.pem"),
+                "-o",
+                "model/model.sig",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        let their_verify = |pubk: &str| {
+            model_signing(
+                d,
+                &[
+                    "verify",
+                    "key",
+                    "--public_key",
+                    pubk,
+                    "model",
+                    "--signature",
+                    "model/model.sig",
+                ],
+            )
+        };
+        let o = their_verify(&format!("{key}.pub"));
+        assert!(
+            o.status.success(),
+            "model_signing rejected our bundle: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            err(&o)
+        );
+        assert!(!their_verify("other.pub").status.success());
+        std::fs::write(d.join("model/a-b"), b"changed\n").unwrap();
+        assert!(!their_verify(&format!("{key}.pub")).status.success());
+        assert_eq!(verify(&format!("{key}.pub")).status.code(), Some(1));
+        std::fs::write(d.join("model/a-b"), b"dash\n").unwrap();
+    }
+    // A key made by `mlguard keygen --algorithm p256` signs for model_signing too.
+    assert_eq!(
+        run_in(d, &["keygen", "--algorithm", "p256", "-o", "mine", "-q"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = run_in(
+        d,
+        &[
+            "sign",
+            "model",
+            "--format",
+            "model-signing",
+            "--key",
+            "mine",
+            "-o",
+            "model/model.sig",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = model_signing(
+        d,
+        &[
+            "verify",
+            "key",
+            "--public_key",
+            "mine.pub",
+            "model",
+            "--signature",
+            "model/model.sig",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+}
+
+#[test]
+fn verify_file_on_a_directory_says_so() {
+    let f = Fixture::new();
+    f.ok(&["prove", "data.dsse.json", "b.csv", "-o", "b.proof"]);
+    let o = f.run(&[
+        "verify-file",
+        "data",
+        "--proof",
+        "b.proof",
+        "--signature",
+        "data.dsse.json",
+        "--pubkey",
+        "owner.pub",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = err(&o);
+    assert!(e.contains("data is a directory"), "{e}");
+    assert!(!e.contains("after the walk"), "{e}");
+}
+
+#[test]
+fn outputs_never_overwrite_an_input() {
+    let f = Fixture::new();
+    let before = std::fs::read(f.p("data.dsse.json")).unwrap();
+    for args in [
+        &[
+            "verify",
+            "data",
+            "--signature",
+            "data.dsse.json",
+            "--pubkey",
+            "owner.pub",
+            "-o",
+            "data.dsse.json",
+        ][..],
+        &[
+            "verify",
+            "data",
+            "--signature",
+            "data.dsse.json",
+            "--pubkey",
+            "owner.pub",
+            "-o",
+            "owner.pub",
+        ][..],
+        &["prove", "data.dsse.json", "b.csv", "-o", "data.dsse.json"][..],
+        &["hash", "data", "--sign", "owner", "-o", "owner"][..],
+    ] {
+        let o = f.run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
+        assert!(
+            err(&o).contains("is also an input"),
+            "{args:?}: {}",
+            err(&o)
+        );
+    }
+    assert_eq!(std::fs::read(f.p("data.dsse.json")).unwrap(), before);
+    assert!(std::fs::read_to_string(f.p("owner.pub"))
+        .unwrap()
+        .contains("PUBLIC KEY"));
+    // Co-signing in place stays allowed (documented): the envelope is read, then replaced.
+    f.ok(&[
+        "sign",
+        "data.dsse.json",
+        "--key",
+        "sec",
+        "-o",
+        "data.dsse.json",
+    ]);
+}

@@ -4,7 +4,7 @@ use crate::cli::Global;
 use crate::cmd::verify::{results_report, write_report};
 use crate::integrity::manifest::Manifest;
 use crate::integrity::verify::{compare, Status};
-use crate::report::Format;
+use crate::report::{Format, Input};
 use crate::{Outcome, Result};
 use std::path::PathBuf;
 
@@ -33,6 +33,10 @@ pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
     let format = args
         .format
         .check("diff", &[Format::Table, Format::Json, Format::Junit])?;
+    crate::report::check_outputs(
+        &[("-o", args.output.as_deref())],
+        &[Input::File(&args.old), Input::File(&args.new)],
+    )?;
     let old = Manifest::read(&args.old)?;
     let mut new = Manifest::read(&args.new)?;
     if old.options.chunk_size != new.options.chunk_size {

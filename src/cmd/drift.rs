@@ -4,7 +4,7 @@ use crate::cli::{Global, Partial};
 use crate::drift::{self, Settings};
 use crate::error::IoContext;
 use crate::profile::{self, Profile};
-use crate::report::{self, Format, Location, Output, Report, Severity, SkipKind, Skipped};
+use crate::report::{self, Format, Input, Location, Output, Report, Severity, SkipKind, Skipped};
 use crate::{Error, Outcome, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -106,6 +106,17 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             Format::Junit,
         ],
     )?;
+    let mut inputs = g.config_input();
+    inputs.push(Input::File(&args.baseline));
+    inputs.extend(args.current.iter().map(|p| Input::Tree(p)));
+    report::check_outputs(
+        &[
+            ("-o", args.output.as_deref()),
+            ("--html", args.html.as_deref()),
+            ("--save-profile", args.save_profile.as_deref()),
+        ],
+        &inputs,
+    )?;
     let config = g.load_config()?;
     let settings: Settings = config.section("drift")?;
     let base = Profile::load(&args.baseline)?;
@@ -136,13 +147,17 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         g.note(format!("profiled current data: {} rows", cur.rows));
     }
     if cur.settings.label != base.settings.label {
+        let name = |l: &Option<String>| match l {
+            Some(c) => format!("label column '{c}'"),
+            None => "no label column".to_string(),
+        };
         return Err(Error::input(
             &args.current[0],
             format!(
-                "label {:?} differs from the baseline {}'s label {:?}",
-                cur.settings.label,
+                "profiled with {}, but the baseline {} has {} (profile both with the same --label)",
+                name(&cur.settings.label),
                 args.baseline.display(),
-                base.settings.label
+                name(&base.settings.label)
             ),
         ));
     }

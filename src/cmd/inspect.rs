@@ -54,6 +54,9 @@ fn in_git_dir(p: &Path) -> bool {
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("inspect", FORMATS)?;
+    let mut inputs = g.config_input();
+    inputs.extend(args.paths.iter().map(|p| report::Input::Tree(p)));
+    report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let config = g.load_config()?;
     let section: policy::Section = config.section("inspect")?;
     let fail_on = match (args.fail_on, &section.fail_on) {

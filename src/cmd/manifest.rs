@@ -56,6 +56,13 @@ fn merge(args: MergeArgs, g: &Global) -> Result<Outcome> {
             crate::input::shard::MAX_SHARDS
         )));
     }
+    // The merged manifest must not replace a part (a later merge would miss it).
+    let inputs: Vec<crate::report::Input> = args
+        .parts
+        .iter()
+        .map(|p| crate::report::Input::File(p))
+        .collect();
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let mut parts = Vec::with_capacity(args.parts.len());
     for p in &args.parts {
         parts.push((p.clone(), Manifest::read(p)?));

@@ -5,7 +5,7 @@ use crate::cli::Global;
 use crate::error::IoContext;
 use crate::input::table::TableFormat;
 use crate::profile::{self, Profile, Settings};
-use crate::report::Output;
+use crate::report::{text, Input, Output};
 use crate::{Error, Outcome, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -94,6 +94,9 @@ fn write_profile(p: &Profile, out: Option<&std::path::Path>) -> Result<()> {
 }
 
 fn build(args: &Args, g: &Global) -> Result<Outcome> {
+    let mut inputs = g.config_input();
+    inputs.extend(args.inputs.iter().map(|p| Input::Tree(p)));
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let v = &crate::profile::validate::KLL_K;
     if !v.contains(&args.kll_k) {
         return Err(Error::usage(format!(
@@ -231,13 +234,14 @@ fn show(args: &Args) -> Result<Outcome> {
     let [_, path] = &args.inputs[..] else {
         return Err(Error::usage("usage: mlguard profile show PROFILE.json"));
     };
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &[Input::File(path)])?;
     let p = Profile::load(path)?;
     let mut o = Output::open(args.output.as_deref())?;
     let name = args.output.clone().unwrap_or_else(|| "<stdout>".into());
     let mut text = String::new();
     text.push_str(&format!(
         "{}: {} rows, {} columns, {} input file(s){}\n",
-        path.display(),
+        text::path(path),
         p.rows,
         p.columns.len(),
         p.inputs.len(),
@@ -272,13 +276,13 @@ fn show(args: &Args) -> Result<Outcome> {
             .map(|f| {
                 f.top(3)
                     .iter()
-                    .map(|(v, n)| format!("{v}({n})"))
+                    .map(|(v, n)| format!("{}({n})", text::clean(v)))
                     .collect::<Vec<_>>()
                     .join(" ")
             })
             .unwrap_or_default();
         rows.push(vec![
-            c.name.clone(),
+            text::clean(&c.name).into_owned(),
             c.logical_type.as_str().into(),
             format!("{:.1}%", c.null_rate() * 100.0),
             fmt_num(c.moments.mean()),
@@ -314,20 +318,30 @@ fn show(args: &Args) -> Result<Outcome> {
             .counts
             .top(10)
             .iter()
-            .map(|(v, n)| format!("{v}: {n} ({:.1}%)", *n as f64 * 100.0 / total))
+            .map(|(v, n)| {
+                format!(
+                    "{}: {n} ({:.1}%)",
+                    text::clean(v),
+                    *n as f64 * 100.0 / total
+                )
+            })
             .collect();
-        text.push_str(&format!("label '{}': {}\n", l.column, top.join(", ")));
+        text.push_str(&format!(
+            "label '{}': {}\n",
+            text::clean(&l.column),
+            top.join(", ")
+        ));
     }
     for t in &p.text {
         let top: Vec<String> = t
             .tokens
             .top(10)
             .iter()
-            .map(|(v, n)| format!("{v}({n})"))
+            .map(|(v, n)| format!("{}({n})", text::clean(v)))
             .collect();
         text.push_str(&format!(
             "text '{}': {} docs; top tokens {}\n",
-            t.column,
+            text::clean(&t.column),
             t.docs,
             top.join(" ")
         ));
@@ -335,7 +349,7 @@ fn show(args: &Args) -> Result<Outcome> {
     if let Some(e) = &p.embedding {
         text.push_str(&format!(
             "embedding '{}': dim {}, {} rows, median norm {}\n",
-            e.column,
+            text::clean(&e.column),
             e.dim.map(|d| d.to_string()).unwrap_or("-".into()),
             e.rows,
             fmt_num(e.norms.quantile(0.5))

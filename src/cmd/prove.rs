@@ -30,6 +30,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
+    crate::report::check_outputs(
+        &[("-o", args.output.as_deref())],
+        &[crate::report::Input::File(&args.manifest)],
+    )?;
     let bytes = std::fs::read(&args.manifest).with_path(&args.manifest)?;
     let is_envelope = serde_json::from_slice::<serde_json::Value>(&bytes)
         .map(|v| v.get("payloadType").is_some())

@@ -4,7 +4,7 @@
 use crate::cli::{Global, Partial};
 use crate::error::IoContext;
 use crate::input::logs::registry;
-use crate::report::{self, Format, Output, Report, Severity, SkipKind, Skipped};
+use crate::report::{self, Format, Input, Output, Report, Severity, SkipKind, Skipped};
 use crate::scan;
 use crate::{Error, Outcome, Result};
 use serde_json::{json, Map, Value};
@@ -131,6 +131,18 @@ const FORMATS: &[Format] = &[
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("scan", FORMATS)?;
+    // `--save-baseline` may replace `--baseline` (it is read first, and the new baseline
+    // extends it); nothing else may overwrite an input.
+    let mut inputs = g.config_input();
+    inputs.extend(args.paths.iter().map(|p| Input::Tree(p)));
+    inputs.extend(args.rules.iter().map(|p| Input::Tree(p)));
+    let outputs = [
+        ("-o", args.output.as_deref()),
+        ("--save-baseline", args.save_baseline.as_deref()),
+    ];
+    report::check_outputs(&outputs, &inputs)?;
+    let baseline: Vec<Input> = args.baseline.iter().map(|p| Input::File(p)).collect();
+    report::check_outputs(&outputs[..1], &baseline)?;
     let config = g.load_config()?;
     let is_inference = args.source.as_deref() == Some(INFERENCE);
     if let (Some(a), Some(b)) = (args.since, args.until) {
@@ -157,8 +169,9 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let mut out = Output::open(args.output.as_deref())?;
     match format {
         Format::Table => {
-            report::table::write_grouped(&report, &mut out).with_path("<output>")?;
-            write_coverage(&report, &mut out).with_path("<output>")?;
+            let name = out.name();
+            report::table::write_grouped(&report, &mut out).with_path(&name)?;
+            write_coverage(&report, &mut out).with_path(&name)?;
         }
         f => {
             report::render(&report, f, &mut out)?;
@@ -206,7 +219,7 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 "  {:<8} {}: {}",
                 c["status"].as_str().unwrap_or(""),
                 c["detection"].as_str().unwrap_or(""),
-                c["reason"].as_str().unwrap_or("")
+                crate::report::text::Clean(c["reason"].as_str().unwrap_or(""))
             )?;
         }
     }

@@ -1,11 +1,12 @@
-//! `mlguard sign`: sign a manifest into a DSSE/in-toto envelope, or co-sign an envelope.
+//! `mlguard sign`: sign a manifest into a DSSE/in-toto envelope, co-sign an envelope, or
+//! sign a model directory into an OpenSSF model-signing bundle.
 
 use crate::cli::Global;
 use crate::error::{Error, IoContext};
 use crate::integrity::manifest::Manifest;
-use crate::integrity::{dsse, keys};
+use crate::integrity::{dsse, keys, model_signing};
 use crate::report::Output;
-use crate::{Outcome, Result};
+use crate::{progress, Outcome, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -14,15 +15,25 @@ use std::path::PathBuf;
 Examples:
   mlguard sign data.manifest.json --key owner.key -o data.dsse.json
   mlguard sign data.dsse.json --key security.key -o data.dsse.json     (co-sign)
+  mlguard sign model/ --format model-signing --key ec.key -o model/model.sig
 
 The envelope is DSSE (payloadType application/vnd.in-toto+json) around an in-toto
-Statement v1 whose predicate is the manifest; see docs/signing.md.")]
+Statement v1 whose predicate is the manifest; see docs/signing.md.
+With --format model-signing the input is a model directory and the output a Sigstore
+bundle that OpenSSF `model_signing verify key` accepts (ECDSA P-256/P-384 key; every file
+by SHA-256, leaving out .git, .gitattributes, .github, .gitignore and the signature).")]
 pub struct Args {
-    /// A manifest (from `mlguard hash`) or an envelope to co-sign.
+    /// A manifest (from `mlguard hash`) or an envelope to co-sign; with
+    /// --format model-signing, a model directory.
     pub input: PathBuf,
-    /// Ed25519 private key (PKCS#8 PEM, from `mlguard keygen` or openssl).
+    /// Private key (PKCS#8 PEM, from `mlguard keygen` or openssl): Ed25519 for DSSE,
+    /// ECDSA P-256/P-384 for model-signing (SEC1 `EC PRIVATE KEY` PEM is read too).
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
+    /// Signature format: dsse (mlguard envelope of a manifest) or model-signing (OpenSSF
+    /// model_signing bundle of a model directory).
+    #[arg(long, value_enum, default_value = "dsse")]
+    pub format: SignFormat,
     /// Subject name in the statement [default: the manifest's file stem].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -31,7 +42,16 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignFormat {
+    Dsse,
+    ModelSigning,
+}
+
+pub fn run(args: Args, g: &Global) -> Result<Outcome> {
+    if args.format == SignFormat::ModelSigning {
+        return run_model_signing(args, g);
+    }
     let key = keys::read_private(&args.key)?;
     let bytes = std::fs::read(&args.input).with_path(&args.input)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
@@ -61,6 +81,24 @@ pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
     };
     let mut out = Output::open(args.output.as_deref())?;
     out.write_all(&dsse::to_bytes(&env))
+        .with_path(args.output.clone().unwrap_or_else(|| "<stdout>".into()))?;
+    out.finish()?;
+    Ok(Outcome::Pass)
+}
+
+fn run_model_signing(args: Args, g: &Global) -> Result<Outcome> {
+    let key = keys::read_private_any(&args.key)?;
+    let pb = progress::bytes(0, g.quiet);
+    let bundle = model_signing::sign_tree(
+        &args.input,
+        &key,
+        args.output.as_deref(),
+        args.name.as_deref(),
+        &pb,
+    )?;
+    pb.finish_and_clear();
+    let mut out = Output::open(args.output.as_deref())?;
+    out.write_all(&bundle)
         .with_path(args.output.clone().unwrap_or_else(|| "<stdout>".into()))?;
     out.finish()?;
     Ok(Outcome::Pass)

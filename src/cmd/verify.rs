@@ -3,10 +3,11 @@
 
 use crate::cli::{Global, Partial};
 use crate::error::{Error, IoContext};
-use crate::integrity::dsse;
 use crate::integrity::manifest::Manifest;
 use crate::integrity::verify::{verify_tree, FileResult, Status, VerifyOptions};
-use crate::report::{self, Finding, Format, Output, Report, Severity, Skipped};
+use crate::integrity::{dsse, model_signing};
+use crate::report::text::Clean;
+use crate::report::{self, Finding, Format, Input, Output, Report, Severity, Skipped};
 use crate::{progress, Outcome, Result};
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -21,6 +22,12 @@ Examples:
   mlguard verify data/ --manifest m.json --format junit -o verify.xml
   mlguard verify s3://bucket/data/ --manifest m.json --shard 3/8
                                  (check one eighth; combine the parts' exit codes, docs/scale.md)
+  mlguard verify model/ --signature model.sig --pubkey key.pub    (OpenSSF model_signing bundle)
+
+--signature takes an mlguard DSSE envelope or a Sigstore bundle written by OpenSSF
+`model_signing sign key` (told apart by its mediaType; ECDSA P-256/P-384 keys; certificate
+mode is refused, exit 3). A bundle's files are checked by SHA-256, leaving out what the
+signature's ignore_paths name, the git paths model_signing ignores, and the signature.
 
 Statuses: ok, modified (with the first differing byte range when chunk hashes exist),
 missing, added (fails unless --allow-added), moved (same content, new path), type_changed
@@ -41,11 +48,12 @@ pub struct Args {
         required_unless_present = "signature"
     )]
     pub manifest: Option<PathBuf>,
-    /// DSSE envelope written by `mlguard sign` / `hash --sign`: its signatures are checked
-    /// first (exit 3 on failure), then the tree against the signed manifest.
+    /// DSSE envelope written by `mlguard sign` / `hash --sign`, or an OpenSSF model-signing
+    /// bundle: its signatures are checked first (exit 3 on failure), then the tree.
     #[arg(long, value_name = "SIGNED")]
     pub signature: Option<PathBuf>,
-    /// Trusted Ed25519 public key (SPKI PEM), repeatable [default: [trust] keys in mlguard.toml].
+    /// Trusted public key (SPKI PEM: Ed25519, or ECDSA P-256/P-384 for model-signing
+    /// bundles), repeatable [default: [trust] keys in mlguard.toml].
     #[arg(long, value_name = "PUB", requires = "signature")]
     pub pubkey: Vec<PathBuf>,
     /// How many distinct trusted keys must have signed [default: [trust] threshold, else 1].
@@ -73,13 +81,69 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args
         .format
         .check("verify", &[Format::Table, Format::Json, Format::Junit])?;
+    // The report must not overwrite the manifest, envelope or a key (an output inside the
+    // tree is fine: the walk leaves it out).
+    let mut inputs = g.config_input();
+    inputs.push(Input::File(&args.path));
+    inputs.extend(
+        args.manifest
+            .iter()
+            .chain(&args.signature)
+            .map(|p| Input::File(p)),
+    );
+    inputs.extend(args.pubkey.iter().map(|p| Input::File(p)));
+    report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let config = g.load_config()?;
-    let (manifest, source) = match (&args.manifest, &args.signature) {
-        (Some(m), _) => (Manifest::read(m)?, m.clone()),
+    let mut skip: Vec<PathBuf> = args.output.iter().cloned().collect();
+    let pb = progress::bytes(0, g.quiet);
+    let (result, root) = match (&args.manifest, &args.signature) {
+        (Some(m), _) => {
+            let manifest = Manifest::read(m)?;
+            manifest.require_whole(m)?;
+            skip.push(m.clone());
+            let opts = VerifyOptions {
+                skip_paths: skip,
+                shard: args.shard,
+            };
+            (
+                verify_tree(&args.path, &manifest, &opts, &pb)?,
+                manifest.root,
+            )
+        }
         (None, Some(s)) => {
-            let m = dsse::open_verified(s, &args.pubkey, args.threshold, &config)?;
-            g.note(format!("signature OK: {}", s.display()));
-            (m, s.clone())
+            let bytes = std::fs::read(s).with_path(s)?;
+            skip.push(s.clone());
+            if model_signing::is_bundle(&bytes) {
+                if args.shard.is_some() {
+                    return Err(Error::usage(
+                        "--shard works with mlguard manifests, not with OpenSSF model-signing bundles",
+                    ));
+                }
+                let st =
+                    model_signing::open_verified(s, &bytes, &args.pubkey, args.threshold, &config)?;
+                g.note(format!(
+                    "signature OK: {} (OpenSSF model-signing, {} files)",
+                    s.display(),
+                    st.resources.len()
+                ));
+                let r = model_signing::verify_tree(&args.path, &st, skip, &pb)?;
+                (r, st.subject_digest)
+            } else {
+                let (keys, t) = dsse::trusted_keys(&args.pubkey, args.threshold, &config)?;
+                let env = dsse::parse_envelope(&bytes, s)?;
+                let payload = dsse::verify_signatures(&env, &keys, t, s)?;
+                let manifest = dsse::parse_statement(&payload, s)?;
+                g.note(format!("signature OK: {}", s.display()));
+                manifest.require_whole(s)?;
+                let opts = VerifyOptions {
+                    skip_paths: skip,
+                    shard: args.shard,
+                };
+                (
+                    verify_tree(&args.path, &manifest, &opts, &pb)?,
+                    manifest.root,
+                )
+            }
         }
         (None, None) => {
             return Err(Error::usage(
@@ -87,27 +151,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             ))
         }
     };
-    manifest.require_whole(&source)?;
-    let mut skip = vec![source];
-    skip.extend(args.output.iter().cloned());
-    let pb = progress::bytes(0, g.quiet);
-    let result = verify_tree(
-        &args.path,
-        &manifest,
-        &VerifyOptions {
-            skip_paths: skip,
-            shard: args.shard,
-        },
-        &pb,
-    )?;
     pb.finish_and_clear();
     for (p, why) in &result.skipped {
         g.note(format!("skipped {}: {why}", args.path.join(p).display()));
     }
     let mut report = results_report("verify", &result.files, args.allow_added);
-    report
-        .extra
-        .insert("root".into(), manifest.root.clone().into());
+    report.extra.insert("root".into(), root.into());
     if let Some(s) = &result.shard {
         g.note(format!(
             "shard {}/{}: checked this part's share of {} listed paths (combine the parts' exit codes: docs/scale.md)",
@@ -226,8 +275,8 @@ pub(crate) fn write_report(
                     out,
                     "{:<13} {}  ({})",
                     f.status.as_str().to_uppercase(),
-                    f.path,
-                    describe(f)
+                    Clean(&f.path),
+                    Clean(&describe(f))
                 )
                 .with_path(&name)?;
             }

@@ -6,6 +6,7 @@ use crate::integrity::dsse;
 use crate::integrity::hasher::{hash_path, HashOptions};
 use crate::integrity::manifest::EntryKind;
 use crate::integrity::proof::Proof;
+use crate::report::text;
 use crate::{Outcome, Result};
 use std::path::PathBuf;
 
@@ -66,6 +67,23 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             recorded.path
         )));
     }
+    // Say what the path is before hashing: the hasher's own refusal is worded for a file
+    // swapped after a walk, and verify-file does not walk.
+    let local = crate::input::source::local_path_of(&args.file);
+    let meta = (!crate::input::remote::is_url(&args.file))
+        .then(|| std::fs::metadata(&local).with_path(&args.file))
+        .transpose()?;
+    if let Some(meta) = meta.filter(|m| !m.is_file()) {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(Error::usage(format!(
+            "{} is {what}: verify-file checks one regular file (use 'mlguard verify' for a tree)",
+            text::path(&args.file)
+        )));
+    }
     let d = hash_path(&args.file, &HashOptions::default()).with_path(&args.file)?;
     let mut actual = recorded.clone();
     actual.size = d.size;
@@ -73,8 +91,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     if proof.includes(&actual, &m.root) {
         println!(
             "{}: OK ({} = leaf {} of {} under signed root {})",
-            args.file.display(),
-            recorded.path,
+            text::path(&args.file),
+            text::clean(&recorded.path),
             proof.leaf_index,
             proof.tree_size,
             m.root
@@ -83,8 +101,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     } else {
         println!(
             "{}: FAILED (content differs from '{}' in the signed manifest: size {} vs {}, blake3 {} vs {})",
-            args.file.display(),
-            recorded.path,
+            text::path(&args.file),
+            text::clean(&recorded.path),
             d.size,
             recorded.size,
             actual.blake3,

@@ -261,8 +261,7 @@ fn walk_stream<R: Read + Seek>(
 /// body lie inside the file, and compressed buffers declare sane sizes. arrow-ipc allocates
 /// the declared sizes before reading (a 1 TB allocation aborts the process; see
 /// docs/upstream-panics.md).
-pub fn check_ipc_stream(path: &Path, file: &mut std::fs::File) -> Result<()> {
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+pub fn check_ipc_stream<R: Read + Seek>(path: &Path, file: &mut R, len: u64) -> Result<()> {
     let r = walk_stream(file, 0, len, len);
     file.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(path, e))?;
@@ -271,15 +270,14 @@ pub fn check_ipc_stream(path: &Path, file: &mut std::fs::File) -> Result<()> {
 
 /// Check an Arrow IPC *file* before arrow-ipc reads it: the footer length, every block
 /// listed in the footer, and the messages they point at, against the file size.
-pub fn check_ipc_file(path: &Path, file: &mut std::fs::File) -> Result<()> {
-    let r = check_ipc_file_inner(file);
+pub fn check_ipc_file<R: Read + Seek>(path: &Path, file: &mut R, len: u64) -> Result<()> {
+    let r = check_ipc_file_inner(file, len);
     file.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(path, e))?;
     r.map_err(|m| Error::input(path, format!("Arrow IPC file: {m}")))
 }
 
-fn check_ipc_file_inner(file: &mut std::fs::File) -> std::result::Result<(), String> {
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
+fn check_ipc_file_inner<R: Read + Seek>(file: &mut R, len: u64) -> std::result::Result<(), String> {
     // "ARROW1" + 2 padding bytes, ..., footer, i32 footer length, "ARROW1".
     if len < 8 + 10 {
         return Err(format!("{len} bytes is too short for an Arrow IPC file"));

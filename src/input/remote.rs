@@ -229,11 +229,47 @@ fn describe(url: &Path, e: object_store::Error) -> Error {
             "changed while it was being read (its ETag/version no longer matches the listing); re-run when writers are done".to_string()
         }
         object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-            format!("access denied: {e}")
+            format!("access denied (check the credentials in the environment and the bucket policy): {e}")
         }
-        _ => e.to_string(),
+        _ => other_message(&e),
     };
     Error::input(url, msg)
+}
+
+/// A store error that is not one of the typed cases: say "throttled" when it is (S3
+/// `SlowDown`/503, GCS/Azure 429), so the user knows to lower `[storage] concurrency` or
+/// wait, not to look for a bug.
+fn other_message(e: &object_store::Error) -> String {
+    let m = e.to_string();
+    let throttled = [
+        "SlowDown",
+        "503",
+        "429",
+        "Too Many Requests",
+        "TooManyRequests",
+        "ServerBusy",
+    ]
+    .iter()
+    .any(|k| m.contains(k));
+    let denied = [
+        "403 Forbidden",
+        "401 Unauthorized",
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AuthorizationFailure",
+    ]
+    .iter()
+    .any(|k| m.contains(k));
+    if denied {
+        format!(
+            "access denied (check the credentials in the environment and the bucket policy): {m}"
+        )
+    } else if throttled {
+        format!("throttled by the store (retried with backoff, still refused; lower [storage] concurrency or retry later): {m}")
+    } else {
+        m
+    }
 }
 
 /// List every object under the prefix `url` (a "directory": a trailing `/` is implied).
@@ -385,12 +421,14 @@ impl RemoteObject {
     }
 }
 
-impl ByteSource for RemoteObject {
-    fn len(&self) -> u64 {
-        self.info.size
-    }
+/// Ranges larger than this are fetched as several concurrent GETs.
+const PART: u64 = 8 << 20;
 
-    fn get_range(&self, range: Range<u64>) -> std::io::Result<Bytes> {
+impl RemoteObject {
+    /// One range, pinned to the listed version. object_store retries failed requests with
+    /// backoff; a body cut mid-stream (dropped connection) or a short body surfaces here
+    /// and the whole range is fetched again, so a caller never sees a short result.
+    async fn fetch(&self, range: Range<u64>) -> std::io::Result<Bytes> {
         if range.end > self.info.size || range.start > range.end {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
@@ -405,27 +443,29 @@ impl ByteSource for RemoteObject {
         }
         let want = (range.end - range.start) as usize;
         let mut last = None;
-        // object_store retries failed requests; a body cut mid-stream surfaces here and the
-        // whole range is fetched again.
-        for _ in 0..3 {
+        for attempt in 0..RANGE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+            }
             let opts = GetOptions {
                 if_match: self.info.e_tag.clone(),
                 version: self.info.version.clone(),
                 range: Some(GetRange::Bounded(range.clone())),
                 ..Default::default()
             };
-            let r = block_on(async {
+            let r = async {
                 let got = self.store.get_opts(&self.key, opts).await?;
                 got.bytes().await
-            });
+            }
+            .await;
             match r {
                 Ok(b) if b.len() == want => return Ok(b),
                 Ok(b) => {
-                    last = Some(std::io::Error::other(format!(
+                    last = Some(format!(
                         "short read: {} of {want} bytes at offset {}",
                         b.len(),
                         range.start
-                    )))
+                    ))
                 }
                 Err(
                     e @ (object_store::Error::Precondition { .. }
@@ -441,10 +481,77 @@ impl ByteSource for RemoteObject {
                         .to_string();
                     return Err(std::io::Error::other(msg));
                 }
-                Err(e) => last = Some(std::io::Error::other(e.to_string())),
+                Err(e) => last = Some(other_message(&e)),
             }
         }
-        Err(last.unwrap_or_else(|| std::io::Error::other("read failed")))
+        Err(std::io::Error::other(format!(
+            "bytes {}..{} could not be read after {RANGE_ATTEMPTS} attempts: {}",
+            range.start,
+            range.end,
+            last.unwrap_or_else(|| "read failed".into())
+        )))
+    }
+}
+
+/// Attempts per range (each request itself retried by object_store on 5xx/throttling).
+const RANGE_ATTEMPTS: u32 = 4;
+
+impl ByteSource for RemoteObject {
+    fn len(&self) -> u64 {
+        self.info.size
+    }
+
+    fn get_range(&self, range: Range<u64>) -> std::io::Result<Bytes> {
+        if range.end.saturating_sub(range.start) > PART {
+            let mut v = self.get_ranges(std::slice::from_ref(&range))?;
+            return Ok(v.pop().unwrap_or_default());
+        }
+        block_on(self.fetch(range))
+    }
+
+    /// Every range cut into parts of at most 8 MiB, `concurrency` GETs in flight, and put
+    /// back together in order.
+    fn get_ranges(&self, ranges: &[Range<u64>]) -> std::io::Result<Vec<Bytes>> {
+        use futures::{StreamExt, TryStreamExt};
+        let mut parts: Vec<(usize, Range<u64>)> = Vec::new();
+        for (i, r) in ranges.iter().enumerate() {
+            let mut off = r.start;
+            loop {
+                let end = (off + PART).min(r.end);
+                parts.push((i, off..end));
+                off = end;
+                if off >= r.end {
+                    break;
+                }
+            }
+        }
+        let got: Vec<(usize, Bytes)> = block_on(
+            futures::stream::iter(
+                parts
+                    .into_iter()
+                    .map(|(i, r)| async move { self.fetch(r).await.map(|b| (i, b)) }),
+            )
+            .buffered(concurrency())
+            .try_collect(),
+        )?;
+        let mut out: Vec<Vec<Bytes>> = vec![Vec::new(); ranges.len()];
+        for (i, b) in got {
+            out[i].push(b);
+        }
+        Ok(out
+            .into_iter()
+            .map(|mut v| {
+                if v.len() == 1 {
+                    v.pop().unwrap_or_default()
+                } else {
+                    let mut m = bytes::BytesMut::with_capacity(v.iter().map(Bytes::len).sum());
+                    for b in v {
+                        m.extend_from_slice(&b);
+                    }
+                    m.freeze()
+                }
+            })
+            .collect())
     }
 
     fn name(&self) -> &Path {

@@ -17,12 +17,18 @@
 //! allocates, the `[input]` caps bound the columns (`max_columns`: the CSV header is
 //! counted, Parquet/IPC/JSON schemas checked) and the record length (`max_record_bytes`:
 //! lines and records are read with a bounded length).
+//!
+//! What the input must look like (docs/input.md): a CSV has a header and at least one data
+//! row, and no two columns of any format share a name; a JSON Lines schema is inferred
+//! from every row, so a key first seen late is still a column.
 
-use super::{contain, source};
+use super::contain;
+use super::source::{self, ByteSource};
 use crate::error::{Error, IoContext, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use std::io::{BufRead, BufReader};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,7 +63,7 @@ pub struct ReadOptions {
     /// CSV delimiter [default: `,`, tab for `.tsv`].
     pub delimiter: Option<u8>,
     pub batch_rows: usize,
-    /// Rows used to infer CSV / JSON schemas.
+    /// Rows used to infer CSV schemas (JSON Lines schemas come from every row).
     pub infer_rows: usize,
     pub skip_bad_rows: bool,
     /// Lenient types for logs written by many producers: CSV/JSON integer columns are read
@@ -65,6 +71,9 @@ pub struct ReadOptions {
     /// fractional value), and JSON primitives are coerced to the inferred type (a status
     /// logged as `200` in one line and `"blocked"` in another).
     pub lenient_types: bool,
+    /// A CSV with a header and no data row reads as zero rows instead of an error (the
+    /// inference scan lists such a file as not read; a profile refuses it).
+    pub header_only_ok: bool,
 }
 
 impl Default for ReadOptions {
@@ -76,6 +85,7 @@ impl Default for ReadOptions {
             infer_rows: 10_000,
             skip_bad_rows: false,
             lenient_types: false,
+            header_only_ok: false,
         }
     }
 }
@@ -89,7 +99,19 @@ pub struct Unit {
     pub row_group: Option<usize>,
     /// Index of the file in the input list (for deterministic merge order and seeds).
     pub file_index: usize,
+    /// The input opened once and shared by all its units (every read goes through it, so a
+    /// wrapper sees them all: `integrity::observed` digests them); `None`: open by path.
+    pub src: Option<Arc<dyn ByteSource>>,
+    /// Parquet metadata read once per file, not once per row group.
+    pub parquet: Option<ArrowReaderMetadata>,
 }
+
+/// An input shared by the units that read it.
+pub type Source = Arc<dyn ByteSource>;
+
+/// Row groups whose column chunks are at most this large are fetched whole from object
+/// storage before decoding (concurrent ranged GETs); larger ones are read page by page.
+const PREFETCH_MAX: u64 = 256 << 20;
 
 /// Rows that could not be read with `skip_bad_rows`.
 #[derive(Debug, Clone, Default)]
@@ -189,17 +211,31 @@ pub fn expand(inputs: &[PathBuf], forced: Option<TableFormat>) -> Result<Inputs>
 
 /// Split the inputs into units of work (Parquet: one per row group).
 pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
+    units_of(files, &vec![None; files.len()])
+}
+
+/// [`units`], each file read through the given source when there is one (`srcs[i]` for
+/// `files[i]`).
+pub fn units_of(files: &[(PathBuf, TableFormat)], srcs: &[Option<Source>]) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for (i, (f, fmt)) in files.iter().enumerate() {
+        let src = srcs.get(i).cloned().flatten();
         if *fmt == TableFormat::Parquet {
-            let b = parquet_builder(f)?;
-            let n = b.metadata().num_row_groups();
+            let file = match &src {
+                Some(s) => source::RangeReader(s.clone()),
+                None => source::open_range(f)?,
+            };
+            let meta = parquet_metadata(f, &file)?;
+            let n = meta.metadata().num_row_groups();
+            let src = Some(file.0);
             for rg in 0..n.max(1) {
                 out.push(Unit {
                     file: f.clone(),
                     format: *fmt,
                     row_group: (n > 0).then_some(rg),
                     file_index: i,
+                    src: src.clone(),
+                    parquet: Some(meta.clone()),
                 });
             }
         } else {
@@ -208,27 +244,114 @@ pub fn units(files: &[(PathBuf, TableFormat)]) -> Result<Vec<Unit>> {
                 format: *fmt,
                 row_group: None,
                 file_index: i,
+                src,
+                parquet: None,
             });
         }
     }
     Ok(out)
 }
 
-fn open_text(path: &Path) -> Result<Box<dyn BufRead + Send>> {
-    source::open_stream(path)
+/// A Parquet row group's column chunks held in memory (fetched with concurrent ranged
+/// GETs), serving Parquet's reads; anything outside them falls through to the source.
+#[derive(Clone)]
+struct Prefetched {
+    src: Source,
+    parts: Arc<Vec<(u64, bytes::Bytes)>>,
 }
 
-/// Open a Parquet file and decode its footer (contained), checking the column cap.
-fn parquet_builder(
-    path: &Path,
-) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<source::RangeReader>> {
-    let file = source::open_range(path)?;
-    let b = contain::decode(path, "Parquet", &"footer", || {
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+impl Prefetched {
+    fn find(&self, start: u64, len: u64) -> Option<bytes::Bytes> {
+        let i = self
+            .parts
+            .partition_point(|(s, _)| *s <= start)
+            .checked_sub(1)?;
+        let (s, b) = &self.parts[i];
+        let end = s + b.len() as u64;
+        (start + len <= end).then(|| b.slice((start - s) as usize..(start - s + len) as usize))
+    }
+}
+
+impl parquet::file::reader::Length for Prefetched {
+    fn len(&self) -> u64 {
+        self.src.len()
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Prefetched {
+    type T = Box<dyn Read + Send>;
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let i = self.parts.partition_point(|(s, _)| *s <= start);
+        if let Some((s, b)) = i.checked_sub(1).map(|i| &self.parts[i]) {
+            if start < s + b.len() as u64 {
+                let rest = b.slice((start - s) as usize..);
+                return Ok(Box::new(std::io::Cursor::new(rest)));
+            }
+        }
+        Ok(Box::new(
+            source::RangeReader(self.src.clone()).get_read(start)?,
+        ))
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        match self.find(start, length as u64) {
+            Some(b) => Ok(b),
+            None => self
+                .src
+                .get_range(start..start.saturating_add(length as u64))
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e))),
+        }
+    }
+}
+
+/// The byte ranges of a row group's column chunks, adjacent ones merged.
+fn chunk_ranges(meta: &ArrowReaderMetadata, rg: usize) -> Vec<std::ops::Range<u64>> {
+    let mut v: Vec<std::ops::Range<u64>> = meta
+        .metadata()
+        .row_group(rg)
+        .columns()
+        .iter()
+        .filter_map(|c| {
+            // Not `byte_range()`: it panics on the negative offsets of a corrupt footer.
+            // Such a chunk is not prefetched; the reader then reports it (contained).
+            let s = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let l = c.compressed_size();
+            (s >= 0 && l >= 0).then(|| s as u64..(s as u64).saturating_add(l as u64))
+        })
+        .collect();
+    v.sort_by_key(|r| r.start);
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for r in v {
+        match out.last_mut() {
+            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The source of a unit: the shared one, or the file opened now.
+fn unit_source(unit: &Unit) -> Result<Source> {
+    match &unit.src {
+        Some(s) => Ok(s.clone()),
+        None => source::open_source(&unit.file),
+    }
+}
+
+fn open_text(unit: &Unit) -> Result<Box<dyn BufRead + Send>> {
+    match &unit.src {
+        Some(s) => source::stream_of(s.clone()),
+        None => source::open_stream(&unit.file),
+    }
+}
+
+/// Decode a Parquet footer (contained), checking the column cap.
+fn parquet_metadata(path: &Path, file: &source::RangeReader) -> Result<ArrowReaderMetadata> {
+    let meta = contain::decode(path, "Parquet", &"footer", || {
+        ArrowReaderMetadata::load(file, ArrowReaderOptions::default())
     })?
     .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
-    check_columns(path, b.schema().fields().len())?;
-    Ok(b)
+    check_columns(path, meta.schema().fields().len())?;
+    Ok(meta)
 }
 
 /// The `[input] max_columns` cap.
@@ -252,42 +375,9 @@ fn record_too_long(path: &Path, line: u64, max: u64) -> Error {
     )
 }
 
-/// Most bytes of sample used to infer a CSV/JSON schema (with `infer_rows` lines at most).
-const MAX_SAMPLE_BYTES: usize = 32 << 20;
-
 /// Most bytes of records handed to arrow at once (a block ends early past this, so a
 /// block is bounded by bytes as well as by `batch_rows`).
 const MAX_CHUNK_BYTES: usize = 16 << 20;
-
-/// Read one line (through its `\n`) into `buf` (cleared first); a line longer than `max`
-/// bytes is an error at `line` before it is held whole. Returns the bytes read (0 at end).
-fn read_line_capped(
-    r: &mut dyn BufRead,
-    buf: &mut Vec<u8>,
-    max: u64,
-    path: &Path,
-    line: u64,
-) -> Result<usize> {
-    buf.clear();
-    loop {
-        let avail = r.fill_buf().with_path(path)?;
-        if avail.is_empty() {
-            return Ok(buf.len());
-        }
-        let (take, done) = match avail.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (avail.len(), false),
-        };
-        if (buf.len() + take) as u64 > max.saturating_add(1) {
-            return Err(record_too_long(path, line, max));
-        }
-        buf.extend_from_slice(&avail[..take]);
-        r.consume(take);
-        if done {
-            return Ok(buf.len());
-        }
-    }
-}
 
 /// Fields in the first record of a CSV sample (the header), counted with RFC 4180 quoting,
 /// before arrow sees it: the `[input] max_columns` cap for CSV.
@@ -312,29 +402,77 @@ pub fn read_unit(
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<Skipped> {
     let path = &unit.file;
+    // Parquet and Arrow IPC schemas may repeat a name too: checked on the first batch.
+    let mut checked = false;
+    let f = &mut |b: &RecordBatch| -> Result<()> {
+        if !checked {
+            check_unique_columns(path, &b.schema())?;
+            checked = true;
+        }
+        f(b)
+    };
     match unit.format {
         TableFormat::Parquet => {
-            let rg = unit.row_group.unwrap_or(0);
-            let place = format!("row group {rg}");
-            let mut b = parquet_builder(path)?.with_batch_size(opts.batch_rows);
-            if let Some(rg) = unit.row_group {
-                b = b.with_row_groups(vec![rg]);
-            }
-            let mut reader = contain::decode(path, "Parquet", &place, || b.build())?
-                .map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
+            let src = unit_source(unit)?;
+            let meta = match &unit.parquet {
+                Some(m) => m.clone(),
+                None => parquet_metadata(path, &source::RangeReader(src.clone()))?,
+            };
+            let g = unit.row_group.unwrap_or(0);
+            let place = format!("row group {g}");
+            // From object storage, the row group's column chunks are fetched up front with
+            // concurrent ranged GETs (as parquet's async reader does); page by page, every
+            // page header would be a request.
+            let ranges = match unit.row_group {
+                Some(g) if src.object().is_some() => chunk_ranges(&meta, g),
+                _ => Vec::new(),
+            };
+            let total = ranges
+                .iter()
+                .fold(0u64, |t, r| t.saturating_add(r.end - r.start));
+            let prefetch = src.object().is_some() && total > 0 && total <= PREFETCH_MAX;
+            use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder as B;
+            let reader = if prefetch {
+                let got = src.get_ranges(&ranges).map_err(|e| Error::io(path, e))?;
+                let parts = ranges.iter().map(|r| r.start).zip(got).collect();
+                let file = Prefetched {
+                    src,
+                    parts: Arc::new(parts),
+                };
+                let mut b = B::new_with_metadata(file, meta).with_batch_size(opts.batch_rows);
+                if let Some(rg) = unit.row_group {
+                    b = b.with_row_groups(vec![rg]);
+                }
+                contain::decode(path, "Parquet", &place, || b.build())?
+            } else {
+                let file = source::RangeReader(src);
+                let mut b = B::new_with_metadata(file, meta).with_batch_size(opts.batch_rows);
+                if let Some(rg) = unit.row_group {
+                    b = b.with_row_groups(vec![rg]);
+                }
+                contain::decode(path, "Parquet", &place, || b.build())?
+            };
+            let mut reader = reader.map_err(|e| Error::input(path, format!("Parquet: {e}")))?;
             // Only the decoding is contained, not `f` (a panic there is a bug of ours).
             while let Some(batch) = contain::decode(path, "Parquet", &place, || reader.next())? {
-                let batch = batch
-                    .map_err(|e| Error::input(path, format!("Parquet row group {rg}: {e}")))?;
+                let batch =
+                    batch.map_err(|e| Error::input(path, format!("Parquet row group {g}: {e}")))?;
                 f(&batch)?;
             }
             Ok(Skipped::default())
         }
         TableFormat::Ipc => {
-            let magic = sniff(path)?;
-            let mut file = source::open_regular(path).with_path(path)?;
+            let src = unit_source(unit)?;
+            let len = src.len();
+            let magic = src
+                .get_range(0..len.min(8))
+                .map_err(|e| Error::io(path, e))?;
+            // One reader for the length checks and the decoding: the checks' reads (the
+            // footer, each message header) fill the blocks the decoder then reads from, so
+            // a file of up to one block (8 MiB from a store) is fetched once.
+            let mut file = source::SeekReader::new(src);
             if magic.starts_with(b"ARROW1") {
-                contain::check_ipc_file(path, &mut file)?;
+                contain::check_ipc_file(path, &mut file, len)?;
                 let mut r = contain::decode(path, "Arrow IPC", &"footer", || {
                     arrow_ipc::reader::FileReader::try_new(file, None)
                 })?
@@ -342,9 +480,10 @@ pub fn read_unit(
                 check_columns(path, r.schema().fields().len())?;
                 read_ipc_batches(path, &mut r, f)?;
             } else {
-                contain::check_ipc_stream(path, &mut file)?;
+                contain::check_ipc_stream(path, &mut file, len)?;
+                let stream = BufReader::with_capacity(1 << 20, file);
                 let mut r = contain::decode(path, "Arrow IPC", &"schema", || {
-                    arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                    arrow_ipc::reader::StreamReader::try_new(stream, None)
                 })?
                 .map_err(|e| Error::input(path, format!("Arrow IPC stream: {e}")))?;
                 check_columns(path, r.schema().fields().len())?;
@@ -374,15 +513,75 @@ fn read_ipc_batches(
     Ok(())
 }
 
-/// Records of a text file: `(first line number, text)`. CSV records end at a newline with an
-/// even number of quotes so far (RFC 4180 quoting), JSON Lines at every newline.
+/// Records of a text file: `(first line number, text)`. CSV records end at a line break
+/// (LF, CRLF, or a lone CR as old Mac exports write) with an even number of quotes so far
+/// (RFC 4180 quoting), JSON Lines at every LF. A lone-CR break is handed on as LF, so the
+/// chunk parsers see one convention.
 struct Records {
-    r: Box<dyn BufRead + Send>,
+    r: Tee,
     line: u64,
     csv: bool,
     path: PathBuf,
     /// `[input] max_record_bytes`.
     max_record: u64,
+    /// The last line ended with a CR: a LF right after it belongs to the same line break.
+    pending_cr: bool,
+}
+
+impl Records {
+    fn open(unit: &Unit, csv: bool) -> Result<Records> {
+        Ok(Records::over(open_text(unit)?, unit, csv, None))
+    }
+
+    fn over(r: Box<dyn BufRead + Send>, unit: &Unit, csv: bool, log: Option<Vec<u8>>) -> Records {
+        Records {
+            r: Tee { inner: r, log },
+            line: 0,
+            csv,
+            path: unit.file.clone(),
+            max_record: source::limits().max_record_bytes,
+            pending_cr: false,
+        }
+    }
+
+    /// The stream as if unread: the bytes logged so far, then the rest.
+    fn rewind(self) -> Box<dyn BufRead + Send> {
+        let Tee { inner, log } = self.r;
+        Box::new(std::io::Cursor::new(log.unwrap_or_default()).chain(inner))
+    }
+}
+
+/// A buffered reader that can log what is consumed from it: the CSV schema sample is read
+/// from the same stream that is then profiled (the logged bytes replayed first), so a text
+/// file is read once — from a store, downloaded once.
+struct Tee {
+    inner: Box<dyn BufRead + Send>,
+    log: Option<Vec<u8>>,
+}
+
+impl Read for Tee {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let b = self.fill_buf()?;
+        let n = b.len().min(out.len());
+        out[..n].copy_from_slice(&b[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Tee {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        if let Some(log) = &mut self.log {
+            // The bytes are in the buffer already: this fill_buf does no I/O.
+            if let Ok(b) = self.inner.fill_buf() {
+                log.extend_from_slice(&b[..n.min(b.len())]);
+            }
+        }
+        self.inner.consume(n);
+    }
 }
 
 impl Records {
@@ -422,8 +621,19 @@ impl Records {
                 }
                 return Ok(true);
             }
-            match buf.iter().position(|&b| b == b'\n') {
+            if std::mem::take(&mut self.pending_cr) && buf[0] == b'\n' {
+                // The LF of a CRLF whose CR already ended the line: inside a quoted field
+                // it is content and kept; after a record's end it is dropped.
+                if out.len() > rec_start {
+                    out.push(b'\n');
+                }
+                self.r.consume(1);
+                continue;
+            }
+            let csv = self.csv;
+            match buf.iter().position(|&b| b == b'\n' || (csv && b == b'\r')) {
                 Some(i) => {
+                    let cr = buf[i] == b'\r';
                     let part = &buf[..=i];
                     if self.csv {
                         quotes += part.iter().filter(|&&b| b == b'"').count();
@@ -431,10 +641,17 @@ impl Records {
                     if (out.len() - rec_start + part.len()) as u64 > self.max_record + 1 {
                         return Err(record_too_long(&self.path, rec_line, self.max_record));
                     }
-                    out.extend_from_slice(part);
+                    let ends = !self.csv || quotes % 2 == 0;
+                    if cr && ends {
+                        out.extend_from_slice(&part[..i]);
+                        out.push(b'\n');
+                    } else {
+                        out.extend_from_slice(part);
+                    }
                     self.r.consume(i + 1);
                     self.line += 1;
-                    if !self.csv || quotes % 2 == 0 {
+                    self.pending_cr = cr;
+                    if ends {
                         if out[rec_start..].iter().all(u8::is_ascii_whitespace) {
                             out.truncate(rec_start);
                         } else {
@@ -493,74 +710,100 @@ fn widen(schema: arrow_schema::Schema, opts: &ReadOptions) -> arrow_schema::Sche
     arrow_schema::Schema::new(fields)
 }
 
-fn infer_csv(unit: &Unit, opts: &ReadOptions, delim: u8) -> Result<SchemaRef> {
-    let mut r = open_text(&unit.file)?;
-    let mut sample = Vec::new();
-    let mut lines = 0usize;
-    let max_record = source::limits().max_record_bytes;
-    let mut buf = Vec::new();
-    loop {
-        let n = read_line_capped(&mut r, &mut buf, max_record, &unit.file, lines as u64 + 1)?;
-        if n == 0 || lines > opts.infer_rows || (lines > 1 && sample.len() > MAX_SAMPLE_BYTES) {
-            break;
+/// Two columns with one name would be merged into one by every consumer (the profile keys
+/// columns by name, `--label` and drift look them up by name): an error naming both.
+fn check_unique_columns(path: &Path, schema: &arrow_schema::Schema) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if let Some(first) = seen.insert(f.name().as_str(), i) {
+            return Err(Error::input(
+                path,
+                format!(
+                    "columns {} and {} (counting from 1) are both named '{}': rename one (mlguard neither merges nor renames columns)",
+                    first + 1,
+                    i + 1,
+                    f.name()
+                ),
+            ));
         }
-        sample.extend_from_slice(&buf);
-        lines += 1;
     }
-    if sample.is_empty() {
-        return Err(Error::input(&unit.file, "empty file (no header row)"));
+    Ok(())
+}
+
+/// The CSV schema from the header and the first `infer_rows` records (at most about
+/// [`MAX_CHUNK_BYTES`] of them), split by [`Records`] (so quoted newlines and CR line
+/// breaks are understood, record lengths are capped, and every record's line is known).
+/// A file with no header, or a header and no data row, is an error: profiling it would
+/// silently yield nothing.
+fn infer_csv(
+    unit: &Unit,
+    opts: &ReadOptions,
+    delim: u8,
+) -> Result<(SchemaRef, Box<dyn BufRead + Send>)> {
+    let mut recs = Records::over(open_text(unit)?, unit, true, Some(Vec::new()));
+    let mut sample = Vec::new();
+    let mut starts = Vec::new();
+    let eof = recs.fill_chunk(opts.infer_rows.saturating_add(1), &mut sample, &mut starts)?;
+    match starts.len() {
+        0 if recs.line == 0 => return Err(Error::input(&unit.file, "empty file (no header row)")),
+        0 => {
+            return Err(Error::input(
+                &unit.file,
+                format!("no header row ({} line(s), all blank)", recs.line),
+            ))
+        }
+        1 if eof && !opts.header_only_ok => {
+            return Err(Error::input_at_line(
+                &unit.file,
+                starts[0].0,
+                "a header row and no data rows",
+            ))
+        }
+        _ => {}
     }
     // Count the header's fields before arrow allocates anything per column.
     check_columns(&unit.file, header_fields(&sample, delim))?;
-    // Tolerate a sample cut inside a quoted field or a bad row by inferring on what parses.
     let fmt = arrow_csv::reader::Format::default()
         .with_header(true)
         .with_delimiter(delim);
-    // A bad row inside the sample: infer on the rows before it (the row itself is then
-    // reported, with its line, by the reader).
-    let mut sample: &[u8] = &sample;
-    for _ in 0..3 {
-        let inferred = contain::decode(&unit.file, "CSV", &"schema inference", || {
-            fmt.infer_schema(std::io::Cursor::new(sample), Some(opts.infer_rows))
-        })?;
-        match inferred {
-            Ok((schema, _)) => return Ok(Arc::new(widen(schema, opts))),
-            Err(e) => {
-                let msg = e.to_string();
-                let line = msg
-                    .rsplit("line ")
-                    .next()
-                    .and_then(|t| t.trim().parse::<usize>().ok())
-                    .filter(|&l| l >= 2);
-                match line {
-                    Some(l) => {
-                        let cut = sample
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, b)| **b == b'\n')
-                            .nth(l - 2)
-                            .map(|(i, _)| i + 1)
-                            .unwrap_or(sample.len());
-                        if cut >= sample.len() {
-                            return Err(Error::input_at_line(
-                                &unit.file,
-                                l as u64,
-                                format!("cannot infer the CSV schema: {msg}"),
-                            ));
-                        }
-                        sample = &sample[..cut];
-                    }
-                    None => {
-                        return Err(Error::input(
-                            &unit.file,
-                            format!("cannot infer the CSV schema: {msg}"),
-                        ))
-                    }
+    // The header plus the first `n` data records.
+    let infer = |n: usize| {
+        let end = starts.get(n + 1).map(|s| s.1).unwrap_or(sample.len());
+        contain::decode(&unit.file, "CSV", &"schema inference", || {
+            fmt.infer_schema(std::io::Cursor::new(&sample[..end]), None)
+                .map(|(schema, _)| schema)
+        })
+    };
+    let data = starts.len() - 1;
+    let schema = match infer(data)? {
+        Ok(schema) => schema,
+        Err(_) => {
+            // A bad record in the sample (a ragged row): find the first one by bisection
+            // and infer on the records before it; the reader then reports it with its line
+            // (or skips it with --skip-bad-rows).
+            if let Err(e) = infer(0)? {
+                return Err(Error::input_at_line(
+                    &unit.file,
+                    starts[0].0,
+                    format!("cannot read the CSV header: {e}"),
+                ));
+            }
+            let (mut good, mut bad) = (0usize, data);
+            while bad - good > 1 {
+                let mid = good + (bad - good) / 2;
+                if infer(mid)?.is_ok() {
+                    good = mid;
+                } else {
+                    bad = mid;
                 }
             }
+            infer(good)?.map_err(|e| {
+                Error::input(&unit.file, format!("cannot infer the CSV schema: {e}"))
+            })?
         }
-    }
-    Err(Error::input(&unit.file, "cannot infer the CSV schema"))
+    };
+    check_unique_columns(&unit.file, &schema)?;
+    Ok((Arc::new(widen(schema, opts)), recs.rewind()))
 }
 
 fn read_csv(
@@ -575,14 +818,8 @@ fn read_csv(
         } else {
             b','
         });
-    let schema = infer_csv(unit, opts, delim)?;
-    let mut recs = Records {
-        r: open_text(&unit.file)?,
-        line: 0,
-        csv: true,
-        path: unit.file.clone(),
-        max_record: source::limits().max_record_bytes,
-    };
+    let (schema, stream) = infer_csv(unit, opts, delim)?;
+    let mut recs = Records::over(stream, unit, true, None);
     recs.skip_header()?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
@@ -602,62 +839,105 @@ fn read_csv(
     Ok(skipped)
 }
 
+/// The JSON Lines schema from *every* row, in one streaming pass before the read (one
+/// block of records in memory at a time, each record under `[input] max_record_bytes`).
+/// Inferring from a sample would lose a key that first appears after it (the column would
+/// vanish from the profile); with the whole file, a late key is a column (null before it)
+/// and a late change of type widens the column as arrow's inference does (integers and
+/// floats to Float64, numbers and strings to text). A row that is not JSON is an error
+/// naming its line, or, with `skip_bad_rows`, left out here and skipped again (and
+/// counted) by the reader. Top-level keys are counted against `[input] max_columns` as
+/// they appear, so a file of ever-new keys cannot grow the inferred schema without bound.
+fn infer_jsonl(unit: &Unit, opts: &ReadOptions) -> Result<arrow_schema::Schema> {
+    let mut recs = Records::open(unit, false)?;
+    let max_columns = source::limits().max_columns;
+    let mut keys: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut chunk = Vec::new();
+    let mut starts: Vec<(u64, usize)> = Vec::new();
+    let mut next = 0usize;
+    let mut eof = false;
+    let mut failed: Option<Error> = None;
+    let mut line = 0u64;
+    let mut rows = 0u64;
+    let values = std::iter::from_fn(|| loop {
+        if next >= starts.len() {
+            if eof {
+                return None;
+            }
+            match recs.fill_chunk(opts.batch_rows, &mut chunk, &mut starts) {
+                Ok(e) => eof = e,
+                Err(e) => {
+                    failed = Some(e);
+                    return None;
+                }
+            }
+            next = 0;
+            continue;
+        }
+        let (l, off) = starts[next];
+        let end = starts.get(next + 1).map(|s| s.1).unwrap_or(chunk.len());
+        next += 1;
+        line = l;
+        match serde_json::from_slice::<serde_json::Value>(&chunk[off..end]) {
+            Ok(v) => {
+                if let Some(obj) = v.as_object() {
+                    for k in obj.keys() {
+                        if !keys.contains(k.as_str()) {
+                            keys.insert(k.clone());
+                        }
+                    }
+                    if keys.len() as u64 > max_columns {
+                        failed = Some(Error::input_at_line(
+                            &unit.file,
+                            l,
+                            format!(
+                                "more than {max_columns} distinct keys so far ([input] max_columns)"
+                            ),
+                        ));
+                        return None;
+                    }
+                }
+                rows += 1;
+                return Some(Ok::<_, arrow_schema::ArrowError>(v));
+            }
+            Err(_) if opts.skip_bad_rows => continue,
+            Err(e) => {
+                failed = Some(Error::input_at_line(
+                    &unit.file,
+                    l,
+                    format!("not valid JSON: {e}"),
+                ));
+                return None;
+            }
+        }
+    });
+    let inferred = contain::decode(&unit.file, "JSON", &"schema inference", || {
+        arrow_json::reader::infer_json_schema_from_iterator(values)
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let schema = inferred.map_err(|e| {
+        Error::input_at_line(
+            &unit.file,
+            line,
+            format!("cannot infer the JSON schema: {e}"),
+        )
+    })?;
+    if rows == 0 {
+        return Err(Error::input(&unit.file, "no JSON rows"));
+    }
+    check_columns(&unit.file, schema.fields().len())?;
+    Ok(schema)
+}
+
 fn read_jsonl(
     unit: &Unit,
     opts: &ReadOptions,
     f: &mut dyn FnMut(&RecordBatch) -> Result<()>,
 ) -> Result<Skipped> {
-    // Infer from the first rows that parse; a bad one is reported with its line (or left
-    // out of the sample with --skip-bad-rows, and skipped again when read).
-    let mut r = open_text(&unit.file)?;
-    let mut sample = Vec::new();
-    let mut line = 0u64;
-    let mut kept = 0usize;
-    let max_record = source::limits().max_record_bytes;
-    let mut buf = Vec::new();
-    loop {
-        let n = read_line_capped(&mut r, &mut buf, max_record, &unit.file, line + 1)?;
-        if n == 0 || kept >= opts.infer_rows || (kept > 0 && sample.len() > MAX_SAMPLE_BYTES) {
-            break;
-        }
-        line += 1;
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<serde_json::Value>(&buf) {
-            Ok(_) => {
-                sample.extend_from_slice(&buf);
-                if !sample.ends_with(b"\n") {
-                    sample.push(b'\n');
-                }
-                kept += 1;
-            }
-            Err(e) if !opts.skip_bad_rows => {
-                return Err(Error::input_at_line(
-                    &unit.file,
-                    line,
-                    format!("not valid JSON: {e}"),
-                ));
-            }
-            Err(_) => {}
-        }
-    }
-    if kept == 0 {
-        return Err(Error::input(&unit.file, "no JSON rows"));
-    }
-    let (schema, _) = contain::decode(&unit.file, "JSON", &"schema inference", || {
-        arrow_json::reader::infer_json_schema(&mut std::io::Cursor::new(&sample), None)
-    })?
-    .map_err(|e| Error::input(&unit.file, format!("cannot infer the JSON schema: {e}")))?;
-    check_columns(&unit.file, schema.fields().len())?;
-    let schema = Arc::new(widen(schema, opts));
-    let mut recs = Records {
-        r: open_text(&unit.file)?,
-        line: 0,
-        csv: false,
-        path: unit.file.clone(),
-        max_record,
-    };
+    let schema = Arc::new(widen(infer_jsonl(unit, opts)?, opts));
+    let mut recs = Records::open(unit, false)?;
     let mut skipped = Skipped::default();
     let parse = |chunk: &[u8]| -> std::result::Result<Vec<RecordBatch>, String> {
         if let Ok(text) = std::str::from_utf8(chunk) {
@@ -667,9 +947,14 @@ fn read_jsonl(
         } else {
             return Err("invalid UTF-8".into());
         }
+        // Strict: a key that is not in the schema is an error, never dropped (the schema
+        // comes from every row, so this only fires if the file changed between passes).
+        // Primitives are coerced into text columns: a column is text when inference saw
+        // both numbers and strings in it.
         contain::catch(|| {
             let r = arrow_json::ReaderBuilder::new(schema.clone())
-                .with_coerce_primitive(opts.lenient_types)
+                .with_strict_mode(true)
+                .with_coerce_primitive(true)
                 .with_batch_size(opts.batch_rows)
                 .build(std::io::Cursor::new(chunk))
                 .map_err(|e| e.to_string())?;

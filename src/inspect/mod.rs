@@ -709,20 +709,10 @@ impl<'a> Ctx<'a> {
 }
 
 /// Names from hostile files (zip members, pickle strings) with control characters escaped,
-/// so that no output can be made to rewrite a terminal.
+/// so that no output can be made to rewrite a terminal (the shared rule of
+/// [`crate::report::text::clean`]).
 pub fn clean(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    crate::report::text::clean(s).into_owned()
 }
 
 fn bounded(r: &mut dyn Read, cap: u64) -> Result<Vec<u8>, String> {

@@ -1,4 +1,5 @@
-//! Integrity core: hashing, Merkle trees, manifests, verification, DSSE envelopes, keys.
+//! Integrity core: hashing, Merkle trees, manifests, verification, DSSE envelopes, keys,
+//! and OpenSSF model-signing bundles.
 
 pub mod dsse;
 pub mod hasher;
@@ -6,6 +7,8 @@ pub mod keys;
 pub mod manifest;
 pub mod merge;
 pub mod merkle;
+pub mod model_signing;
+pub mod observed;
 pub mod proof;
 pub mod tree;
 pub mod verify;

@@ -72,13 +72,18 @@ pub struct FileResult {
     pub expected_blake3: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_blake3: Option<String>,
+    /// SHA-256 digests (hex), for OpenSSF model-signing bundles, whose resources are SHA-256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_sha256: Option<String>,
     /// Human detail: why unreadable, old/new symlink target...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
 impl FileResult {
-    fn new(path: &str, status: Status) -> FileResult {
+    pub fn new(path: &str, status: Status) -> FileResult {
         FileResult {
             path: path.to_string(),
             status,
@@ -88,6 +93,8 @@ impl FileResult {
             actual_size: None,
             expected_blake3: None,
             actual_blake3: None,
+            expected_sha256: None,
+            actual_sha256: None,
             detail: None,
         }
     }

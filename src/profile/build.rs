@@ -3,13 +3,16 @@
 
 use super::sketch::{canonical_f64, hash_bytes, mix64, Freq, Kll, Moments};
 use super::*;
+use crate::input::source::{self, ByteSource};
 use crate::input::table::{self, ReadOptions, Unit};
+use crate::integrity::observed::Observed;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::DataType;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Label slots kept while streaming (the top `top_labels` are chosen at the end).
 const LABEL_SLOTS: usize = 64;
@@ -713,7 +716,18 @@ pub fn profile_paths(
         files.retain(|(f, _)| sh.owns(f.display().to_string().as_bytes()));
         info
     });
-    let units = table::units(&files)?;
+    // Each input is opened once; every read of it (all its units) goes through an
+    // `Observed` wrapper that digests the bytes as they stream by, so the recorded
+    // size/BLAKE3 come from the same bytes the statistics do, with no second read.
+    let observed: Vec<Arc<Observed>> = files
+        .iter()
+        .map(|(f, _)| Ok(Arc::new(Observed::new(source::open_source(f)?))))
+        .collect::<Result<_>>()?;
+    let srcs: Vec<Option<table::Source>> = observed
+        .iter()
+        .map(|o| Some(o.clone() as table::Source))
+        .collect();
+    let units = table::units_of(&files, &srcs)?;
     progress.set_length(units.len() as u64);
     let ro = ReadOptions {
         format: s.format,
@@ -721,21 +735,6 @@ pub fn profile_paths(
         skip_bad_rows: s.skip_bad_rows,
         ..ReadOptions::default()
     };
-    let inputs_meta: Vec<Result<InputFile>> = files
-        .par_iter()
-        .map(|(f, _)| {
-            let d = crate::integrity::hasher::hash_path(
-                f,
-                &crate::integrity::hasher::HashOptions::default(),
-            )
-            .with_path(f)?;
-            Ok(InputFile {
-                path: f.display().to_string(),
-                size: d.size,
-                blake3: hex::encode(d.blake3),
-            })
-        })
-        .collect();
     // Units are profiled in parallel a window at a time and folded into the total in unit
     // order: the merge order (and so the KLL compactions) is the same whatever the thread
     // count, and at most one window of partial profiles is alive, so memory does not grow
@@ -770,7 +769,21 @@ pub fn profile_paths(
         return Err(Error::usage("no input"));
     };
     p.shard = shard_info;
-    p.inputs = inputs_meta.into_iter().collect::<Result<Vec<_>>>()?;
+    // Every unit has been read: complete each digest (fetching only the bytes no reader
+    // needed: for Parquet the leading magic, page indexes, bloom filters).
+    drop(units);
+    p.inputs = files
+        .iter()
+        .zip(&observed)
+        .map(|((f, _), o)| {
+            let (digest, _extra) = o.finish().with_path(f)?;
+            Ok(InputFile {
+                path: f.display().to_string(),
+                size: o.len(),
+                blake3: hex::encode(digest),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     p.pool_labels();
     Ok(p)
 }

@@ -92,7 +92,9 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        // Human text (tables, notes, errors): names from input are escaped; JSON and the
+        // other machine formats serialise the fields themselves, exactly.
+        write!(f, "{}", super::text::Clean(&self.file))?;
         if let Some(l) = self.line {
             write!(f, ":{l}")?;
         }
@@ -100,7 +102,7 @@ impl fmt::Display for Location {
             write!(f, "#{r}")?;
         }
         if let Some(m) = &self.member {
-            write!(f, "!{m}")?;
+            write!(f, "!{}", super::text::Clean(m))?;
         }
         if let Some(o) = self.offset {
             write!(f, "@{o}")?;

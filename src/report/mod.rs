@@ -6,6 +6,7 @@ pub mod junit;
 pub mod ocsf;
 pub mod sarif;
 pub mod table;
+pub mod text;
 
 pub use finding::{Finding, Location, Severity};
 
@@ -144,10 +145,12 @@ impl std::fmt::Display for Skipped {
             SkipKind::Rows => "row(s)",
             SkipKind::Rule => "rule",
         };
+        // Human text: the place and the reason come from input (see [`text`]).
+        let reason = text::Clean(&self.reason);
         if self.count > 1 {
-            write!(f, "{} {what} in {}: {}", self.count, self.at, self.reason)
+            write!(f, "{} {what} in {}: {reason}", self.count, self.at)
         } else {
-            write!(f, "{what} {}: {}", self.at, self.reason)
+            write!(f, "{what} {}: {reason}", self.at)
         }
     }
 }
@@ -250,7 +253,9 @@ impl Report {
 
 /// Render `report` as `format` into `out`. Formats that are command-specific (b3sum lines,
 /// OCSF) are rendered by their command; asking this function for them is a usage error.
-pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> Result<()> {
+pub fn render(report: &Report, format: Format, out: &mut Output) -> Result<()> {
+    let name = out.name();
+    let out: &mut dyn Write = out;
     let res: io::Result<()> = match format {
         Format::Table => table::write(report, out),
         Format::Json => serde_json::to_writer_pretty(&mut *out, &report.to_json())
@@ -274,7 +279,7 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> Result<()
             )))
         }
     };
-    res.with_path("<output>")
+    res.with_path(name)
 }
 
 /// Where results go: `-o FILE` or stdout. Progress and diagnostics never go here.
@@ -304,7 +309,8 @@ impl Output {
             r => r.with_path(name),
         }
     }
-    fn name(&self) -> PathBuf {
+    /// The `-o` path, or `<stdout>`: what an error writing the output names.
+    pub fn name(&self) -> PathBuf {
         self.path
             .clone()
             .unwrap_or_else(|| PathBuf::from("<stdout>"))
@@ -318,4 +324,82 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// The canonical form of a path that may not exist yet (an output about to be created):
+/// its directory canonicalised, plus its name.
+fn canonical_or_planned(p: &Path) -> Option<PathBuf> {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return Some(c);
+    }
+    let name = p.file_name()?;
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = std::fs::canonicalize(dir.unwrap_or(Path::new("."))).ok()?;
+    Some(dir.join(name))
+}
+
+/// What [`check_outputs`] compares an output against.
+pub enum Input<'a> {
+    /// A file that is read (a manifest, a profile, a log): the output may not be it.
+    File(&'a Path),
+    /// A path read recursively when it is a directory (profile, drift, scan and inspect
+    /// inputs): the output may not be it, nor lie inside it, where it would be read back
+    /// as input. `hash`/`verify` trees are not listed here: they leave an output inside the
+    /// tree out of the walk on purpose.
+    Tree(&'a Path),
+}
+
+/// Refuse, before anything is written, an output (`-o`, `--html`, ...) that is also an
+/// input: creating it would truncate the manifest being verified or the data being
+/// profiled. Paths are compared canonicalised, so `./m.json`, `dir/../m.json` and a
+/// symlink to it are the same file. `outputs` are `(flag, path)`; `-` (stdout) and URLs are
+/// never the same as a local input.
+pub fn check_outputs(outputs: &[(&str, Option<&Path>)], inputs: &[Input]) -> Result<()> {
+    // A local path (a `file://` URL is one); `-` is stdout, other URLs are object storage.
+    let local = |p: &Path| -> Option<PathBuf> {
+        let p = crate::input::remote::local_path(p);
+        (p.as_os_str() != "-" && !crate::input::remote::is_url(&p)).then_some(p)
+    };
+    let inputs: Vec<(bool, &Path, PathBuf)> = inputs
+        .iter()
+        .filter_map(|i| {
+            let (tree, given) = match i {
+                Input::File(p) => (false, *p),
+                Input::Tree(p) => (true, *p),
+            };
+            let canon = std::fs::canonicalize(local(given)?).ok()?;
+            Some((tree && canon.is_dir(), given, canon))
+        })
+        .collect();
+    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+    for (flag, out) in outputs {
+        let Some(out) = *out else { continue };
+        let Some(canon) = local(out).and_then(|p| canonical_or_planned(&p)) else {
+            continue;
+        };
+        for (tree, given, input) in &inputs {
+            if canon == *input {
+                return Err(Error::usage(format!(
+                    "{flag} {} is also an input ({}): writing it would destroy what is read; write to another file",
+                    text::path(out),
+                    text::path(given)
+                )));
+            }
+            if *tree && canon.starts_with(input) {
+                return Err(Error::usage(format!(
+                    "{flag} {} is inside the input directory {}, where it would be read as input; write it elsewhere",
+                    text::path(out),
+                    text::path(given)
+                )));
+            }
+        }
+        if let Some((other, _)) = seen.iter().find(|(_, c)| *c == canon) {
+            return Err(Error::usage(format!(
+                "{flag} and {other} name the same file {}",
+                text::path(out)
+            )));
+        }
+        seen.push((flag, canon));
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Human table: worst first, aligned columns, then one summary line.
 
+use super::text::{clean, Clean};
 use super::Report;
 use std::io::{self, Write};
 
@@ -10,9 +11,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .map(|f| {
             [
                 f.severity.as_str().to_string(),
-                f.id.clone(),
-                f.subject.clone(),
-                f.title.clone(),
+                clean(&f.id).into_owned(),
+                clean(&f.subject).into_owned(),
+                clean(&f.title).into_owned(),
             ]
         })
         .collect();
@@ -99,11 +100,12 @@ pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for (subject, fs) in order {
         writeln!(
             out,
-            "{subject}  ({} finding{})",
+            "{}  ({} finding{})",
+            Clean(subject),
             fs.len(),
             if fs.len() == 1 { "" } else { "s" }
         )?;
-        let w = fs.iter().map(|f| f.id.len()).max().unwrap_or(0);
+        let w = fs.iter().map(|f| clean(&f.id).len()).max().unwrap_or(0);
         for f in fs {
             let at = f
                 .location
@@ -114,8 +116,8 @@ pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "  {:<8}  {:<w$}  {}{at}",
                 f.severity.as_str(),
-                f.id,
-                f.title
+                clean(&f.id),
+                Clean(&f.title)
             )?;
         }
     }

@@ -104,12 +104,13 @@ pub struct AssetMap {
     buckets: BTreeMap<String, AssetKind>,
 }
 
-fn glob(p: &str) -> Result<Glob> {
+/// `place` names the key and entry (`[assets] registries[2]`); the caller adds the file.
+fn glob(p: &str, place: &str) -> Result<Glob> {
     GlobBuilder::new(p)
         .literal_separator(false)
         .case_insensitive(true)
         .build()
-        .map_err(|e| Error::usage(format!("[assets]: bad glob '{p}': {e}")))
+        .map_err(|e| Error::usage(format!("{place}: bad glob '{p}': {e}")))
 }
 
 /// `s3://bucket/...` → `s3://bucket`; `azblob://acct/container/...` → `azblob://acct/container`.
@@ -153,8 +154,14 @@ impl AssetMap {
         // User globs of every kind first, so a configured kind wins over a built-in guess.
         for (kind, user, _) in &groups {
             let mut b = GlobSetBuilder::new();
-            for p in user.iter() {
-                b.add(glob(p)?);
+            let key = match kind {
+                AssetKind::ModelArtifact => "model_artifacts",
+                AssetKind::TrainingData => "training_data",
+                AssetKind::FeatureStore => "feature_stores",
+                AssetKind::Registry => "registries",
+            };
+            for (i, p) in user.iter().enumerate() {
+                b.add(glob(p, &format!("[assets] {key}[{i}]"))?);
                 if let Some(bk) = bucket_of(p) {
                     buckets.entry(bk).or_insert(*kind);
                 }
@@ -165,7 +172,7 @@ impl AssetMap {
             for (kind, _, builtin) in &groups {
                 let mut b = GlobSetBuilder::new();
                 for p in builtin.iter() {
-                    b.add(glob(p)?);
+                    b.add(glob(p, "built-in asset glob")?);
                 }
                 kinds.push((*kind, b.build().map_err(|e| Error::usage(e.to_string()))?));
             }
@@ -181,7 +188,10 @@ impl AssetMap {
             return Ok(());
         }
         let mut b = GlobSetBuilder::new();
-        b.add(glob(&format!("{s}*"))?);
+        b.add(glob(
+            &format!("{s}*"),
+            "model source from a registry export",
+        )?);
         self.kinds.insert(
             0,
             (
