@@ -1112,3 +1112,91 @@ fn scan_output_is_never_an_input_and_names_are_escaped() {
         "{v}"
     );
 }
+
+/// A Kubernetes audit event (`audit.k8s.io/v1`, one line) creating `spec` as a pod in
+/// namespace `ns`.
+fn k8s_pod(id: &str, ns: &str, spec: &str, stage: &str) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"{id}","stage":"{stage}","requestURI":"/api/v1/namespaces/{ns}/pods","verb":"create","user":{{"username":"alice@example.com","groups":["system:authenticated"]}},"sourceIPs":["10.1.2.3"],"userAgent":"kubectl/v1.30.0","objectRef":{{"resource":"pods","namespace":"{ns}","name":"p-{id}","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":201}},"requestObject":{{"kind":"Pod","apiVersion":"v1","spec":{spec}}},"requestReceivedTimestamp":"2026-03-02T10:00:00.000000Z","stageTimestamp":"2026-03-02T10:00:00.100000Z"}}"#
+    )
+}
+
+#[test]
+fn k8s_audit_sample_is_read_and_privileged_pods_are_found() {
+    // Six Falco trace events (2018 format): privileged pod, hostPath /etc pod, a plain pod,
+    // a configmap, a secret and a deployment.
+    let (code, v, err) = scan_json(&[td("scan/k8s/falco-audit.jsonl")], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["summary"]["events"]["k8s"], 6, "{v}");
+    assert_eq!(v["summary"]["skipped"], 0);
+    let f: Vec<&Value> = v["findings"].as_array().unwrap().iter().collect();
+    assert_eq!(f.len(), 2, "{v}");
+    assert!(f.iter().all(|f| f["id"] == "scan.k8s_privileged_pod"));
+    let escapes: BTreeSet<&str> = f
+        .iter()
+        .map(|f| f["evidence"]["escape"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        escapes,
+        BTreeSet::from(["privileged:nginx", "hostPath:/etc"]),
+        "{v}"
+    );
+}
+
+#[test]
+fn k8s_crafted_records_fire_on_escapes_only_and_bad_records_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let benign = k8s_pod(
+        "b1",
+        "training",
+        r#"{"containers":[{"name":"trainer","image":"pytorch","securityContext":{"privileged":false}}],"volumes":[{"name":"data","persistentVolumeClaim":{"claimName":"ds"}}]}"#,
+        "ResponseComplete",
+    );
+    let bad_pod = k8s_pod(
+        "e1",
+        "training",
+        r#"{"containers":[{"name":"trainer","image":"pytorch"}],"volumes":[{"name":"root","hostPath":{"path":"/"}}]}"#,
+        "ResponseComplete",
+    );
+    std::fs::write(d.join("audit.log"), format!("{benign}\n{bad_pod}\n")).unwrap();
+    let (code, v, err) = scan_json(&[d.to_path_buf()], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["summary"]["events"]["k8s"], 2);
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["id"], "scan.k8s_privileged_pod");
+    assert_eq!(f[0]["severity"], "high");
+    assert_eq!(f[0]["evidence"]["resource"], "k8s://training/pods/p-e1");
+    assert_eq!(f[0]["evidence"]["source_ip"], "10.1.2.3");
+    assert_eq!(f[0]["subject"], "alice@example.com");
+
+    // Benign only, in an EventList, plus a record without user.username and one of stage
+    // RequestReceived: nothing fires, two records skipped, verdict incomplete.
+    let dir2 = tempfile::tempdir().unwrap();
+    let d2 = dir2.path();
+    let no_user = benign.replace(r#""username":"alice@example.com","#, "");
+    let early = k8s_pod("b2", "training", r#"{"containers":[]}"#, "RequestReceived");
+    std::fs::write(
+        d2.join("list.json"),
+        format!(r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{benign},{no_user},{early}]}}"#),
+    )
+    .unwrap();
+    let (code, v, err) = scan_json(&[d2.to_path_buf()], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    assert_eq!(v["summary"]["events"]["k8s"], 1, "{v}");
+    assert_eq!(v["summary"]["skipped"], 2, "{v}");
+    assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
+    let msgs: Vec<String> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert!(msgs.iter().any(|m| m.contains("user.username")), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.contains("RequestReceived")),
+        "{msgs:?}"
+    );
+}

@@ -45,13 +45,14 @@ pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
             e.chunks = None;
         }
     }
-    let mut files = compare(&old.files, &new.files, &[], old.options.chunk_size);
+    let old_entries: Vec<&_> = old.files.iter().collect();
+    let (mut files, ok) = compare(&old_entries, &new.files, &[], old.options.chunk_size);
     for f in &mut files {
         if f.status == Status::Missing {
             f.status = Status::Removed;
         }
     }
-    let mut report = results_report("diff", &files, false);
+    let mut report = results_report("diff", &files, ok, false, format);
     report.extra.insert("old_root".into(), old.root.into());
     report.extra.insert("new_root".into(), new.root.into());
     write_report(&report, &files, format, args.output.as_ref())?;

@@ -155,7 +155,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     for (p, why) in &result.skipped {
         g.note(format!("skipped {}: {why}", args.path.join(p).display()));
     }
-    let mut report = results_report("verify", &result.files, args.allow_added);
+    let mut report = results_report("verify", &result.files, result.ok, args.allow_added, format);
     report.extra.insert("root".into(), root.into());
     if let Some(s) = &result.shard {
         g.note(format!(
@@ -178,16 +178,26 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
 }
 
 /// Build the report shared by `verify` and `diff`: one finding per non-ok path, summary
-/// counts per status, and the `files` list of every non-ok path.
-pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: bool) -> Report {
+/// counts per status, and the `files` list of every non-ok path. `files` are the non-ok
+/// paths, `ok` the count of the others. The table prints neither the findings' evidence
+/// nor the `files` list, so for `Format::Table` they are left out: on a manifest of a
+/// million changed paths they would be most of the memory.
+pub(crate) fn results_report(
+    command: &str,
+    files: &[FileResult],
+    ok: usize,
+    allow_added: bool,
+    format: Format,
+) -> Report {
+    let detailed = format != Format::Table;
     let findings: Vec<Finding> = files
         .iter()
         .filter(|f| f.status != Status::Ok)
-        .map(|f| to_finding(f, allow_added))
+        .map(|f| to_finding(f, allow_added, detailed))
         .collect();
     let mut report = Report::gate(command, findings, Severity::High);
     let mut summary = Map::new();
-    summary.insert("total".into(), files.len().into());
+    summary.insert("total".into(), (files.len() + ok).into());
     // `verify` never reports `removed`; `diff` compares two manifests, so nothing can be
     // `missing` from disk or `unreadable` there.
     let not_applicable: &[Status] = if command == "diff" {
@@ -199,10 +209,16 @@ pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: b
         if not_applicable.contains(&s) {
             continue;
         }
-        let n = files.iter().filter(|f| f.status == s).count();
+        let n = match s {
+            Status::Ok => ok,
+            _ => files.iter().filter(|f| f.status == s).count(),
+        };
         summary.insert(s.as_str().into(), n.into());
     }
     report.summary = summary;
+    if !detailed {
+        return report;
+    }
     let listed: Vec<Value> = files
         .iter()
         .filter(|f| f.status != Status::Ok)
@@ -212,7 +228,7 @@ pub(crate) fn results_report(command: &str, files: &[FileResult], allow_added: b
     report
 }
 
-fn to_finding(f: &FileResult, allow_added: bool) -> Finding {
+fn to_finding(f: &FileResult, allow_added: bool, detailed: bool) -> Finding {
     let severity = if f.status == Status::Added && allow_added {
         Severity::Info
     } else {
@@ -225,6 +241,9 @@ fn to_finding(f: &FileResult, allow_added: bool) -> Finding {
         f.path.clone(),
         title,
     );
+    if !detailed {
+        return finding;
+    }
     if let Ok(Value::Object(m)) = serde_json::to_value(f) {
         for (k, v) in m {
             if k != "path" && k != "status" {

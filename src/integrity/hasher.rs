@@ -1,14 +1,21 @@
 //! Hashing one file: BLAKE3 (always), SHA-256 (optional), per-chunk chaining values for
 //! files larger than one chunk.
 //!
-//! Large files are hashed in one pass with both levels of parallelism: each `chunk_size`
-//! piece (a power of two, so every chunk is a complete BLAKE3 subtree) is read with `pread`
-//! into a per-thread buffer and hashed on the rayon pool to its *chaining value*; the chaining
-//! values are then merged up the BLAKE3 tree (`blake3::hazmat`) into the ordinary BLAKE3 of
-//! the whole file — the same digest `b3sum` prints. Memory stays at one chunk buffer per
-//! thread whatever the file size, and the per-chunk values tell `verify` *where* a file
-//! changed. (They are BLAKE3 subtree chaining values, the nodes of a Bao tree, not
-//! `BLAKE3(chunk)`; see docs/manifest.md.)
+//! Large files are hashed in one pass with both levels of parallelism: every `chunk_size`
+//! chunk (a power of two, so a complete BLAKE3 subtree) is hashed on the rayon pool to its
+//! *chaining value*, and those are merged up the BLAKE3 tree (`blake3::hazmat`) into the
+//! ordinary BLAKE3 of the whole file — the same digest `b3sum` prints. Memory stays at a few
+//! chunks whatever the file size (hashed chunks are dropped from the page tables), and the
+//! per-chunk values tell `verify` *where* a file changed. (They are BLAKE3 subtree
+//! chaining values, the nodes of a Bao tree, not `BLAKE3(chunk)`; see docs/manifest.md.)
+//!
+//! Large files are memory-mapped and hashed in place, as b3sum does (a `pread` copy costs
+//! ~20 % more CPU per byte: docs/benchmarks.md). A file truncated by another process while
+//! it is mapped would kill the reader with SIGBUS; [`super::mapped`] catches that SIGBUS for
+//! its own mappings, and the hash is then the error "file changed while it was being
+//! hashed" (exit 2). When no mapping is available, each rayon task `pread`s its own
+//! [`PIECE`] in [`READ`]-byte reads into a cache-sized buffer instead; the pieces' chaining
+//! values are merged into the chunks' ones.
 //!
 //! A file whose size or modification time changes while it is hashed is an error for that
 //! file, never a silently wrong digest.
@@ -25,6 +32,21 @@ use std::path::Path;
 use std::time::SystemTime;
 
 pub const DEFAULT_CHUNK_SIZE: u64 = 8 << 20;
+
+/// Largest unit of parallel work in a big file (at most `chunk_size`): small enough that
+/// a few threads share even a file of two chunks, large enough that the merges are free.
+const PIECE: u64 = 1 << 20;
+
+/// One `pread` (and the per-thread buffer): fits in L2, so hashing reads what the kernel
+/// just copied from cache instead of from memory.
+const READ: usize = 128 << 10;
+
+/// The error for a file that ended before its size said.
+fn truncated(off: u64) -> io::Error {
+    io::Error::other(format!(
+        "file changed while it was being hashed: it ended early at byte offset {off} (truncated while being read); re-run when writers are done"
+    ))
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct HashOptions {
@@ -192,9 +214,12 @@ fn hash_small(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDige
         }
         Ok(())
     })?;
-    if total != size {
+    if total < size {
+        return Err(truncated(total));
+    }
+    if total > size {
         return Err(io::Error::other(format!(
-            "read {total} bytes but the file is {size} bytes long (truncated or growing while read)"
+            "file changed while it was being hashed: read {total} bytes but it was {size} bytes long (growing while read); re-run when writers are done"
         )));
     }
     Ok(FileDigest {
@@ -207,42 +232,18 @@ fn hash_small(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDige
 
 fn hash_chunked(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDigest> {
     let cs = opts.chunk_size;
-    // SAFETY: a read-only shared mapping of a file we opened. If another process truncates
-    // the file while it is mapped, touching a page past the new end raises SIGBUS (the
-    // trade-off b3sum makes too, for the same speed); a rewrite in place can make us read
-    // mixed content, which the size/mtime check in `hash_file` turns into an error.
-    let map = unsafe { memmap2::Mmap::map(file) }?;
-    if map.len() as u64 != size {
-        return Err(io::Error::other(
-            "file changed size while it was being mapped; re-run when writers are done",
-        ));
-    }
-    // Hashed chunks are dropped from this process's mapping so resident memory stays at a
-    // few chunks whatever the file size (the pages stay in the page cache).
-    let release = cs % 4096 == 0;
-    let cvs: Vec<[u8; 32]> = map
-        .par_chunks(cs as usize)
-        .enumerate()
-        .map(|(i, c)| {
-            let mut h = blake3::Hasher::new();
-            h.set_input_offset(i as u64 * cs);
-            h.update(c);
-            let cv = h.finalize_non_root();
-            if release {
-                // SAFETY: MADV_DONTNEED on a read-only file-backed shared mapping only drops
-                // page-table entries; a later access re-reads the same bytes from the page
-                // cache, so no reference into `map` can observe different content.
-                let _ = unsafe {
-                    map.unchecked_advise_range(
-                        memmap2::UncheckedAdvice::DontNeed,
-                        i * cs as usize,
-                        c.len(),
-                    )
-                };
+    let cvs = match super::mapped::Mapping::new(file, size)? {
+        Some(map) => {
+            let cvs = hash_mapped(&map, cs);
+            if map.was_cut() {
+                return Err(io::Error::other(
+                    "file changed while it was being hashed: it was truncated while being read; re-run when writers are done",
+                ));
             }
-            cv
-        })
-        .collect();
+            cvs
+        }
+        None => hash_pread(file, size, cs)?,
+    };
     let blake3 = merge_root(&cvs, cs, size);
     let sha256 = if opts.sha256 {
         // SHA-256 is inherently sequential: a second streaming pass.
@@ -258,12 +259,65 @@ fn hash_chunked(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDi
     })
 }
 
+/// Chunk chaining values straight from the mapping (what b3sum does), one rayon task per
+/// chunk; hashed chunks are dropped from the page tables so resident memory stays at a few
+/// chunks whatever the file size (the pages stay in the page cache).
+fn hash_mapped(map: &super::mapped::Mapping, cs: u64) -> Vec<[u8; 32]> {
+    map.bytes()
+        .par_chunks(cs as usize)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut h = blake3::Hasher::new();
+            h.set_input_offset(i as u64 * cs);
+            h.update(c);
+            map.release(i * cs as usize, c.len());
+            h.finalize_non_root()
+        })
+        .collect()
+}
+
+/// Chunk chaining values by `pread` (when no mapping is available).
+fn hash_pread(file: &File, size: u64, cs: u64) -> io::Result<Vec<[u8; 32]>> {
+    let piece = cs.min(PIECE);
+    let pieces = size.div_ceil(piece);
+    // Every task preads and hashes its own piece: no shared cursor, no mapping.
+    let piece_cvs: Vec<[u8; 32]> = (0..pieces)
+        .into_par_iter()
+        .map(|i| hash_piece(file, i * piece, (i * piece + piece).min(size)))
+        .collect::<io::Result<_>>()?;
+    let per_chunk = (cs / piece) as usize;
+    Ok(piece_cvs
+        .chunks(per_chunk)
+        .enumerate()
+        .map(|(i, p)| subtree(p, piece, (size - i as u64 * cs).min(cs)))
+        .collect())
+}
+
+/// Chaining value of bytes `start..end` of `file` (a complete subtree: `start` is a
+/// multiple of the power-of-two piece size, `end - start` at most that size).
+fn hash_piece(file: &File, start: u64, end: u64) -> io::Result<[u8; 32]> {
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < READ {
+            buf.resize(READ, 0);
+        }
+        let mut h = blake3::Hasher::new();
+        h.set_input_offset(start);
+        let mut off = start;
+        while off < end {
+            let len = (end - off).min(READ as u64) as usize;
+            read_exact_at(file, &mut buf[..len], off)?;
+            h.update(&buf[..len]);
+            off += len as u64;
+        }
+        Ok(h.finalize_non_root())
+    })
+}
+
 fn read_exact_at(file: &File, buf: &mut [u8], off: u64) -> io::Result<()> {
     file.read_exact_at(buf, off).map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {
-            io::Error::other(format!(
-                "file ended early at byte offset {off}+ (truncated while being read)"
-            ))
+            truncated(off)
         } else {
             e
         }
@@ -292,31 +346,36 @@ fn sha256_stream(file: &File, size: u64) -> io::Result<[u8; 32]> {
 /// left subtree of a node covering `n` bytes holds the largest power-of-two number of 1 KiB
 /// chunks that leaves at least one byte for the right.
 pub fn merge_root(cvs: &[[u8; 32]], cs: u64, len: u64) -> [u8; 32] {
-    fn left_len(len: u64) -> u64 {
-        // blake3::hazmat::left_subtree_len, restated so the invariant is visible here.
-        len.div_ceil(2).next_power_of_two()
-    }
-    fn node(cvs: &[[u8; 32]], cs: u64, len: u64) -> [u8; 32] {
-        if cvs.len() == 1 {
-            return cvs[0];
-        }
-        let l = left_len(len);
-        let k = (l / cs) as usize;
-        merge_subtrees_non_root(
-            &node(&cvs[..k], cs, l),
-            &node(&cvs[k..], cs, len - l),
-            Mode::Hash,
-        )
-    }
     debug_assert!(cvs.len() >= 2 && len > cs);
     let l = left_len(len);
     let k = (l / cs) as usize;
     let root = merge_subtrees_root(
-        &node(&cvs[..k], cs, l),
-        &node(&cvs[k..], cs, len - l),
+        &subtree(&cvs[..k], cs, l),
+        &subtree(&cvs[k..], cs, len - l),
         Mode::Hash,
     );
     *root.as_bytes()
+}
+
+/// Bytes in the left child of a node covering `len` bytes (`len` > 1 KiB).
+fn left_len(len: u64) -> u64 {
+    // blake3::hazmat::left_subtree_len, restated so the invariant is visible here.
+    len.div_ceil(2).next_power_of_two()
+}
+
+/// Non-root chaining value of a subtree of `len` bytes from the values of its `cs`-byte
+/// pieces (`cs` a power of two >= 1 KiB, `cvs.len() == len.div_ceil(cs)`).
+fn subtree(cvs: &[[u8; 32]], cs: u64, len: u64) -> [u8; 32] {
+    if cvs.len() == 1 {
+        return cvs[0];
+    }
+    let l = left_len(len);
+    let k = (l / cs) as usize;
+    merge_subtrees_non_root(
+        &subtree(&cvs[..k], cs, l),
+        &subtree(&cvs[k..], cs, len - l),
+        Mode::Hash,
+    )
 }
 
 /// Chaining values of every `cs`-byte chunk of `data` (for tests and for `verify-file`).
@@ -411,6 +470,87 @@ mod tests {
         assert_eq!(big.sha256, small.sha256);
         assert_eq!(big.chunks.as_ref().unwrap().len(), 18);
         assert!(small.chunks.is_none());
+    }
+
+    /// Pieces smaller than the chunk (merged per chunk) give the same chunk values and root
+    /// as hashing each chunk whole.
+    #[test]
+    fn pieces_merge_into_chunk_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        for n in [(9 << 20) + 7, 12 << 20, (4 << 20) + 1] {
+            let d = data(n);
+            std::fs::write(&p, &d).unwrap();
+            let cs = 4 << 20;
+            let got = hash_file(
+                &p,
+                &HashOptions {
+                    sha256: false,
+                    chunk_size: cs,
+                },
+            )
+            .unwrap();
+            assert_eq!(got.blake3, *blake3::hash(&d).as_bytes(), "n={n}");
+            let want = chunk_cvs(&d, cs);
+            assert_eq!(got.chunks.unwrap(), want, "n={n}");
+            // The pread path (no mapping available) gives the same values.
+            let f = File::open(&p).unwrap();
+            assert_eq!(hash_pread(&f, n as u64, cs).unwrap(), want, "n={n}");
+        }
+    }
+
+    /// A file shorter than its size said (truncated by a writer) is an error, not SIGBUS:
+    /// through the mapping (the SIGBUS handler of `mapped`), through pread, and for small
+    /// files.
+    #[test]
+    fn truncation_during_reads_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, data(3 << 20)).unwrap();
+        let f = File::open(&p).unwrap();
+        // The size the hasher saw before another process cut the file to 1 MiB.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let opts = HashOptions {
+            sha256: false,
+            chunk_size: 1 << 20,
+        };
+        let err = hash_chunked(&f, 3 << 20, &opts).unwrap_err().to_string();
+        assert!(err.contains("changed while it was being hashed"), "{err}");
+        let err = hash_pread(&f, 3 << 20, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("changed while it was being hashed"), "{err}");
+        // A mapping made before the truncation, read after it: the real race, made
+        // deterministic.
+        std::fs::write(&p, data(3 << 20)).unwrap();
+        let f = File::open(&p).unwrap();
+        let map = super::super::mapped::Mapping::new(&f, 3 << 20)
+            .unwrap()
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        assert!(!map.was_cut());
+        let sum: u64 = map.bytes().iter().map(|&b| b as u64).sum();
+        assert!(map.was_cut(), "reading past the new end is caught");
+        // The first MiB is the data, the rest reads as zeros.
+        let first: u64 = data(1 << 20).iter().map(|&b| b as u64).sum();
+        assert_eq!(sum, first);
+        drop(map);
+        // A mapping of the unchanged file is not marked.
+        let map = super::super::mapped::Mapping::new(&f, 1 << 20)
+            .unwrap()
+            .unwrap();
+        assert_eq!(map.bytes().len(), 1 << 20);
+        assert!(!map.was_cut());
+        let err = hash_small(&f, 3 << 20, &opts).unwrap_err().to_string();
+        assert!(err.contains("changed while it was being hashed"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod dsse;
 pub mod hasher;
 pub mod keys;
 pub mod manifest;
+pub mod mapped;
 pub mod merge;
 pub mod merkle;
 pub mod model_signing;

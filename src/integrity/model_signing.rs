@@ -650,6 +650,8 @@ pub fn verify_tree(
         .collect();
     let expected: HashSet<&[u8]> = st.resources.iter().map(|r| r.name.as_bytes()).collect();
     let mut files = Vec::new();
+    // Unchanged paths are counted, not listed (see `VerifyResult::ok`).
+    let mut ok = 0usize;
     let mut missing: Vec<&Resource> = Vec::new();
     for r in &st.resources {
         let shown = encode_path(r.name.as_bytes());
@@ -674,7 +676,7 @@ pub fn verify_tree(
         }
         let got = digest_of(a);
         if got.eq_ignore_ascii_case(&r.digest) {
-            files.push(FileResult::new(&shown, Status::Ok));
+            ok += 1;
         } else {
             let mut f = FileResult::new(&shown, Status::Modified);
             f.actual_size = Some(a.size);
@@ -740,6 +742,7 @@ pub fn verify_tree(
     files.sort_by(|a, b| a.path.cmp(&b.path).then(a.status.cmp(&b.status)));
     Ok(VerifyResult {
         files,
+        ok,
         skipped: tree.skipped,
         shard: None,
     })

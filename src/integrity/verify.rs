@@ -102,8 +102,11 @@ impl FileResult {
 
 #[derive(Debug, Default)]
 pub struct VerifyResult {
-    /// Every path, sorted by path then status.
+    /// Every path that is not `ok`, sorted by path then status.
     pub files: Vec<FileResult>,
+    /// How many paths are `ok` (not listed: on a large manifest a result per unchanged
+    /// file would cost more memory than the manifest itself).
+    pub ok: usize,
     /// `(path, reason)`: FIFOs, sockets, devices seen in the tree and not hashed.
     pub skipped: Vec<(String, String)>,
     /// With [`VerifyOptions::shard`]: the part's record (of the tree's listing).
@@ -113,6 +116,7 @@ pub struct VerifyResult {
 impl VerifyResult {
     pub fn counts(&self) -> BTreeMap<Status, usize> {
         let mut m: BTreeMap<Status, usize> = Status::ALL.iter().map(|s| (*s, 0)).collect();
+        m.insert(Status::Ok, self.ok);
         for f in &self.files {
             *m.entry(f.status).or_default() += 1;
         }
@@ -153,7 +157,9 @@ pub fn verify_tree(
     // other parts (a path the manifest lists but the tree lacks is then `missing` in the
     // shard of that path; a file moved across shards is `missing` in one part and `added`
     // in the other, which fails the gate just as `moved` does).
-    let expected: Vec<Entry> = match opts.shard {
+    // Borrowed, not cloned, when not sharded: a copy of a large manifest's entries is as
+    // big as the manifest.
+    let expected: Vec<&Entry> = match opts.shard {
         Some(s) => manifest
             .files
             .iter()
@@ -162,11 +168,10 @@ pub fn verify_tree(
                     .map(|raw| s.owns(&raw))
                     .unwrap_or(true)
             })
-            .cloned()
             .collect(),
-        None => manifest.files.clone(),
+        None => manifest.files.iter().collect(),
     };
-    let files = compare(
+    let (files, ok) = compare(
         &expected,
         &tree.entries,
         &tree.unreadable,
@@ -174,28 +179,31 @@ pub fn verify_tree(
     );
     Ok(VerifyResult {
         files,
+        ok,
         skipped: tree.skipped,
         shard: tree.shard,
     })
 }
 
 /// Classify `actual` entries against `expected` ones (both sorted by path). Used by verify
-/// (actual = the tree) and diff (actual = the newer manifest).
+/// (actual = the tree) and diff (actual = the newer manifest). Returns the paths that are
+/// not `ok`, and how many are.
 pub fn compare(
-    expected: &[Entry],
+    expected: &[&Entry],
     actual: &[Entry],
     unreadable: &[(String, String)],
     chunk_size: u64,
-) -> Vec<FileResult> {
-    let exp: HashMap<&str, &Entry> = expected.iter().map(|e| (e.path.as_str(), e)).collect();
+) -> (Vec<FileResult>, usize) {
+    let exp: HashMap<&str, &Entry> = expected.iter().map(|e| (e.path.as_str(), *e)).collect();
     let act: HashMap<&str, &Entry> = actual.iter().map(|e| (e.path.as_str(), e)).collect();
     let unread: HashMap<&str, &str> = unreadable
         .iter()
         .map(|(p, m)| (p.as_str(), m.as_str()))
         .collect();
     let mut out = Vec::new();
+    let mut ok = 0usize;
     let mut missing: Vec<&Entry> = Vec::new();
-    for e in expected {
+    for &e in expected {
         if let Some(msg) = unread.get(e.path.as_str()) {
             let mut r = FileResult::new(&e.path, Status::Unreadable);
             r.detail = Some(msg.to_string());
@@ -204,7 +212,10 @@ pub fn compare(
         }
         match act.get(e.path.as_str()) {
             None => missing.push(e),
-            Some(a) => out.push(classify(e, a, chunk_size)),
+            Some(a) => match classify(e, a, chunk_size) {
+                r if r.status == Status::Ok => ok += 1,
+                r => out.push(r),
+            },
         }
     }
     // Content that appears under a new path is `moved`, not `missing` + `added`.
@@ -250,7 +261,7 @@ pub fn compare(
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path).then(a.status.cmp(&b.status)));
-    out
+    (out, ok)
 }
 
 fn classify(e: &Entry, a: &Entry, chunk_size: u64) -> FileResult {

@@ -219,35 +219,64 @@ impl Report {
         });
         v
     }
-    /// The stable JSON document (`--format json`).
+    /// The stable JSON document (`--format json`) as a value (tests, embedding).
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("tool".into(), "mlguard".into());
-        m.insert("version".into(), env!("CARGO_PKG_VERSION").into());
-        m.insert("command".into(), self.command.clone().into());
-        m.insert(
-            "verdict".into(),
-            serde_json::to_value(self.verdict()).unwrap_or(Value::Null),
-        );
-        m.insert("fail_on".into(), self.fail_on.as_str().into());
-        let mut summary = self.summary.clone();
-        summary.insert("skipped".into(), self.skipped_count().into());
-        m.insert("summary".into(), Value::Object(summary));
-        for (k, v) in &self.extra {
-            m.insert(k.clone(), v.clone());
+        serde_json::to_value(self.json_doc()).unwrap_or(Value::Null)
+    }
+    /// The JSON document borrowing the report: written straight to the output, so a large
+    /// report (verify on a big manifest) is not copied into a second tree of values.
+    fn json_doc(&self) -> JsonDoc<'_> {
+        JsonDoc {
+            tool: "mlguard",
+            version: env!("CARGO_PKG_VERSION"),
+            command: &self.command,
+            verdict: self.verdict(),
+            fail_on: self.fail_on.as_str(),
+            summary: Summary {
+                counts: &self.summary,
+                skipped: self.skipped_count(),
+            },
+            extra: &self.extra,
+            allow_partial: self.allow_partial,
+            skipped: &self.skipped,
+            findings: self.sorted_findings(),
         }
-        m.insert("allow_partial".into(), self.allow_partial.into());
-        m.insert(
-            "skipped".into(),
-            serde_json::to_value(&self.skipped).unwrap_or(Value::Null),
-        );
-        let findings: Vec<Value> = self
-            .sorted_findings()
-            .into_iter()
-            .map(|f| serde_json::to_value(f).expect("findings serialise"))
-            .collect();
-        m.insert("findings".into(), Value::Array(findings));
-        Value::Object(m)
+    }
+}
+
+/// `--format json`, key order as documented in docs/output.md: tool, version, command,
+/// verdict, fail_on, summary, the command's own keys, allow_partial, skipped, findings.
+#[derive(serde::Serialize)]
+struct JsonDoc<'a> {
+    tool: &'static str,
+    version: &'static str,
+    command: &'a str,
+    verdict: Verdict,
+    fail_on: &'static str,
+    summary: Summary<'a>,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+    allow_partial: bool,
+    skipped: &'a [Skipped],
+    findings: Vec<&'a Finding>,
+}
+
+/// The command's summary counts, then `skipped` (replacing a `skipped` count of its own).
+struct Summary<'a> {
+    counts: &'a Map<String, Value>,
+    skipped: u64,
+}
+
+impl serde::Serialize for Summary<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let own = self.counts.iter().filter(|(k, _)| *k != "skipped");
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in own {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry("skipped", &self.skipped)?;
+        m.end()
     }
 }
 
@@ -258,7 +287,7 @@ pub fn render(report: &Report, format: Format, out: &mut Output) -> Result<()> {
     let out: &mut dyn Write = out;
     let res: io::Result<()> = match format {
         Format::Table => table::write(report, out),
-        Format::Json => serde_json::to_writer_pretty(&mut *out, &report.to_json())
+        Format::Json => serde_json::to_writer_pretty(&mut *out, &report.json_doc())
             .map_err(io::Error::other)
             .and_then(|_| writeln!(out)),
         Format::Jsonl => (|| {

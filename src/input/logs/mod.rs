@@ -14,6 +14,7 @@ pub mod azure;
 pub mod cloudtrail;
 mod fields;
 pub mod gcp;
+pub mod k8s;
 pub mod mlflow;
 pub mod read;
 pub mod registry;

@@ -89,6 +89,7 @@ pub static REGISTRY: &[&dyn LogSource] = &[
     &super::gcp::Gcp,
     &super::azure::Azure,
     &super::mlflow::Mlflow,
+    &super::k8s::K8s,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn LogSource> {

@@ -23,6 +23,7 @@
 mod behaviour;
 mod export;
 mod exposure;
+mod k8s_pod;
 mod llm;
 mod logging;
 mod off_hours;
@@ -239,6 +240,7 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
     Ok(vec![
         Box::new(logging::Logging),
         Box::new(exposure::Exposure),
+        Box::new(k8s_pod::K8sPod),
         Box::new(registry::Registry::default()),
         Box::new(export::Export),
         Box::new(behaviour::Behaviour::default()),

@@ -132,6 +132,12 @@ pub static RULES: &[Rule] = &[
         &["atlas:AML.T0034", "atlas:AML.T0054"],
         "a burst of failed model invocations by one principal",
     ),
+    r(
+        "scan.k8s_privileged_pod",
+        High,
+        &["attack:T1611", "attack:T1610"],
+        "a Kubernetes workload created with a privileged container or a hostPath volume",
+    ),
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {

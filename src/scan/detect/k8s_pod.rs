@@ -1,0 +1,92 @@
+//! Kubernetes workloads that escape their container: a pod (or a Job / Deployment /
+//! StatefulSet / CronJob pod template) created with a privileged container or a hostPath
+//! volume. Training jobs run on GPU nodes holding credentials, datasets and other tenants'
+//! checkpoints; a privileged or host-mounted pod there reads all of it. Needs the audit
+//! level `Request` or above for pods (the `requestObject`); without it nothing can be seen.
+
+use super::{logging::control_plane, Coverage, Cx, Detection, Stats};
+use crate::input::logs::{Event, Source};
+use crate::report::{Finding, Severity};
+use serde_json::Value;
+
+pub struct K8sPod;
+
+/// The pod spec in a created object: `spec` of a Pod, `spec.template.spec` of a Job /
+/// Deployment / StatefulSet, `spec.jobTemplate.spec.template.spec` of a CronJob.
+fn pod_spec(obj: &Value) -> Option<&Value> {
+    obj.pointer("/spec/jobTemplate/spec/template/spec")
+        .or_else(|| obj.pointer("/spec/template/spec"))
+        .or_else(|| obj.get("spec").filter(|s| s.get("containers").is_some()))
+}
+
+/// What makes the spec dangerous: `privileged:<container>`, `hostPath:<path>`.
+fn dangers(spec: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in ["initContainers", "containers", "ephemeralContainers"] {
+        for c in spec
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if c.pointer("/securityContext/privileged") == Some(&Value::Bool(true)) {
+                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                out.push(format!("privileged:{name}"));
+            }
+        }
+    }
+    for v in spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(p) = v.pointer("/hostPath/path") {
+            out.push(format!("hostPath:{}", p.as_str().unwrap_or("?")));
+        }
+    }
+    out
+}
+
+impl Detection for K8sPod {
+    fn ids(&self) -> &'static [&'static str] {
+        &["scan.k8s_privileged_pod"]
+    }
+
+    fn record(&self, cx: &Cx, e: &Event, out: &mut Vec<Finding>) {
+        if e.source != Source::K8S || !e.action.starts_with("create ") || e.action.contains('/') {
+            return;
+        }
+        let Some(spec) = e.raw.get("requestObject").and_then(pod_spec) else {
+            return;
+        };
+        let d = dangers(spec);
+        if d.is_empty() {
+            return;
+        }
+        // A denied attempt is still a signal, one step lower.
+        let sev = if e.success {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        out.push(
+            cx.finding(
+                "scan.k8s_privileged_pod",
+                sev,
+                e,
+                format!("workload created with {} ({})", d.join(", "), e.resource),
+            )
+            .with("escape", d.join(",")),
+        );
+    }
+
+    fn coverage(&self, input: &Stats, _cx: &Cx) -> Vec<Coverage> {
+        let mut c = control_plane("scan.k8s_privileged_pod", input);
+        if input.source(Source::K8S.name()) == 0 {
+            c.status = "blind".into();
+            c.reason = "no Kubernetes audit events in the input".into();
+        }
+        vec![c]
+    }
+}
