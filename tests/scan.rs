@@ -1159,11 +1159,38 @@ fn k8s_crafted_records_fire_on_escapes_only_and_bad_records_are_skipped() {
         r#"{"containers":[{"name":"trainer","image":"pytorch"}],"volumes":[{"name":"root","hostPath":{"path":"/"}}]}"#,
         "ResponseComplete",
     );
-    std::fs::write(d.join("audit.log"), format!("{benign}\n{bad_pod}\n")).unwrap();
+    // `kubectl exec` into a trainer pod: the same event shape on pods/exec.
+    let exec = benign
+        .replace(
+            r#""name":"p-b1","#,
+            r#""name":"trainer-0","subresource":"exec","#,
+        )
+        .replace(r#""auditID":"b1""#, r#""auditID":"x1""#);
+    std::fs::write(
+        d.join("audit.log"),
+        format!("{benign}\n{bad_pod}\n{exec}\n"),
+    )
+    .unwrap();
     let (code, v, err) = scan_json(&[d.to_path_buf()], &[]);
     assert_eq!(code, 1, "{err}");
-    assert_eq!(v["summary"]["events"]["k8s"], 2);
-    let f = v["findings"].as_array().unwrap();
+    assert_eq!(v["summary"]["events"]["k8s"], 3);
+    let all = v["findings"].as_array().unwrap();
+    assert_eq!(all.len(), 2, "{v}");
+    let x: Vec<&Value> = all
+        .iter()
+        .filter(|f| f["id"] == "scan.k8s_exec_into_pod")
+        .collect();
+    assert_eq!(x.len(), 1, "{v}");
+    assert_eq!(
+        x[0]["evidence"]["resource"],
+        "k8s://training/pods/trainer-0/exec"
+    );
+    assert_eq!(x[0]["evidence"]["namespace"], "training");
+    assert_eq!(x[0]["severity"], "high");
+    let f: Vec<&Value> = all
+        .iter()
+        .filter(|f| f["id"] == "scan.k8s_privileged_pod")
+        .collect();
     assert_eq!(f.len(), 1, "{v}");
     assert_eq!(f[0]["id"], "scan.k8s_privileged_pod");
     assert_eq!(f[0]["severity"], "high");

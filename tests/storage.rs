@@ -619,16 +619,16 @@ fn spark() -> Option<()> {
     None
 }
 
-/// `contrib/spark/mlguard_spark.py` in Spark local mode with two worker threads, the
-/// binary shipped to the executors with addFile (= spark-submit --files).
-fn spark_job(s3: &S3, args: &[&str]) -> Output {
+/// `contrib/spark/mlguard_spark.py` in Spark local mode with two worker threads. `ship`:
+/// the binary is sent to the executors with addFile (= spark-submit --files), else it is
+/// named as a path every executor has (`--mlguard`, a binary on the image).
+fn spark_job(s3: &S3, ship: bool, args: &[&str]) -> Output {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/spark/mlguard_spark.py");
     let mut c = Command::new("python3");
     c.arg(script)
+        .args(["--master", "local[2]"])
         .args([
-            "--master",
-            "local[2]",
-            "--ship",
+            if ship { "--ship" } else { "--mlguard" },
             env!("CARGO_BIN_EXE_mlguard"),
         ])
         .args(args)
@@ -677,6 +677,7 @@ fn spark_job_merges_shards_to_the_single_process_manifest_and_profile() {
     let merged = out.path().join("merged.manifest.json");
     let o = spark_job(
         &s3,
+        true,
         &[
             "--shards",
             "3",
@@ -696,6 +697,7 @@ fn spark_job_merges_shards_to_the_single_process_manifest_and_profile() {
     let merged_p = out.path().join("merged.profile.json");
     let o = spark_job(
         &s3,
+        true,
         &[
             "--shards",
             "4",
@@ -723,6 +725,7 @@ fn spark_job_merges_shards_to_the_single_process_manifest_and_profile() {
     s3.put("data/train/iris.csv", b"sepal_length\n1\n");
     let o = spark_job(
         &s3,
+        false,
         &[
             "--shards",
             "3",

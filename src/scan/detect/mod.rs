@@ -23,6 +23,7 @@
 mod behaviour;
 mod export;
 mod exposure;
+mod k8s_exec;
 mod k8s_pod;
 mod llm;
 mod logging;
@@ -241,6 +242,7 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
         Box::new(logging::Logging),
         Box::new(exposure::Exposure),
         Box::new(k8s_pod::K8sPod),
+        Box::new(k8s_exec::K8sExec),
         Box::new(registry::Registry::default()),
         Box::new(export::Export),
         Box::new(behaviour::Behaviour::default()),

@@ -138,6 +138,12 @@ pub static RULES: &[Rule] = &[
         &["attack:T1611", "attack:T1610"],
         "a Kubernetes workload created with a privileged container or a hostPath volume",
     ),
+    r(
+        "scan.k8s_exec_into_pod",
+        High,
+        &["attack:T1609"],
+        "kubectl exec / attach / port-forward into a Kubernetes pod",
+    ),
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
