@@ -1159,21 +1159,42 @@ fn k8s_crafted_records_fire_on_escapes_only_and_bad_records_are_skipped() {
         r#"{"containers":[{"name":"trainer","image":"pytorch"}],"volumes":[{"name":"root","hostPath":{"path":"/"}}]}"#,
         "ResponseComplete",
     );
-    // `kubectl exec` into a trainer pod: the same event shape on pods/exec.
+    // The escaping pod came through a proxy: `X-Forwarded-For` (first, chosen by the client)
+    // must not become the source IP; the connection's address (last) does.
+    let bad_pod = bad_pod.replace(
+        r#""sourceIPs":["10.1.2.3"]"#,
+        r#""sourceIPs":["203.0.113.9","10.1.2.3"]"#,
+    );
+    // `kubectl exec` into a trainer pod: the same event shape on pods/exec, logged at every
+    // stage (RequestReceived, ResponseStarted, ResponseComplete): one request, one event.
     let exec = benign
         .replace(
             r#""name":"p-b1","#,
             r#""name":"trainer-0","subresource":"exec","#,
         )
         .replace(r#""auditID":"b1""#, r#""auditID":"x1""#);
+    let exec_received = exec.replace(
+        r#""stage":"ResponseComplete""#,
+        r#""stage":"RequestReceived""#,
+    );
+    let exec_started = exec.replace(
+        r#""stage":"ResponseComplete""#,
+        r#""stage":"ResponseStarted""#,
+    );
+    // The pod create also logged at RequestReceived: a repeat, not a second event.
+    let bad_received = bad_pod.replace(
+        r#""stage":"ResponseComplete""#,
+        r#""stage":"RequestReceived""#,
+    );
     std::fs::write(
         d.join("audit.log"),
-        format!("{benign}\n{bad_pod}\n{exec}\n"),
+        format!("{benign}\n{bad_received}\n{bad_pod}\n{exec_received}\n{exec_started}\n{exec}\n"),
     )
     .unwrap();
     let (code, v, err) = scan_json(&[d.to_path_buf()], &[]);
     assert_eq!(code, 1, "{err}");
-    assert_eq!(v["summary"]["events"]["k8s"], 3);
+    assert_eq!(v["summary"]["events"]["k8s"], 3, "{v}");
+    assert_eq!(v["summary"]["skipped"], 0, "{v}");
     let all = v["findings"].as_array().unwrap();
     assert_eq!(all.len(), 2, "{v}");
     let x: Vec<&Value> = all
@@ -1198,15 +1219,17 @@ fn k8s_crafted_records_fire_on_escapes_only_and_bad_records_are_skipped() {
     assert_eq!(f[0]["evidence"]["source_ip"], "10.1.2.3");
     assert_eq!(f[0]["subject"], "alice@example.com");
 
-    // Benign only, in an EventList, plus a record without user.username and one of stage
-    // RequestReceived: nothing fires, two records skipped, verdict incomplete.
+    // Benign only, in an EventList, plus a record without user.username, one of stage
+    // RequestReceived (a repeat: neither event nor skip) and one of a stage that does not
+    // exist: nothing fires, two records skipped, verdict incomplete.
     let dir2 = tempfile::tempdir().unwrap();
     let d2 = dir2.path();
     let no_user = benign.replace(r#""username":"alice@example.com","#, "");
     let early = k8s_pod("b2", "training", r#"{"containers":[]}"#, "RequestReceived");
+    let odd_stage = k8s_pod("b3", "training", r#"{"containers":[]}"#, "Halfway");
     std::fs::write(
         d2.join("list.json"),
-        format!(r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{benign},{no_user},{early}]}}"#),
+        format!(r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{benign},{no_user},{early},{odd_stage}]}}"#),
     )
     .unwrap();
     let (code, v, err) = scan_json(&[d2.to_path_buf()], &[]);
@@ -1222,8 +1245,9 @@ fn k8s_crafted_records_fire_on_escapes_only_and_bad_records_are_skipped() {
         .map(|s| s.to_string())
         .collect();
     assert!(msgs.iter().any(|m| m.contains("user.username")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("Halfway")), "{msgs:?}");
     assert!(
-        msgs.iter().any(|m| m.contains("RequestReceived")),
+        !msgs.iter().any(|m| m.contains("RequestReceived")),
         "{msgs:?}"
     );
 }

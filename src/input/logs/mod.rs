@@ -446,6 +446,7 @@ fn push_record(
         line,
     };
     let ev = match source.or_else(|| registry::sniff(&rec)) {
+        Some(s) if !s.counted(&rec) => return,
         Some(s) => s.parse(rec, at),
         None => Err((at, format!("record is not a {} event", known_kinds()))),
     };

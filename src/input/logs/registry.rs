@@ -49,6 +49,12 @@ pub trait LogSource: Sync + Send {
     fn sniff(&self, rec: &Value) -> bool;
     /// Parse one record (already unwrapped from its container) into an event.
     fn parse(&self, rec: Value, at: RecordRef) -> Parsed;
+    /// `false` for a record that was read but repeats another record of the same request
+    /// (Kubernetes writes one record per stage of a call): not an event, and not a skip,
+    /// since nothing in it goes unread — its request is counted from its counted stage.
+    fn counted(&self, _rec: &Value) -> bool {
+        true
+    }
     /// Sources whose unit is a whole document rather than a record (registry exports):
     /// `Some` when `doc` is theirs, or always when `forced` (`--source` named them).
     fn document(&self, _doc: &Value, _path: &Path, _forced: bool) -> Option<Doc> {
