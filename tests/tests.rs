@@ -17,6 +17,8 @@ mod integrity;
 mod profile;
 mod scale;
 mod scan;
+mod scan_exposure;
+mod scan_severity;
 mod sigma;
 mod signing;
 mod storage;
