@@ -4,8 +4,7 @@
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-mod common;
-use common::{bin, testdata};
+use crate::util::{bin, testdata};
 
 fn country_db() -> PathBuf {
     testdata("geoip/GeoLite2-Country-Test.mmdb")
