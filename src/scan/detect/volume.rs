@@ -16,13 +16,18 @@ struct HourAgg {
     buckets: BTreeSet<String>,
     /// The hour's first read: the finding points at it.
     first: Event,
+    /// The hour's last read and the number of read events.
+    last: chrono::DateTime<chrono::Utc>,
+    events: u64,
 }
+
+/// One principal-hour of deletions: (objects, first event, any ML asset, last time, events).
+type DeleteAgg = (u64, Event, bool, chrono::DateTime<chrono::Utc>, u64);
 
 #[derive(Default)]
 pub struct Volume {
     reads: BTreeMap<(String, i64), HourAgg>,
-    /// (objects, first event, any ML asset).
-    deletes: BTreeMap<(String, i64), (u64, Event, bool)>,
+    deletes: BTreeMap<(String, i64), DeleteAgg>,
 }
 
 /// A copy of an event small enough to keep per principal-hour (no raw record).
@@ -49,7 +54,11 @@ impl Detection for Volume {
                 kinds: BTreeSet::new(),
                 buckets: BTreeSet::new(),
                 first: light(e),
+                last: t,
+                events: 0,
             });
+            a.last = t;
+            a.events += 1;
             a.objects += e.objects;
             a.bytes += e.bytes_out.unwrap_or(0.0);
             if let Some(k) = cx.kind_of(e) {
@@ -66,9 +75,11 @@ impl Detection for Volume {
             let d = self
                 .deletes
                 .entry(key)
-                .or_insert_with(|| (0, light(e), false));
+                .or_insert_with(|| (0, light(e), false, t, 0));
             d.0 += e.objects;
             d.2 |= ml;
+            d.3 = t;
+            d.4 += 1;
         }
     }
 
@@ -139,9 +150,9 @@ impl Detection for Volume {
                 .with("bytes", a.bytes)
                 .with("buckets", a.buckets.iter().cloned().collect::<Vec<_>>())
                 .with("basis", basis);
-            out.push(f);
+            out.push(super::spanned(f, Some(a.last), a.events));
         }
-        for (n, e, ml) in std::mem::take(&mut self.deletes).into_values() {
+        for (n, e, ml, last, events) in std::mem::take(&mut self.deletes).into_values() {
             if n < s.mass_delete_per_hour {
                 continue;
             }
@@ -154,7 +165,7 @@ impl Detection for Volume {
                     format!("mass deletion: {n} objects deleted in one hour"),
                 )
                 .with("objects", n);
-            out.push(f);
+            out.push(super::spanned(f, Some(last), events));
         }
         out
     }
