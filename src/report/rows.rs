@@ -182,7 +182,7 @@ fn header(col: &Column, off: FixedOffset) -> String {
 
 /// Widest a column is padded to; longer cells overflow (never truncated: an analyst needs
 /// the whole value).
-const MAX_WIDTH: usize = 48;
+const MAX_WIDTH: usize = 60;
 
 /// The aligned table (or cards), escaped, then the notes.
 pub fn write_table(rows: &Rows, off: FixedOffset, out: &mut dyn Write) -> io::Result<()> {
