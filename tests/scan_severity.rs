@@ -507,6 +507,21 @@ fn kms_decrypts_stand_in_for_missing_s3_data_events() {
     assert_eq!(factors, ["first_time_human_far_beyond"]);
     assert_eq!(f["evidence"]["objects"], 1200);
     assert_eq!(f["evidence"]["kms_decrypts"], 1200);
+    let cov = v["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["detection"] == "scan.bulk_download")
+        .unwrap()
+        .clone();
+    assert_eq!(cov["status"], "active");
+    assert!(
+        cov["reason"]
+            .as_str()
+            .unwrap()
+            .contains("1200 SSE-KMS decrypts"),
+        "{cov}"
+    );
     // Decrypts for something other than S3 (no aws:s3:arn context) are not reads.
     let recs: Vec<Value> = decrypts(MALLORY, 1200, "acme-analytics", "p-", 240)
         .into_iter()

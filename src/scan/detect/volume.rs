@@ -82,6 +82,8 @@ pub struct Volume {
     /// input names as audit-log destinations (CreateTrail / UpdateTrail / a bucket policy
     /// letting CloudTrail write).
     seen: Mutex<Seen>,
+    /// SSE-KMS decrypts of S3 objects read (for the coverage report).
+    decrypt_events: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -115,6 +117,10 @@ impl Detection for Volume {
         let obj = factors::kms_s3_object(e);
         if named.is_empty() && obj.is_none() {
             return;
+        }
+        if obj.is_some() {
+            self.decrypt_events
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let mut seen = self.seen();
         seen.audit_buckets.extend(named);
@@ -343,13 +349,18 @@ impl Detection for Volume {
     fn coverage(&self, input: &Stats, _cx: &Cx) -> Vec<Coverage> {
         let reads = input.op(Op::ObjectRead);
         let deletes = input.op(Op::ObjectDelete);
+        let decrypts = self
+            .decrypt_events
+            .load(std::sync::atomic::Ordering::Relaxed);
         vec![
             Coverage::new(
                 "scan.bulk_download",
-                reads > 0,
+                reads > 0 || decrypts > 0,
                 "blind",
                 if reads > 0 {
                     format!("{reads} object-read events")
+                } else if decrypts > 0 {
+                    format!("no object-read events; {decrypts} SSE-KMS decrypts of S3 objects stand in for them")
                 } else {
                     "no object-level data events (S3 data events, GCS data_access, Azure StorageRead) in the input".into()
                 },
