@@ -501,7 +501,10 @@ fn sigma_skipped(sg: &scan::SigmaSummary) -> Vec<Skipped> {
                 SkipKind::Record,
                 at(&c.file),
                 c.without_time,
-                format!("correlation {}: base-rule matches without an event time", c.id),
+                format!(
+                    "correlation {}: base-rule matches without an event time",
+                    c.id
+                ),
             ));
         }
     }

@@ -167,7 +167,10 @@ pub(crate) fn compile(
             None | Some(Y::Null) => Ok(Vec::new()),
             Some(Y::Sequence(s)) => s
                 .iter()
-                .map(|x| ystr(Some(x)).ok_or_else(|| format!("correlation: '{what}' has a non-string entry")))
+                .map(|x| {
+                    ystr(Some(x))
+                        .ok_or_else(|| format!("correlation: '{what}' has a non-string entry"))
+                })
                 .collect(),
             Some(other) => ystr(Some(other))
                 .map(|s| vec![s])
@@ -202,7 +205,8 @@ pub(crate) fn compile(
                     "eq" => Op::Eq,
                     "field" => {
                         field = Some(
-                            ystr(Some(v)).ok_or("correlation: condition 'field' is not a string")?,
+                            ystr(Some(v))
+                                .ok_or("correlation: condition 'field' is not a string")?,
                         );
                         continue;
                     }
@@ -240,11 +244,7 @@ pub(crate) fn compile(
                 kind.as_str()
             ))
         }
-        Kind::TemporalOrdered
-            if !cond
-                .iter()
-                .all(|(op, n)| op.holds(rules.len() as u64, *n)) =>
-        {
+        Kind::TemporalOrdered if !cond.iter().all(|(op, n)| op.holds(rules.len() as u64, *n)) => {
             // An ordered sequence is complete or not; a partial count would need a choice of
             // which subsequence counts, which the spec does not make.
             return Err(
@@ -659,7 +659,10 @@ impl Correlation {
         let spec = &self.spec;
         let mut group = Map::new();
         for (f, v) in spec.group_by.iter().zip(key) {
-            group.insert(f.clone(), v.clone().map(Value::String).unwrap_or(Value::Null));
+            group.insert(
+                f.clone(),
+                v.clone().map(Value::String).unwrap_or(Value::Null),
+            );
         }
         let subject = if group.is_empty() {
             "(all events)".to_string()
@@ -715,11 +718,7 @@ impl Correlation {
 
 fn loc_key(l: &Option<Location>) -> (&str, u64, u64) {
     match l {
-        Some(l) => (
-            l.file.as_str(),
-            l.record.unwrap_or(0),
-            l.line.unwrap_or(0),
-        ),
+        Some(l) => (l.file.as_str(), l.record.unwrap_or(0), l.line.unwrap_or(0)),
         None => ("", 0, 0),
     }
 }

@@ -71,7 +71,8 @@ impl IgnoreList {
             return Err(format!("{from}: empty entry"));
         }
         if is_glob(e) {
-            let g = globset::Glob::new(e).map_err(|err| format!("{from}: bad glob '{e}': {err}"))?;
+            let g =
+                globset::Glob::new(e).map_err(|err| format!("{from}: bad glob '{e}': {err}"))?;
             self.globs.push((g.compile_matcher(), e.to_string()));
         } else {
             self.ids

@@ -281,9 +281,13 @@ impl RuleSet {
             }
             pending.extend(corrs.into_iter().map(|c| (c, mine.clone())));
         }
+        let names: Vec<String> = pending
+            .iter()
+            .flat_map(|(c, _)| std::iter::once(c.id.clone()).chain(c.name.clone()))
+            .collect();
         for (spec, mine) in pending {
             let (id, file) = (spec.id.clone(), spec.file.clone());
-            match set.add_correlation(spec, &mine) {
+            match set.add_correlation(spec, &mine, &names) {
                 Ok(()) => {
                     report.loaded.push(id);
                     report.correlations += 1;
@@ -325,8 +329,12 @@ impl RuleSet {
                 }
             }
         }
+        let names: Vec<String> = corrs
+            .iter()
+            .flat_map(|c| std::iter::once(c.id.clone()).chain(c.name.clone()))
+            .collect();
         for c in corrs {
-            self.add_correlation(c, &mine)?;
+            self.add_correlation(c, &mine, &names)?;
         }
         first.ok_or_else(|| "no rule".to_string())
     }
@@ -337,8 +345,13 @@ impl RuleSet {
         &mut self,
         spec: correlation::Spec,
         mine: &[usize],
+        corr_names: &[String],
     ) -> std::result::Result<(), String> {
-        if spec.rules.iter().any(|r| *r == spec.id || Some(r) == spec.name.as_ref()) {
+        if spec
+            .rules
+            .iter()
+            .any(|r| *r == spec.id || Some(r) == spec.name.as_ref())
+        {
             return Err(format!("correlation rule {} names itself", spec.id));
         }
         let mut bases = Vec::new();
@@ -353,10 +366,10 @@ impl RuleSet {
             match hits.as_slice() {
                 [one] => bases.push(*one),
                 [] => {
-                    let chained = self
-                        .correlations
-                        .iter()
-                        .any(|c| c.spec.id == *r || c.spec.name.as_deref() == Some(r.as_str()));
+                    let chained = corr_names.contains(r)
+                        || self.correlations.iter().any(|c| {
+                            c.spec.id == *r || c.spec.name.as_deref() == Some(r.as_str())
+                        });
                     return Err(if chained {
                         format!(
                             "correlation rule {}: '{r}' is a correlation rule; chained correlations are not supported",
@@ -378,7 +391,12 @@ impl RuleSet {
                 }
             }
         }
-        if bases.iter().collect::<std::collections::BTreeSet<_>>().len() != bases.len() {
+        if bases
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            != bases.len()
+        {
             return Err(format!(
                 "correlation rule {}: a base rule is named twice",
                 spec.id
@@ -574,7 +592,11 @@ impl RuleSet {
     /// Run every correlation over the base-rule matches of a whole scan (any order).
     /// `max_groups` caps the groups alive at once per correlation; what was refused is
     /// counted in the returned stats (one per correlation, in load order).
-    pub fn correlate(&self, hits: Vec<BaseHit>, max_groups: usize) -> (Vec<Finding>, Vec<CorrStats>) {
+    pub fn correlate(
+        &self,
+        hits: Vec<BaseHit>,
+        max_groups: usize,
+    ) -> (Vec<Finding>, Vec<CorrStats>) {
         let mut per: Vec<Vec<BaseHit>> = (0..self.correlations.len()).map(|_| Vec::new()).collect();
         for h in hits {
             if let Some(v) = per.get_mut(h.corr as usize) {
@@ -776,9 +798,7 @@ fn compile_docs(text: &str, file: &str) -> std::result::Result<Vec<Doc>, Refusal
         let r = compile_doc(d, file);
         match r {
             Ok(doc) => out.push(doc),
-            Err(e) if docs.len() > 1 => {
-                return Err(format!("YAML document {}: {e}", i + 1).into())
-            }
+            Err(e) if docs.len() > 1 => return Err(format!("YAML document {}: {e}", i + 1).into()),
             Err(e) => return Err(e.into()),
         }
     }
