@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::util as common;
 use common::{bin, ipc_bytes, iris_batches, parquet_bytes, testdata, typed_batch};
 
 const DEFAULT_CASES: u64 = 1500;
@@ -960,7 +960,7 @@ fn fuzz_ipc() {
 /// escape as a panic, and the distinct decoder panics contained on the way are printed
 /// with their first reproducer (seed, offset, byte) — what docs/upstream-panics.md
 /// records. Long (minutes on a release build), so not in the default run:
-/// `cargo test --release --test fuzz -- --ignored one_byte --nocapture`.
+/// `cargo test --release --test tests -- --ignored fuzz::one_byte --nocapture`.
 #[test]
 #[ignore]
 fn one_byte_mutations_of_binary_seeds() {

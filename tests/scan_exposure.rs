@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-mod common;
+use crate::util as common;
 use common::{bin, testdata};
 
 /// Scan one record (written as a file) with an optional mlguard.toml: the exposure
