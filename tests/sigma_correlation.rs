@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::util as common;
 use common::{bin, testdata};
 
 const FAILED_LOGINS: &str = "68f8de62-97cd-4a9a-afba-7804fddf43d4";

@@ -20,5 +20,6 @@ mod scan;
 mod scan_exposure;
 mod scan_severity;
 mod sigma;
+mod sigma_correlation;
 mod signing;
 mod storage;
