@@ -224,6 +224,7 @@ fn many_access_denied_fires_at_ten_and_a_burst_is_one_finding() {
     assert_eq!(f.len(), 1, "{err}\n{f:?}");
     let e = &f[0]["evidence"];
     assert_eq!(e["count"], 25);
+    assert_eq!(e["event_count"], 25);
     assert_eq!(
         e["group"],
         json!({"sourceIPAddress": IP, "userIdentity.accessKeyId": KEY})
@@ -265,6 +266,8 @@ fn many_recon_events_counts_distinct_event_names() {
     assert_eq!(e["correlation"], "value_count");
     assert_eq!(e["count"], 3);
     assert_eq!(e["field"], "eventName");
+    assert_eq!(e["events"], 4);
+    assert_eq!(e["event_count"], 4);
     assert_eq!(e["values"], json!(["GetUser", "ListRoles", "ListUsers"]));
     assert_eq!(
         e["group"],

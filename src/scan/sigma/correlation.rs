@@ -696,6 +696,9 @@ impl Correlation {
         .with("timespan", spec.timespan_text.clone())
         .with("condition", self.cond_text())
         .with("base_rules", Value::Array(bases));
+        // `event_count`: the base-rule matches behind the finding, the key the timeline
+        // view reads for every aggregating finding.
+        f = f.with("event_count", count);
         match (spec.kind, values) {
             (Kind::ValueCount, Some((vals, distinct))) => {
                 f = f
