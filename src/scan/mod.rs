@@ -33,8 +33,6 @@ pub struct Options {
     pub geoip: Vec<PathBuf>,
     /// Hand the normalised events back (`Output::kept`) for the views (`scan::views`).
     pub keep_events: bool,
-    /// Keep every event's raw record too (`--raw`): memory then grows with the input.
-    pub keep_raw: bool,
 }
 
 /// What the Sigma rules did: the load report, distinct rules matched, correlation stats.
@@ -75,8 +73,8 @@ pub struct Output {
     pub sigma: Option<SigmaSummary>,
     /// The behavioural baseline at the end of the scan (for `--save-baseline`).
     pub baseline: detect::Baseline,
-    /// With `Options::keep_events`: every event read, in time order (raw records only with
-    /// `Options::keep_raw`, or for sources that keep them).
+    /// With `Options::keep_events`: every event read, in time order (raw records only for
+    /// sources that keep them).
     pub kept: Vec<Event>,
 }
 
@@ -155,7 +153,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
         out
     };
-    let (loaded, hits) = logs::load_with(paths, opts.source, &hook, !opts.keep_raw, opts.dates)?;
+    let (loaded, hits) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
     let mut findings = Vec::new();
     let mut base = Vec::new();
     for h in hits {
