@@ -48,6 +48,8 @@ pub struct Output {
     pub pruned: Vec<PathBuf>,
     /// Events read but outside `--since`/`--until`.
     pub outside_range: usize,
+    /// Records dropped as repeated deliveries of an event already read.
+    pub duplicates: usize,
     /// Events per source name.
     pub events: std::collections::BTreeMap<&'static str, usize>,
     pub sigma: Option<SigmaSummary>,
@@ -103,6 +105,19 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         out
     };
     let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
+    // A repeated delivery's per-record findings repeat the first copy's: drop them.
+    if !loaded.duplicates.is_empty() {
+        let dup: std::collections::HashSet<(String, Option<u64>, Option<u64>)> = loaded
+            .duplicates
+            .iter()
+            .map(|r| (r.file.display().to_string(), r.line, r.index))
+            .collect();
+        findings.retain(|f| {
+            f.location
+                .as_ref()
+                .is_none_or(|l| !dup.contains(&(l.file.clone(), l.line, l.record)))
+        });
+    }
     // Registry exports teach the asset map where model artifacts live.
     for e in loaded
         .events
@@ -153,7 +168,16 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         .map(|(_, report)| (report.loaded.len(), report.skipped.clone(), matched.len()));
     findings.extend(det.run(&amap, &loaded.events));
     let events = det.stats.by_source.clone();
-    let coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
+    let mut coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
+    coverage.push(detect::Coverage::new(
+        "(deduplication)",
+        true,
+        "",
+        format!(
+            "{} repeated deliveries of an event already read (same CloudTrail eventID and account) dropped",
+            loaded.duplicates.len()
+        ),
+    ));
     Ok(Output {
         findings,
         warnings: loaded.warnings,
@@ -164,6 +188,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         via_symlink: loaded.via_symlink,
         pruned: loaded.pruned,
         outside_range: loaded.outside_range,
+        duplicates: loaded.duplicates.len(),
         events,
         sigma: sigma_summary,
         baseline: det.baseline,
