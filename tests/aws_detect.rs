@@ -70,7 +70,11 @@ fn failed(mut r: Value, code: &str, msg: &str) -> Value {
 
 fn write(dir: &Path, name: &str, records: &[Value]) -> PathBuf {
     let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec(&json!({ "Records": records })).unwrap()).unwrap();
+    std::fs::write(
+        &p,
+        serde_json::to_vec(&json!({ "Records": records })).unwrap(),
+    )
+    .unwrap();
     p
 }
 
@@ -79,7 +83,10 @@ fn by_who<'a>(found: &[&'a Value]) -> std::collections::BTreeMap<String, &'a Val
     let mut m = std::collections::BTreeMap::new();
     for f in found {
         let who = f["subject"].as_str().unwrap().rsplit('/').next().unwrap();
-        assert!(m.insert(who.to_string(), *f).is_none(), "two findings for {who}");
+        assert!(
+            m.insert(who.to_string(), *f).is_none(),
+            "two findings for {who}"
+        );
     }
     m
 }
@@ -92,7 +99,10 @@ fn severities(found: &[&Value]) -> Vec<(String, String)> {
 }
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let mut v: Vec<(String, String)> = v
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     v.sort();
     v
 }
@@ -125,7 +135,9 @@ fn secrets_harvesting_on_stratus_recordings_one_finding_per_burst() {
         .contains(&json!("attack:T1555.006")));
     // SSM GetParameters with decryption: 5 calls naming 42 distinct parameters.
     let (_, v) = scan(
-        &[stratus("credential_access/RetrieveAndDecryptSSMParameters.json")],
+        &[stratus(
+            "credential_access/RetrieveAndDecryptSSMParameters.json",
+        )],
         &[],
     );
     let f = of(&v, "scan.secrets_harvesting");
@@ -150,9 +162,8 @@ fn secrets_harvesting_on_stratus_recordings_one_finding_per_burst() {
 fn secrets_thresholds_repeats_decryption_and_denied_attempts() {
     let dir = tempfile::tempdir().unwrap();
     let t = |s: u32| format!("2026-03-01T10:{:02}:{:02}Z", s / 60, s % 60);
-    let get = |who: &str, s: u32, id: &str| {
-        ct(who, &t(s), SM, "GetSecretValue", json!({"secretId": id}))
-    };
+    let get =
+        |who: &str, s: u32, id: &str| ct(who, &t(s), SM, "GetSecretValue", json!({"secretId": id}));
     let mut recs = Vec::new();
     // 9 distinct secrets: under the threshold of 10.
     for i in 0..9 {
@@ -234,24 +245,74 @@ fn iam_persistence_backdoor_user_is_one_finding_and_steps_are_judged() {
     let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
     let recs = vec![
         // The intruder (mallory): a user, its key and password, admin rights — one backdoor.
-        ct("mallory", &t(0), IAM, "CreateUser", json!({"userName": "svc-backup"})),
-        ct("mallory", &t(1), IAM, "CreateAccessKey", json!({"userName": "svc-backup"})),
-        ct("mallory", &t(2), IAM, "CreateLoginProfile", json!({"userName": "svc-backup", "passwordResetRequired": false})),
-        ct("mallory", &t(3), IAM, "AttachUserPolicy", json!({"userName": "svc-backup", "policyArn": admin})),
+        ct(
+            "mallory",
+            &t(0),
+            IAM,
+            "CreateUser",
+            json!({"userName": "svc-backup"}),
+        ),
+        ct(
+            "mallory",
+            &t(1),
+            IAM,
+            "CreateAccessKey",
+            json!({"userName": "svc-backup"}),
+        ),
+        ct(
+            "mallory",
+            &t(2),
+            IAM,
+            "CreateLoginProfile",
+            json!({"userName": "svc-backup", "passwordResetRequired": false}),
+        ),
+        ct(
+            "mallory",
+            &t(3),
+            IAM,
+            "AttachUserPolicy",
+            json!({"userName": "svc-backup", "policyArn": admin}),
+        ),
         // Rotating one's own key: low.
         ct("alice", &t(5), IAM, "CreateAccessKey", json!({})),
         // A read-only policy attached: nothing.
-        ct("bob", &t(6), IAM, "AttachRolePolicy", json!({"roleName": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})),
+        ct(
+            "bob",
+            &t(6),
+            IAM,
+            "AttachRolePolicy",
+            json!({"roleName": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+        ),
         // An inline *:* policy, denied: medium, said as denied.
         failed(
-            ct("eve", &t(7), IAM, "PutRolePolicy", json!({"roleName": "ops", "policyName": "p",
-                "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"})),
-            "AccessDenied", "not authorized"),
+            ct(
+                "eve",
+                &t(7),
+                IAM,
+                "PutRolePolicy",
+                json!({"roleName": "ops", "policyName": "p",
+                "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+            ),
+            "AccessDenied",
+            "not authorized",
+        ),
         // Trust policies: another account (high), own account only (low).
-        ct("trudy", &t(8), IAM, "UpdateAssumeRolePolicy", json!({"roleName": "deploy",
-            "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::999988887777:root\"},\"Action\":\"sts:AssumeRole\"}]}"})),
-        ct("carol", &t(9), IAM, "UpdateAssumeRolePolicy", json!({"roleName": "ci",
-            "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:role/x\",\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}"})),
+        ct(
+            "trudy",
+            &t(8),
+            IAM,
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "deploy",
+            "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::999988887777:root\"},\"Action\":\"sts:AssumeRole\"}]}"}),
+        ),
+        ct(
+            "carol",
+            &t(9),
+            IAM,
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "ci",
+            "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:role/x\",\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}"}),
+        ),
     ];
     let f = write(dir.path(), "iam.json", &recs);
     let (code, v) = scan(&[f], &[]);
@@ -301,23 +362,62 @@ fn lambda_permissions_urls_and_code_changes() {
     let t = |m: u32| format!("2026-03-01T11:{m:02}:00Z");
     let recs = vec![
         // The Stratus backdoor: anyone may invoke, through a public URL.
-        ct("mallory", &t(0), LAMBDA, "AddPermission20150331v2", json!({"functionName": "payments",
+        ct(
+            "mallory",
+            &t(0),
+            LAMBDA,
+            "AddPermission20150331v2",
+            json!({"functionName": "payments",
             "statementId": "s", "action": "lambda:InvokeFunctionUrl", "principal": "*",
-            "functionUrlAuthType": "NONE"})),
-        ct("mallory", &t(1), LAMBDA, "UpdateFunctionCode20150331v2", json!({"functionName": "payments"})),
+            "functionUrlAuthType": "NONE"}),
+        ),
+        ct(
+            "mallory",
+            &t(1),
+            LAMBDA,
+            "UpdateFunctionCode20150331v2",
+            json!({"functionName": "payments"}),
+        ),
         // Routine S3 trigger wiring: nothing.
-        ct("ci", &t(2), LAMBDA, "AddPermission20150331v2", json!({"functionName": "thumbs",
+        ct(
+            "ci",
+            &t(2),
+            LAMBDA,
+            "AddPermission20150331v2",
+            json!({"functionName": "thumbs",
             "principal": "s3.amazonaws.com", "sourceAccount": "111122223333",
-            "sourceArn": "arn:aws:s3:::uploads", "action": "lambda:InvokeFunction"})),
+            "sourceArn": "arn:aws:s3:::uploads", "action": "lambda:InvokeFunction"}),
+        ),
         // A deployment: low.
-        ct("ci", &t(3), LAMBDA, "UpdateFunctionCode20150331v2", json!({"functionName": "thumbs"})),
+        ct(
+            "ci",
+            &t(3),
+            LAMBDA,
+            "UpdateFunctionCode20150331v2",
+            json!({"functionName": "thumbs"}),
+        ),
         // Another account, denied: medium.
-        failed(ct("eve", &t(4), LAMBDA, "AddPermission20150331v2", json!({"functionName": "x",
-            "principal": "999988887777", "action": "lambda:InvokeFunction"})),
-            "AccessDeniedException", "not authorized"),
+        failed(
+            ct(
+                "eve",
+                &t(4),
+                LAMBDA,
+                "AddPermission20150331v2",
+                json!({"functionName": "x",
+            "principal": "999988887777", "action": "lambda:InvokeFunction"}),
+            ),
+            "AccessDeniedException",
+            "not authorized",
+        ),
         // A layer from another account: medium.
-        ct("dave", &t(5), LAMBDA, "UpdateFunctionConfiguration20150331v2", json!({"functionName": "y",
-            "layers": ["arn:aws:lambda:us-east-1:999988887777:layer:ext:1"]})),
+        ct(
+            "dave",
+            &t(5),
+            LAMBDA,
+            "UpdateFunctionConfiguration20150331v2",
+            json!({"functionName": "y",
+            "layers": ["arn:aws:lambda:us-east-1:999988887777:layer:ext:1"]}),
+        ),
     ];
     let f = write(dir.path(), "lambda.json", &recs);
     let (_, v) = scan(&[f], &[]);
@@ -335,8 +435,14 @@ fn lambda_permissions_urls_and_code_changes() {
     let w = by_who(&found);
     assert_eq!(w["mallory"]["evidence"]["grantees"], json!(["*"]));
     assert_eq!(w["mallory"]["evidence"]["events"], 2);
-    assert!(w["mallory"]["title"].as_str().unwrap().contains("public URL"));
-    assert_eq!(w["ci"]["evidence"]["events"], 1, "the trigger wiring is not counted");
+    assert!(w["mallory"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("public URL"));
+    assert_eq!(
+        w["ci"]["evidence"]["events"], 1,
+        "the trigger wiring is not counted"
+    );
     assert!(w["eve"]["title"].as_str().unwrap().contains("denied"));
 }
 
@@ -380,7 +486,10 @@ fn shares_revoked_within_minutes_are_lower_and_say_so() {
     let f = of(&v, "scan.public_or_external_access");
     assert_eq!(f[0]["severity"], "high");
     assert_eq!(f[0]["evidence"]["revoked"], false);
-    assert!(f[0]["title"].as_str().unwrap().contains("after the 60-min window"));
+    assert!(f[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("after the 60-min window"));
     // Made public (group all): critical.
     let mut public = recs[0].clone();
     public["requestParameters"]["createVolumePermission"] =
@@ -398,16 +507,50 @@ fn log_deletion_and_failed_calls_are_described_by_their_error() {
     let logs = "logs.amazonaws.com";
     let t = |m: u32| format!("2026-03-02T09:{m:02}:00Z");
     let recs = vec![
-        ct("mallory", &t(0), logs, "DeleteLogGroup", json!({"logGroupName": "aws-cloudtrail-logs-1111"})),
-        ct("mallory", &t(1), logs, "DeleteLogGroup", json!({"logGroupName": "vpc-flowlogs"})),
-        ct("ci", &t(2), logs, "DeleteLogGroup", json!({"logGroupName": "/aws/lambda/old-fn"})),
+        ct(
+            "mallory",
+            &t(0),
+            logs,
+            "DeleteLogGroup",
+            json!({"logGroupName": "aws-cloudtrail-logs-1111"}),
+        ),
+        ct(
+            "mallory",
+            &t(1),
+            logs,
+            "DeleteLogGroup",
+            json!({"logGroupName": "vpc-flowlogs"}),
+        ),
+        ct(
+            "ci",
+            &t(2),
+            logs,
+            "DeleteLogGroup",
+            json!({"logGroupName": "/aws/lambda/old-fn"}),
+        ),
         failed(
-            ct("eve", &t(3), logs, "DeleteLogGroup", json!({"logGroupName": "/aws/eks/prod/cluster"})),
-            "ResourceNotFoundException", "The specified log group does not exist."),
+            ct(
+                "eve",
+                &t(3),
+                logs,
+                "DeleteLogGroup",
+                json!({"logGroupName": "/aws/eks/prod/cluster"}),
+            ),
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        ),
         // A DeleteTrail on a trail that did not exist: not "denied".
         failed(
-            ct("eve", &t(4), "cloudtrail.amazonaws.com", "DeleteTrail", json!({"name": "main"})),
-            "TrailNotFoundException", "Unknown trail: main for the user: 111122223333"),
+            ct(
+                "eve",
+                &t(4),
+                "cloudtrail.amazonaws.com",
+                "DeleteTrail",
+                json!({"name": "main"}),
+            ),
+            "TrailNotFoundException",
+            "Unknown trail: main for the user: 111122223333",
+        ),
     ];
     let f = write(dir.path(), "logs.json", &recs);
     let (_, v) = scan(&[f], &[]);
@@ -432,7 +575,9 @@ fn log_deletion_and_failed_calls_are_described_by_their_error() {
     assert_eq!(trail[0]["severity"], "medium");
     // A denied one says denied (the traildiscover samples).
     let (_, v) = scan(
-        &[td("scan/cloudtrail/traildiscover.cloud/aws/cloudtrail/StopLogging.json")],
+        &[td(
+            "scan/cloudtrail/traildiscover.cloud/aws/cloudtrail/StopLogging.json",
+        )],
         &[],
     );
     let f = &of(&v, "scan.logging_disabled")[0];
@@ -446,7 +591,10 @@ fn log_deletion_and_failed_calls_are_described_by_their_error() {
 
 #[test]
 fn console_login_without_mfa_and_root_use() {
-    let (code, v) = scan(&[stratus("initial_access/ConsoleLoginWithoutMFA.json")], &[]);
+    let (code, v) = scan(
+        &[stratus("initial_access/ConsoleLoginWithoutMFA.json")],
+        &[],
+    );
     assert_eq!(code, 0);
     let f = of(&v, "scan.console_login_without_mfa");
     assert_eq!(f.len(), 1);
@@ -464,7 +612,13 @@ fn console_login_without_mfa_and_root_use() {
         r
     };
     let root_arn = "arn:aws:iam::111122223333:root";
-    let mut root_call = ct(root_arn, "2026-03-03T08:05:00Z", IAM, "ListUsers", json!({}));
+    let mut root_call = ct(
+        root_arn,
+        "2026-03-03T08:05:00Z",
+        IAM,
+        "ListUsers",
+        json!({}),
+    );
     root_call["userIdentity"]["type"] = "Root".into();
     let mut service_as_root = root_call.clone();
     service_as_root["eventID"] = "svc".into();
@@ -504,7 +658,10 @@ fn console_login_without_mfa_and_root_use() {
     let root = of(&v, "scan.root_credential_use");
     assert_eq!(root.len(), 1, "{root:#?}");
     assert_eq!(root[0]["severity"], "critical");
-    assert_eq!(root[0]["evidence"]["events"], 2, "invokedBy is not root use");
+    assert_eq!(
+        root[0]["evidence"]["events"], 2,
+        "invokedBy is not root use"
+    );
 }
 
 #[test]
@@ -530,7 +687,10 @@ fn duplicated_deliveries_are_counted_once_and_reported() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["evidence"]["events"], 21);
     // The copy kept is the first in file order.
-    assert!(f[0]["location"]["file"].as_str().unwrap().ends_with("a.json"));
+    assert!(f[0]["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("a.json"));
     let cov = v["coverage"]
         .as_array()
         .unwrap()
@@ -541,7 +701,10 @@ fn duplicated_deliveries_are_counted_once_and_reported() {
     // The table says so too; one copy alone drops nothing.
     let o = bin().arg("scan").arg(dir.path()).output().unwrap();
     let table = String::from_utf8_lossy(&o.stdout);
-    assert!(table.contains("deduplicated: 42 repeated deliveries"), "{table}");
+    assert!(
+        table.contains("deduplicated: 42 repeated deliveries"),
+        "{table}"
+    );
     let (_, v) = scan(&[b], &[]);
     assert_eq!(v["summary"]["duplicates_dropped"], 0);
     let _ = (a, c);
@@ -569,9 +732,14 @@ fn benign_samples_raise_none_of_the_new_detections() {
         td("scan/gcp"),
         td("scan/k8s"),
     ] {
-        let (_, v) = scan(&[p.clone()], &["--allow-partial"]);
+        let (_, v) = scan(std::slice::from_ref(&p), &["--allow-partial"]);
         for id in new {
-            assert!(of(&v, id).is_empty(), "{}: {id}: {:#}", p.display(), v["findings"]);
+            assert!(
+                of(&v, id).is_empty(),
+                "{}: {id}: {:#}",
+                p.display(),
+                v["findings"]
+            );
         }
         // `impact/S3RansomwareThroughBatchFileDeletion.json` is byte-identical to
         // `impact/InvokeBedrockModel.json` in the source: its 15 records are repeats.

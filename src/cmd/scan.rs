@@ -223,7 +223,10 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
     }
-    let dups = report.summary.get("duplicates_dropped").and_then(Value::as_u64);
+    let dups = report
+        .summary
+        .get("duplicates_dropped")
+        .and_then(Value::as_u64);
     if let Some(n) = dups.filter(|n| *n > 0) {
         writeln!(
             out,

@@ -237,9 +237,8 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
     // A failed console sign-in has no errorCode: `responseElements.ConsoleLogin` is
     // `Failure` and `errorMessage` says why ("Failed authentication").
     let error = error.or_else(|| {
-        (rec.pointer("/responseElements/ConsoleLogin") == Some(&json!("Failure"))).then(|| {
-            s(&rec, "errorMessage").unwrap_or_else(|| "Failed authentication".into())
-        })
+        (rec.pointer("/responseElements/ConsoleLogin") == Some(&json!("Failure")))
+            .then(|| s(&rec, "errorMessage").unwrap_or_else(|| "Failed authentication".into()))
     });
     let time = rec.get("eventTime").and_then(parse_time);
     let op = op(&service, &action, &rp);

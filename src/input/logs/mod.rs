@@ -321,7 +321,9 @@ pub fn load_with<T: Send>(
         via_symlink,
         pruned,
     } = expand(paths, dates)?;
-    let per_file: Vec<(FileRead, Vec<T>, usize, Vec<Option<u128>>)> = files
+    /// A file's read, hook results, events outside the dates, dedup identities.
+    type PerFile<T> = (FileRead, Vec<T>, usize, Vec<Option<u128>>);
+    let per_file: Vec<PerFile<T>> = files
         .par_iter()
         .map(|f| {
             let mut r = read_file(f, source);

@@ -180,7 +180,9 @@ fn aws_kind(code: &str, err: &str) -> Kind {
         || c.contains("missingparameter")
     {
         Kind::Invalid
-    } else if c.contains("internal") || c.contains("serviceunavailable") || c.contains("unavailable")
+    } else if c.contains("internal")
+        || c.contains("serviceunavailable")
+        || c.contains("unavailable")
     {
         Kind::ServiceError
     } else {
@@ -210,7 +212,7 @@ fn grpc_kind(code: u32) -> Kind {
         3 | 11 => Kind::Invalid,
         6 | 9 | 10 => Kind::Conflict,
         8 => Kind::Throttled,
-        13 | 14 | 15 => Kind::ServiceError,
+        13..=15 => Kind::ServiceError,
         _ => Kind::Other,
     }
 }
@@ -284,7 +286,10 @@ mod tests {
             fail("InvalidSnapshot.NotFound: x").meaning(),
             "the snapshot did not exist"
         );
-        assert_eq!(fail("InvalidAMIID.NotFound").meaning(), "the AMI did not exist");
+        assert_eq!(
+            fail("InvalidAMIID.NotFound").meaning(),
+            "the AMI did not exist"
+        );
         assert_eq!(
             fail("ResourceNotFoundException: The specified log group does not exist.").meaning(),
             "the resource named in the call did not exist"

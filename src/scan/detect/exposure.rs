@@ -44,6 +44,29 @@ impl Detection for Exposure {
     }
 }
 
+/// The policy document of a policy-setting call (a JSON string or an object in CloudTrail).
+pub(super) fn policy_document(e: &Event) -> Option<Value> {
+    let rp = e.raw.get("requestParameters")?;
+    let doc = rp
+        .get("bucketPolicy")
+        .or_else(|| rp.get("policyDocument"))
+        .or_else(|| rp.get("policy"))
+        .or_else(|| rp.get("resourcePolicy"))?;
+    match doc {
+        Value::String(t) => serde_json::from_str(t).ok(),
+        v => Some(v.clone()),
+    }
+}
+
+/// A policy's statements (`Statement` is an object or an array).
+pub(super) fn statements(doc: &Value) -> Vec<Value> {
+    match doc.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ Value::Object(_)) => vec![v.clone()],
+        _ => Vec::new(),
+    }
+}
+
 fn external(cx: &Cx, account: &str, own: &str) -> bool {
     account != own && !cx.s.trusted_accounts.iter().any(|t| t == account)
 }
@@ -60,21 +83,8 @@ fn exposure(cx: &Cx, e: &Event) -> Option<(String, Vec<Value>)> {
         | "PutAccessPointPolicy"
         | "UpdateAssumeRolePolicy"
         | "PutResourcePolicy" => {
-            let doc = rp
-                .get("bucketPolicy")
-                .or_else(|| rp.get("policyDocument"))
-                .or_else(|| rp.get("policy"))
-                .or_else(|| rp.get("resourcePolicy"))?;
-            let doc: Value = match doc {
-                Value::String(t) => serde_json::from_str(t).ok()?,
-                v => v.clone(),
-            };
-            let stmts = match doc.get("Statement") {
-                Some(Value::Array(a)) => a.clone(),
-                Some(v) => vec![v.clone()],
-                None => Vec::new(),
-            };
-            for st in stmts {
+            let doc = policy_document(e)?;
+            for st in statements(&doc) {
                 if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
                     continue;
                 }

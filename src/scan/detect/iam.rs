@@ -91,7 +91,11 @@ fn step_of(cx: &Cx, e: &Event) -> Option<Step> {
     let holder = |rp: &Value| {
         get("userName")
             .map(|u| format!("user {u}"))
-            .or_else(|| rp.get("roleName").and_then(Value::as_str).map(|r| format!("role {r}")))
+            .or_else(|| {
+                rp.get("roleName")
+                    .and_then(Value::as_str)
+                    .map(|r| format!("role {r}"))
+            })
             .or_else(|| {
                 rp.get("groupName")
                     .and_then(Value::as_str)
@@ -197,7 +201,8 @@ fn step_of(cx: &Cx, e: &Event) -> Option<Step> {
                 );
                 step.sev = Severity::High;
             } else {
-                step.what = format!("trust policy of role {role} changed (own account or services only)");
+                step.what =
+                    format!("trust policy of role {role} changed (own account or services only)");
                 step.sev = Severity::Low;
             }
         }

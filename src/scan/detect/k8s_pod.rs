@@ -84,7 +84,9 @@ impl Detection for K8sPod {
             )
             .with("escape", d.join(","));
         if let Some(x) = &fail {
-            f = x.annotate(f).with("error", e.error.clone().unwrap_or_default());
+            f = x
+                .annotate(f)
+                .with("error", e.error.clone().unwrap_or_default());
         }
         out.push(f);
     }

@@ -94,9 +94,14 @@ fn change_of(cx: &Cx, e: &Event) -> Option<Change> {
         }
         "AddPermission" | "AddLayerVersionPermission" => {
             let p = get("principal").unwrap_or_default();
-            let scoped = ["sourceAccount", "sourceArn", "principalOrgID", "organizationId"]
-                .iter()
-                .any(|k| get(k).is_some());
+            let scoped = [
+                "sourceAccount",
+                "sourceArn",
+                "principalOrgID",
+                "organizationId",
+            ]
+            .iter()
+            .any(|k| get(k).is_some());
             let url_public = get("functionUrlAuthType").as_deref() == Some("NONE");
             if p == "*" && !scoped {
                 c.grantees.push("*".into());

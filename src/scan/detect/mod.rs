@@ -25,6 +25,7 @@ mod burst;
 pub mod errors;
 mod export;
 mod exposure;
+pub mod factors;
 mod iam;
 mod k8s_exec;
 mod k8s_pod;
@@ -79,6 +80,17 @@ pub struct Settings {
     pub secrets_per_burst: u64,
     /// A share revoked within this many minutes of its grant is reported one level lower.
     pub share_revoke_minutes: i64,
+    /// A principal with no history reading this many times the no-history thresholds is
+    /// `high` whatever the bucket (when it is a person, and not through a service).
+    pub bulk_far_factor: f64,
+    /// Buckets holding audit logs (globs on `s3://bucket`, `gs://bucket`,
+    /// `azblob://account/container`), besides those the input names.
+    pub audit_log_buckets: Vec<String>,
+    /// Domains of the organisation: GCP IAM members of other domains are external.
+    pub trusted_domains: Vec<String>,
+    /// Entra ID tenants of the organisation: Azure role assignments to principals of
+    /// other tenants are external.
+    pub trusted_tenants: Vec<String>,
 }
 
 impl Default for Settings {
@@ -104,6 +116,10 @@ impl Default for Settings {
             enum_calls_per_hour: 10,
             secrets_per_burst: 10,
             share_revoke_minutes: 60,
+            bulk_far_factor: 10.0,
+            audit_log_buckets: Vec::new(),
+            trusted_domains: Vec::new(),
+            trusted_tenants: Vec::new(),
         }
     }
 }

@@ -118,9 +118,10 @@ impl Detection for Secrets {
             }
             // A whole-store path, or several filters/paths, is bulk retrieval; one path
             // read by an application loading its configuration is not.
-            let bulk = bulk_ok.iter().any(|k| {
-                k.starts_with("BatchGetSecretValue") || k == "GetParametersByPath /"
-            }) || bulk_ok.len() >= 3;
+            let bulk = bulk_ok
+                .iter()
+                .any(|k| k.starts_with("BatchGetSecretValue") || k == "GetParametersByPath /")
+                || bulk_ok.len() >= 3;
             let minutes = match (b.first.time, b.last) {
                 (Some(a), Some(z)) => (z - a).num_seconds() as f64 / 60.0,
                 _ => 0.0,

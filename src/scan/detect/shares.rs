@@ -45,21 +45,12 @@ struct Grant {
     revoked_after: Option<i64>,
 }
 
+#[derive(Default)]
 pub struct Shares {
     stash: Stash<Change>,
     grants: Vec<Grant>,
     /// (account, resource id, grantee) → index of its latest successful grant.
     open: BTreeMap<(String, String, String), usize>,
-}
-
-impl Default for Shares {
-    fn default() -> Self {
-        Shares {
-            stash: Stash::default(),
-            grants: Vec::new(),
-            open: BTreeMap::new(),
-        }
-    }
 }
 
 fn ec2_items(rp: &Value, attr: &str, dir: &str) -> Vec<String> {
@@ -207,7 +198,9 @@ impl Detection for Shares {
                     (None, Some(m)) if m <= window => {
                         w.push_str(&format!(", revoked {m} min later"))
                     }
-                    (None, Some(m)) => w.push_str(&format!(", revoked {m} min later (after the {window}-min window)")),
+                    (None, Some(m)) => w.push_str(&format!(
+                        ", revoked {m} min later (after the {window}-min window)"
+                    )),
                     (None, None) => {}
                 }
                 whats.push(w);
