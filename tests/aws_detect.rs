@@ -5,8 +5,7 @@
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-mod common;
-use common::{bin, testdata as td};
+use crate::util::{bin, testdata as td};
 
 fn stratus(p: &str) -> PathBuf {
     td("scan/cloudtrail/stratus-red-team.cloud").join(p)

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::util as common;
 use common::{bin, testdata as td};
 
 /// The last path component of a warning's `file`.

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::util as common;
 use common::bin;
 
 const ACCT: &str = "111122223333";
