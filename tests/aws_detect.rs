@@ -125,7 +125,7 @@ fn secrets_harvesting_on_stratus_recordings_one_finding_per_burst() {
     let f = f[0];
     assert_eq!(f["severity"], "high");
     assert_eq!(f["evidence"]["distinct_secrets"], 20);
-    assert_eq!(f["evidence"]["events"], 21);
+    assert_eq!(f["evidence"]["event_count"], 21);
     assert_eq!(f["evidence"]["discovery_calls"], 1);
     assert!(f["title"].as_str().unwrap().contains("after listing them"));
     assert!(f["tags"]
@@ -330,7 +330,7 @@ fn iam_persistence_backdoor_user_is_one_finding_and_steps_are_judged() {
     );
     let w = by_who(&found);
     let m = w["mallory"];
-    assert_eq!(m["evidence"]["events"], 4);
+    assert_eq!(m["evidence"]["event_count"], 4);
     assert_eq!(m["evidence"]["steps"].as_array().unwrap().len(), 4);
     assert_eq!(m["evidence"]["backdoor_user"], true);
     assert!(m["title"].as_str().unwrap().contains("backdoor user"));
@@ -433,13 +433,13 @@ fn lambda_permissions_urls_and_code_changes() {
     );
     let w = by_who(&found);
     assert_eq!(w["mallory"]["evidence"]["grantees"], json!(["*"]));
-    assert_eq!(w["mallory"]["evidence"]["events"], 2);
+    assert_eq!(w["mallory"]["evidence"]["event_count"], 2);
     assert!(w["mallory"]["title"]
         .as_str()
         .unwrap()
         .contains("public URL"));
     assert_eq!(
-        w["ci"]["evidence"]["events"], 1,
+        w["ci"]["evidence"]["event_count"], 1,
         "the trigger wiring is not counted"
     );
     assert!(w["eve"]["title"].as_str().unwrap().contains("denied"));
@@ -560,7 +560,7 @@ fn log_deletion_and_failed_calls_are_described_by_their_error() {
         "{found:#?}"
     );
     let w = by_who(&found);
-    assert_eq!(w["mallory"]["evidence"]["events"], 2);
+    assert_eq!(w["mallory"]["evidence"]["event_count"], 2);
     assert!(w["eve"]["title"]
         .as_str()
         .unwrap()
@@ -649,7 +649,10 @@ fn console_login_without_mfa_and_root_use() {
         "{mfa:#?}"
     );
     let w = by_who(&mfa);
-    assert_eq!(w["alice"]["evidence"]["events"], 2, "one finding per burst");
+    assert_eq!(
+        w["alice"]["evidence"]["event_count"], 2,
+        "one finding per burst"
+    );
     assert_eq!(
         w["guess"]["evidence"]["errors"][0]["outcome"],
         "unauthenticated"
@@ -658,7 +661,7 @@ fn console_login_without_mfa_and_root_use() {
     assert_eq!(root.len(), 1, "{root:#?}");
     assert_eq!(root[0]["severity"], "critical");
     assert_eq!(
-        root[0]["evidence"]["events"], 2,
+        root[0]["evidence"]["event_count"], 2,
         "invokedBy is not root use"
     );
 }
@@ -684,7 +687,7 @@ fn duplicated_deliveries_are_counted_once_and_reported() {
     assert_eq!(v["summary"]["events"]["cloudtrail"], 22);
     let f = of(&v, "scan.secrets_harvesting");
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0]["evidence"]["events"], 21);
+    assert_eq!(f[0]["evidence"]["event_count"], 21);
     // The copy kept is the first in file order.
     assert!(f[0]["location"]["file"]
         .as_str()

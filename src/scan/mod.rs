@@ -10,6 +10,7 @@ pub mod detect;
 pub mod inference;
 pub mod scenario;
 pub mod sigma;
+pub mod views;
 
 use crate::config::Config;
 use crate::input::logs::{self, Event, LogSource, Warning};
@@ -27,6 +28,10 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// `--since`/`--until`: date prefixes outside are not listed, events outside dropped.
     pub dates: logs::DateRange,
+    /// Hand the normalised events back (`Output::kept`) for the views (`scan::views`).
+    pub keep_events: bool,
+    /// Keep every event's raw record too (`--raw`): memory then grows with the input.
+    pub keep_raw: bool,
 }
 
 /// Sigma load report: (rules loaded, skipped `(file, reason)`, distinct rules matched).
@@ -55,6 +60,9 @@ pub struct Output {
     pub sigma: Option<SigmaSummary>,
     /// The behavioural baseline at the end of the scan (for `--save-baseline`).
     pub baseline: detect::Baseline,
+    /// With `Options::keep_events`: every event read, in time order (raw records only with
+    /// `Options::keep_raw`, or for sources that keep them).
+    pub kept: Vec<Event>,
 }
 
 /// Read the inputs and run every detection.
@@ -104,7 +112,8 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
         out
     };
-    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
+    let (loaded, mut findings) =
+        logs::load_with(paths, opts.source, &hook, !opts.keep_raw, opts.dates)?;
     // A repeated delivery's per-record findings repeat the first copy's: drop them.
     if !loaded.duplicates.is_empty() {
         let dup: std::collections::HashSet<(String, Option<u64>, Option<u64>)> = loaded
@@ -192,6 +201,11 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         events,
         sigma: sigma_summary,
         baseline: det.baseline,
+        kept: if opts.keep_events {
+            loaded.events
+        } else {
+            Vec::new()
+        },
     })
 }
 

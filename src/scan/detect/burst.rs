@@ -120,8 +120,8 @@ impl<V> Bursts<V> {
     }
 }
 
-/// A finding about a burst: the rule's common evidence from its first event, plus
-/// `events`, `failed`, `first_time`, `last_time`, `actions` (name → count) and `records`.
+/// A finding about a burst: the rule's common evidence from its first event (`time`), plus
+/// `event_count`, `last_seen`, `failed`, `actions` (name → count) and `records`.
 pub fn finding<V>(cx: &Cx, id: &str, sev: Severity, b: &Burst<V>, title: String) -> Finding {
     let mut f = cx.finding(id, sev, &b.first, title);
     let mut actions: BTreeMap<&str, u64> = BTreeMap::new();
@@ -130,7 +130,6 @@ pub fn finding<V>(cx: &Cx, id: &str, sev: Severity, b: &Burst<V>, title: String)
     }
     let failed = b.items.iter().filter(|(e, _)| !e.success).count();
     f = f
-        .with("events", b.events())
         .with("failed", failed as u64)
         .with("actions", json!(actions))
         .with(
@@ -141,17 +140,9 @@ pub fn finding<V>(cx: &Cx, id: &str, sev: Severity, b: &Burst<V>, title: String)
                 .map(|(e, _)| Value::from(e.at.to_string()))
                 .collect::<Vec<_>>(),
         );
-    if let Some(t) = b.first.time {
-        f = f.with("first_time", rfc3339(t));
-    }
-    if let Some(t) = b.last {
-        f = f.with("last_time", rfc3339(t));
-    }
-    f
-}
-
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    // `time` is the first event's; `last_seen` and `event_count` as every aggregating
+    // finding has them (the timeline view reads them).
+    super::spanned(f, b.last, b.events())
 }
 
 /// The errors of a burst's failed calls, described: `[{error, outcome, meaning, count}]`,
