@@ -196,6 +196,8 @@ pub(crate) fn results_report(
         .map(|f| to_finding(f, allow_added, detailed))
         .collect();
     let mut report = Report::gate(command, findings, Severity::High);
+    // Every difference fails (no --fail-on), so the outputs name no fail-on level.
+    report.has_fail_on = false;
     let mut summary = Map::new();
     summary.insert("total".into(), (files.len() + ok).into());
     // `verify` never reports `removed`; `diff` compares two manifests, so nothing can be

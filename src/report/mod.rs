@@ -172,6 +172,10 @@ pub struct Report {
     /// `--allow-partial`: skipped inputs are reported but do not make the verdict incomplete
     /// (forensic use on damaged exports).
     pub allow_partial: bool,
+    /// Whether the command has a `--fail-on` option. `verify` and `diff` fail on every
+    /// difference and have none, so their reports carry no `fail_on` (JSON key, summary
+    /// line): an output must not name an option the command does not take.
+    pub has_fail_on: bool,
 }
 
 impl Report {
@@ -185,7 +189,23 @@ impl Report {
             extra: Map::new(),
             skipped: Vec::new(),
             allow_partial: false,
+            has_fail_on: true,
         }
+    }
+    /// How many findings there are of each severity, worst first, leaving out the
+    /// severities with none: what every format's summary counts.
+    pub fn severity_counts(&self) -> Vec<(Severity, usize)> {
+        Severity::ALL
+            .iter()
+            .rev()
+            .map(|s| {
+                (
+                    *s,
+                    self.findings.iter().filter(|f| f.severity == *s).count(),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
     /// The one verdict rule for every gate (see [`Verdict`]).
     pub fn verdict(&self) -> Verdict {
@@ -231,7 +251,7 @@ impl Report {
             version: env!("CARGO_PKG_VERSION"),
             command: &self.command,
             verdict: self.verdict(),
-            fail_on: self.fail_on.as_str(),
+            fail_on: self.has_fail_on.then(|| self.fail_on.as_str()),
             summary: Summary {
                 counts: &self.summary,
                 skipped: self.skipped_count(),
@@ -245,14 +265,16 @@ impl Report {
 }
 
 /// `--format json`, key order as documented in docs/output.md: tool, version, command,
-/// verdict, fail_on, summary, the command's own keys, allow_partial, skipped, findings.
+/// verdict, fail_on (commands with `--fail-on` only), summary, the command's own keys,
+/// allow_partial, skipped, findings.
 #[derive(serde::Serialize)]
 struct JsonDoc<'a> {
     tool: &'static str,
     version: &'static str,
     command: &'a str,
     verdict: Verdict,
-    fail_on: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fail_on: Option<&'static str>,
     summary: Summary<'a>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
