@@ -8,6 +8,7 @@
 
 mod util;
 
+mod cli;
 mod drift;
 mod fuzz;
 mod hostile;

@@ -47,7 +47,8 @@ pub struct Args {
     /// critical (`warn` and `alert`, the older words, mean medium and high).
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
-    #[arg(long, value_enum, default_value = "table")]
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -96,17 +97,17 @@ fn skipped_rows(cur: &Profile, cur_name: &str) -> Vec<Skipped> {
     out
 }
 
+/// What `drift --format` renders.
+const FORMATS: &[Format] = &[
+    Format::Table,
+    Format::Json,
+    Format::Jsonl,
+    Format::Sarif,
+    Format::Junit,
+];
+
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
-    let format = args.format.check(
-        "drift",
-        &[
-            Format::Table,
-            Format::Json,
-            Format::Jsonl,
-            Format::Sarif,
-            Format::Junit,
-        ],
-    )?;
+    let format = args.format.check("drift", FORMATS)?;
     let mut inputs = g.config_input();
     inputs.push(Input::File(&args.baseline));
     inputs.extend(args.current.iter().map(|p| Input::Tree(p)));

@@ -14,7 +14,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
+#[command(group(
+    // Exactly one of the two: a missing one is reported as `<--manifest|--signature>`.
+    clap::ArgGroup::new("against").required(true).multiple(false)
+))]
 #[command(after_help = "\
+Give exactly one of --manifest MANIFEST (unsigned, from 'mlguard hash') or --signature
+SIGNED (a signed envelope or model-signing bundle, checked before the tree).
+
 Examples:
   mlguard verify data/ --manifest data.manifest.json
   mlguard verify data/ --signature data.dsse.json --pubkey owner.pub
@@ -40,17 +47,11 @@ pub struct Args {
     /// Dataset directory to check.
     pub path: PathBuf,
     /// Manifest written by `mlguard hash` (untrusted: validated before use).
-    #[arg(
-        short,
-        long,
-        value_name = "MANIFEST",
-        conflicts_with = "signature",
-        required_unless_present = "signature"
-    )]
+    #[arg(short, long, value_name = "MANIFEST", group = "against")]
     pub manifest: Option<PathBuf>,
     /// DSSE envelope written by `mlguard sign` / `hash --sign`, or an OpenSSF model-signing
     /// bundle: its signatures are checked first (exit 3 on failure), then the tree.
-    #[arg(long, value_name = "SIGNED")]
+    #[arg(long, value_name = "SIGNED", group = "against")]
     pub signature: Option<PathBuf>,
     /// Trusted public key (SPKI PEM: Ed25519, or ECDSA P-256/P-384 for model-signing
     /// bundles), repeatable [default: [trust] keys in mlguard.toml].
@@ -69,18 +70,19 @@ pub struct Args {
     /// codes as docs/scale.md says.
     #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::input::shard::parse_arg)]
     pub shard: Option<crate::input::shard::Shard>,
-    /// Output format: table (human), json, junit.
-    #[arg(long, value_enum, default_value = "table")]
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
+/// What `verify --format` renders (also `diff`'s).
+pub(crate) const FORMATS: &[Format] = &[Format::Table, Format::Json, Format::Junit];
+
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
-    let format = args
-        .format
-        .check("verify", &[Format::Table, Format::Json, Format::Junit])?;
+    let format = args.format.check("verify", FORMATS)?;
     // The report must not overwrite the manifest, envelope or a key (an output inside the
     // tree is fine: the walk leaves it out).
     let mut inputs = g.config_input();

@@ -15,8 +15,9 @@ use serde_json::{Map, Value};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Output formats. Each command documents which ones it accepts; asking for another is a
-/// usage error (exit 2), never a silent fallback.
+/// Report formats: how a gate's [`Report`] is written. Each command accepts the subset it
+/// renders, and its `--format` help lists exactly that subset ([`Format::parser`]); the
+/// check-file lines of `hash` are not report formats (`cmd::hash::HashFormat`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Human-readable table (the default).
@@ -31,13 +32,17 @@ pub enum Format {
     Junit,
     /// OCSF Detection Finding (class 2004), one JSON object per line.
     Ocsf,
-    /// b3sum check-file lines (hash only).
-    B3sum,
-    /// sha256sum check-file lines (hash only).
-    Sha256sum,
 }
 
 impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Json,
+        Format::Jsonl,
+        Format::Sarif,
+        Format::Junit,
+        Format::Ocsf,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Format::Table => "table",
@@ -46,9 +51,36 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Ocsf => "ocsf",
-            Format::B3sum => "b3sum",
-            Format::Sha256sum => "sha256sum",
         }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Format::Table => "human-readable table (the default)",
+            Format::Json => "one JSON document (stable, docs/output.md)",
+            Format::Jsonl => "one JSON finding per line",
+            Format::Sarif => "SARIF 2.1.0 for code-scanning dashboards",
+            Format::Junit => "JUnit XML for CI test dashboards",
+            Format::Ocsf => "OCSF Detection Finding (class 2004), one per line",
+        }
+    }
+    /// The clap value parser of a command's `--format`: accepts only `allowed` and lists
+    /// only them in `--help` and in the error for anything else, so help never offers a
+    /// format the command then refuses.
+    pub fn parser(
+        allowed: &'static [Format],
+    ) -> impl clap::builder::TypedValueParser<Value = Format> {
+        use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+        PossibleValuesParser::new(
+            allowed
+                .iter()
+                .map(|f| PossibleValue::new(f.name()).help(f.help())),
+        )
+        .map(|s: String| {
+            Format::ALL
+                .into_iter()
+                .find(|f| f.name() == s)
+                .unwrap_or(Format::Table)
+        })
     }
     /// Usage error unless `self` is one of `allowed`.
     pub fn check(self, command: &str, allowed: &[Format]) -> Result<Format> {
@@ -302,8 +334,7 @@ impl serde::Serialize for Summary<'_> {
     }
 }
 
-/// Render `report` as `format` into `out`. Formats that are command-specific (b3sum lines,
-/// OCSF) are rendered by their command; asking this function for them is a usage error.
+/// Render `report` as `format` into `out`.
 pub fn render(report: &Report, format: Format, out: &mut Output) -> Result<()> {
     let name = out.name();
     let out: &mut dyn Write = out;
@@ -322,13 +353,6 @@ pub fn render(report: &Report, format: Format, out: &mut Output) -> Result<()> {
         Format::Sarif => sarif::write(report, out),
         Format::Junit => junit::write(report, out),
         Format::Ocsf => ocsf::write(report, out),
-        other => {
-            return Err(Error::usage(format!(
-                "format {} is not available for '{}'",
-                other.name(),
-                report.command
-            )))
-        }
     };
     res.with_path(name)
 }
