@@ -33,13 +33,14 @@ fn listed_formats(command: &str) -> Vec<String> {
         .collect()
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     "table",
     "json",
     "jsonl",
     "sarif",
     "junit",
     "ocsf",
+    "csv",
     "b3sum",
     "sha256sum",
 ];
@@ -158,10 +159,10 @@ fn format_help_lists_exactly_what_each_command_renders() {
             }
         }
     }
-    // scan renders every report format, and no checksum list.
+    // scan renders every report format (CSV for its views), and no checksum list.
     assert_eq!(
         listed_formats("scan"),
-        ["table", "json", "jsonl", "sarif", "junit", "ocsf"]
+        ["table", "json", "jsonl", "sarif", "junit", "ocsf", "csv"]
     );
 }
 

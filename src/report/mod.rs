@@ -4,6 +4,7 @@
 pub mod finding;
 pub mod junit;
 pub mod ocsf;
+pub mod rows;
 pub mod sarif;
 pub mod table;
 pub mod text;
@@ -32,16 +33,19 @@ pub enum Format {
     Junit,
     /// OCSF Detection Finding (class 2004), one JSON object per line.
     Ocsf,
+    /// Comma-separated values with a header line (scan views).
+    Csv,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Table,
         Format::Json,
         Format::Jsonl,
         Format::Sarif,
         Format::Junit,
         Format::Ocsf,
+        Format::Csv,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -51,6 +55,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Ocsf => "ocsf",
+            Format::Csv => "csv",
         }
     }
     fn help(self) -> &'static str {
@@ -61,6 +66,7 @@ impl Format {
             Format::Sarif => "SARIF 2.1.0 for code-scanning dashboards",
             Format::Junit => "JUnit XML for CI test dashboards",
             Format::Ocsf => "OCSF Detection Finding (class 2004), one per line",
+            Format::Csv => "comma-separated rows with a header line (scan views)",
         }
     }
     /// The clap value parser of a command's `--format`: accepts only `allowed` and lists
@@ -208,6 +214,9 @@ pub struct Report {
     /// difference and have none, so their reports carry no `fail_on` (JSON key, summary
     /// line): an output must not name an option the command does not take.
     pub has_fail_on: bool,
+    /// Display threshold (`scan --min-severity`): findings below it are not listed in any
+    /// format, but the verdict and the counts still include them. `Info` lists everything.
+    pub min_severity: Severity,
 }
 
 impl Report {
@@ -222,6 +231,7 @@ impl Report {
             skipped: Vec::new(),
             allow_partial: false,
             has_fail_on: true,
+            min_severity: Severity::Info,
         }
     }
     /// How many findings there are of each severity, worst first, leaving out the
@@ -260,9 +270,21 @@ impl Report {
     pub fn skipped_count(&self) -> u64 {
         self.skipped.iter().map(|s| s.count).sum()
     }
-    /// Findings sorted worst first, then by id and subject (stable output).
+    /// Findings below [`Report::min_severity`]: counted, not listed.
+    pub fn hidden(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity < self.min_severity)
+            .count()
+    }
+    /// Findings listed (at or above [`Report::min_severity`]), worst first, then by id and
+    /// subject (stable output).
     pub fn sorted_findings(&self) -> Vec<&Finding> {
-        let mut v: Vec<&Finding> = self.findings.iter().collect();
+        let mut v: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity >= self.min_severity)
+            .collect();
         v.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -353,6 +375,13 @@ pub fn render(report: &Report, format: Format, out: &mut Output) -> Result<()> {
         Format::Sarif => sarif::write(report, out),
         Format::Junit => junit::write(report, out),
         Format::Ocsf => ocsf::write(report, out),
+        // Rows, not findings: only the scan views (`scan --view`) render CSV.
+        Format::Csv => {
+            return Err(Error::usage(format!(
+                "'mlguard {}' writes CSV only for a --view",
+                report.command
+            )))
+        }
     };
     res.with_path(name)
 }

@@ -154,16 +154,25 @@ pub fn summary_line_from(report: &Report, shown: Severity) -> String {
     } else {
         format!("{n} finding{plural}: {}", counts.join(", "))
     }];
-    let hidden: Vec<String> = report
+    // `scan --min-severity`: not listed in any format.
+    let hidden = report.hidden();
+    if hidden > 0 {
+        parts.push(format!(
+            "{hidden} below --min-severity {} not listed",
+            report.min_severity
+        ));
+    }
+    // Not listed in this table only (drift's info findings): JSON lists them.
+    let unlisted: Vec<String> = report
         .severity_counts()
         .into_iter()
-        .filter(|(s, _)| *s < shown)
+        .filter(|(s, _)| *s < shown && *s >= report.min_severity)
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
-    if !hidden.is_empty() {
+    if !unlisted.is_empty() {
         parts.push(format!(
             "{} not listed (see --format json)",
-            hidden.join(", ")
+            unlisted.join(", ")
         ));
     }
     let skipped = skipped_note(report);
