@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod detect;
+pub mod geoip;
 pub mod inference;
 pub mod scenario;
 pub mod sigma;
@@ -28,10 +29,10 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// `--since`/`--until`: date prefixes outside are not listed, events outside dropped.
     pub dates: logs::DateRange,
+    /// `--geoip`: MaxMind databases for the country / AS of source IPs (empty: none).
+    pub geoip: Vec<PathBuf>,
     /// Hand the normalised events back (`Output::kept`) for the views (`scan::views`).
     pub keep_events: bool,
-    /// Keep every event's raw record too (`--raw`): memory then grows with the input.
-    pub keep_raw: bool,
 }
 
 /// Sigma load report: (rules loaded, skipped `(file, reason)`, distinct rules matched).
@@ -58,8 +59,8 @@ pub struct Output {
     pub sigma: Option<SigmaSummary>,
     /// The behavioural baseline at the end of the scan (for `--save-baseline`).
     pub baseline: detect::Baseline,
-    /// With `Options::keep_events`: every event read, in time order (raw records only with
-    /// `Options::keep_raw`, or for sources that keep them).
+    /// With `Options::keep_events`: every event read, in time order (raw records only for
+    /// sources that keep them).
     pub kept: Vec<Event>,
 }
 
@@ -77,6 +78,12 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     let prior = match &opts.baseline {
         Some(p) => Some(load_baseline(p)?),
         None => None,
+    };
+    // Before any log is read: a bad database is an input error, not a late surprise.
+    let geo = if opts.geoip.is_empty() {
+        None
+    } else {
+        Some(geoip::GeoIp::open(&opts.geoip)?)
     };
     let rules = match &opts.rules {
         Some(dir) => Some(sigma::RuleSet::load_dir(dir)?),
@@ -110,8 +117,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
         out
     };
-    let (loaded, mut findings) =
-        logs::load_with(paths, opts.source, &hook, !opts.keep_raw, opts.dates)?;
+    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
     // Registry exports teach the asset map where model artifacts live.
     for e in loaded
         .events
@@ -161,6 +167,9 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         .as_ref()
         .map(|(_, report)| (report.loaded.len(), report.skipped.clone(), matched.len()));
     findings.extend(det.run(&amap, &loaded.events));
+    if let Some(g) = &geo {
+        g.annotate(&mut findings);
+    }
     let events = det.stats.by_source.clone();
     let coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
     Ok(Output {
