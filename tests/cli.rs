@@ -385,3 +385,141 @@ fn profile_input_format_is_named_for_what_it_is() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Every command path (`["profile", "merge"]`...), depth first, without clap's `help`.
+fn command_paths() -> Vec<Vec<String>> {
+    use clap::CommandFactory;
+    fn walk(c: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+        for s in c.get_subcommands() {
+            if s.get_name() == "help" {
+                continue;
+            }
+            let mut p = prefix.to_vec();
+            p.push(s.get_name().to_string());
+            out.push(p.clone());
+            walk(s, &p, out);
+        }
+    }
+    let mut out = vec![Vec::new()];
+    walk(&mlguard::cli::Cli::command(), &[], &mut out);
+    out
+}
+
+/// docs/cli.md, the command-line reference, is the binary's own `--help` for every command
+/// and subcommand; this test fails when it is stale. Regenerate with
+/// `MLGUARD_BLESS=1 cargo test --test tests cli::cli_reference`.
+#[test]
+fn cli_reference_in_docs_is_current() {
+    let mut md = String::from(
+        "# mlguard command-line reference\n\n\
+         Generated from the binary's own `--help` (every command and subcommand) by\n\
+         `tests/cli.rs`, which fails when this file is stale; do not edit it by hand:\n\
+         `MLGUARD_BLESS=1 cargo test --test tests cli::cli_reference` rewrites it.\n\
+         Shell completions: `mlguard completions bash|zsh|fish|powershell|elvish`.\n",
+    );
+    for path in command_paths() {
+        let o = bin()
+            .args(&path)
+            .arg("--help")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{path:?}: {}", err(&o));
+        let title = std::iter::once("mlguard")
+            .chain(path.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        md.push_str(&format!(
+            "\n## `{title}`\n\n```text\n{}```\n",
+            String::from_utf8(o.stdout).unwrap()
+        ));
+    }
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md");
+    if std::env::var_os("MLGUARD_BLESS").is_some() {
+        std::fs::write(&file, &md).unwrap();
+    }
+    let have = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        have == md,
+        "docs/cli.md is stale (the help changed): run `MLGUARD_BLESS=1 cargo test --test tests cli::cli_reference` and commit it"
+    );
+    assert!(md.contains("## `mlguard profile merge`") && md.contains("## `mlguard completions`"));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "_mlguard()"),
+        ("zsh", "#compdef mlguard"),
+        ("fish", "complete -c mlguard"),
+    ] {
+        let o = bin().args(["completions", shell]).output().unwrap();
+        assert!(o.status.success(), "{shell}: {}", err(&o));
+        let s = String::from_utf8(o.stdout).unwrap();
+        assert!(s.contains(marker), "{shell}: no {marker}");
+        // The subcommands and their own flags are offered.
+        assert!(
+            s.contains("merge") && s.contains("input-format") && s.contains("verify"),
+            "{shell}"
+        );
+    }
+    // The bash script is valid bash.
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let o = bin().args(["completions", "bash"]).output().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("mlguard.bash");
+        std::fs::write(&f, &o.stdout).unwrap();
+        let n = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(n.status.success(), "{}", err(&n));
+    }
+    let o = bin().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Error hints for the two mistakes a new user makes first.
+#[test]
+fn errors_hint_at_the_right_command() {
+    let f = fixture();
+    let dir = f.data.parent().unwrap();
+    // An inference request log given to the audit-log scan.
+    let q = dir.join("queries.csv");
+    std::fs::write(
+        &q,
+        "timestamp,client_id,model,f0,prediction,confidence\n2024-01-01T00:00:00Z,c1,m,0.5,1,0.9\n",
+    )
+    .unwrap();
+    let o = run(&[os("scan"), q.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("scan it with 'mlguard scan --source inference'"),
+        "{}",
+        err(&o)
+    );
+    // A real audit log that is broken gets no such hint.
+    let bad = dir.join("trail.json");
+    std::fs::write(&bad, "{\"Records\": 5}").unwrap();
+    let o = run(&[os("scan"), bad.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!err(&o).contains("--source inference"), "{}", err(&o));
+    // A manifest given as --signature: named as a manifest, with both ways forward.
+    let o = run(&[
+        os("verify"),
+        f.data.as_os_str(),
+        os("--signature"),
+        f.manifest.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains("is a manifest") && e.contains("--manifest") && e.contains("mlguard sign"),
+        "{e}"
+    );
+}

@@ -9,6 +9,7 @@
 mod util;
 
 mod cli;
+mod config_example;
 mod drift;
 mod fuzz;
 mod hostile;

@@ -115,6 +115,14 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         (None, Some(s)) => {
             let bytes = std::fs::read(s).with_path(s)?;
             skip.push(s.clone());
+            if is_manifest(&bytes) {
+                return Err(Error::usage(format!(
+                    "{} is a manifest (written by 'mlguard hash'), not a signed envelope: verify against it with --manifest {}, or sign it first with 'mlguard sign {} --key KEY -o SIGNED'",
+                    Clean(&s.display().to_string()),
+                    Clean(&s.display().to_string()),
+                    Clean(&s.display().to_string())
+                )));
+            }
             if model_signing::is_bundle(&bytes) {
                 if args.shard.is_some() {
                     return Err(Error::usage(
@@ -177,6 +185,20 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     report.allow_partial = args.partial.allow_partial;
     write_report(&report, &result.files, format, args.output.as_ref())?;
     Ok(report.outcome())
+}
+
+/// An unsigned mlguard manifest (`hash` output: a `tool` of `mlguard ...`, a `root` and
+/// `files`), given where a signed envelope was expected: a hint, not a signature failure.
+fn is_manifest(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        tool: Option<String>,
+        root: Option<serde::de::IgnoredAny>,
+        files: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| {
+        p.tool.is_some_and(|t| t.starts_with("mlguard")) && p.root.is_some() && p.files.is_some()
+    })
 }
 
 /// Build the report shared by `verify` and `diff`: one finding per non-ok path, summary
