@@ -66,9 +66,6 @@ mod tests {
         let ct = dir.path().join("trail.json");
         std::fs::write(&ct, "{\"Records\": []}\n").unwrap();
         assert_eq!(inference(&ct), "");
-        assert_eq!(
-            inference(&dir.path().join("missing.json")),
-            ""
-        );
+        assert_eq!(inference(&dir.path().join("missing.json")), "");
     }
 }
