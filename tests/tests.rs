@@ -8,6 +8,7 @@
 
 mod util;
 
+mod aws_detect;
 mod cli;
 mod config_example;
 mod drift;
