@@ -281,8 +281,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         .as_deref()
         .map(views::search::compile)
         .transpose()?;
-    let (mut report, events) = if is_inference {
-        (inference(&args, &config, g)?, Vec::new())
+    let (mut report, events, geo) = if is_inference {
+        (inference(&args, &config, g)?, Vec::new(), None)
     } else {
         audit(&args, &config, g, view.is_some())?
     };
@@ -308,6 +308,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             search,
             offset: off,
             source: args.source.as_deref().and_then(registry::by_name),
+            geo: geo.as_ref(),
         };
         let built = views::build(v, &report.findings, &events, &opts);
         drop(events);
@@ -412,7 +413,11 @@ fn audit(
     config: &crate::config::Config,
     g: &Global,
     keep_events: bool,
-) -> Result<(Report, Vec<crate::input::logs::Event>)> {
+) -> Result<(
+    Report,
+    Vec<crate::input::logs::Event>,
+    Option<scan::geoip::GeoIp>,
+)> {
     let opts = scan::Options {
         source: args.source.as_deref().and_then(registry::by_name),
         rules: args.rules.clone(),
@@ -428,6 +433,7 @@ fn audit(
     let pb = crate::progress::spinner(g, "scanning logs");
     let mut out = scan::scan(&args.paths, config, &opts)?;
     let events = std::mem::take(&mut out.kept);
+    let geo = out.geo.take();
     pb.finish_and_clear();
     const SHOWN: usize = 20;
     for w in out.warnings.iter().take(SHOWN) {
@@ -630,7 +636,7 @@ fn audit(
                    "skipped": skipped.iter().map(|(f, r)| json!({"file": f, "reason": r})).collect::<Vec<_>>()}),
         );
     }
-    Ok((report, events))
+    Ok((report, events, geo))
 }
 
 /// Files for `--source inference`, through the source layer: directories are listed for
