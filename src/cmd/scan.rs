@@ -502,10 +502,11 @@ fn audit(
             Some(w) => Error::input(
                 &w.at.file,
                 format!(
-                    "no audit event could be read from {} file(s) ({} warning(s)); first: {}",
+                    "no audit event could be read from {} file(s) ({} warning(s)); first: {}{}",
                     out.files,
                     out.warnings.len(),
-                    w.message
+                    w.message,
+                    crate::scan::hint::inference(&w.at.file)
                 ),
             ),
             None => Error::usage(format!(

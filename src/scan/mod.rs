@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod detect;
 pub mod geoip;
+pub mod hint;
 pub mod inference;
 pub mod scenario;
 pub mod sigma;
