@@ -6,7 +6,7 @@ use mlguard::drift::cases;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::util as common;
 use common::bin;
 
 fn data(name: &str) -> PathBuf {

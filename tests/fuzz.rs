@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::util as common;
 use common::{bin, ipc_bytes, iris_batches, parquet_bytes, testdata, typed_batch};
 
 const DEFAULT_CASES: u64 = 1500;
@@ -738,6 +738,75 @@ fn fuzz_azure() {
     log_target("azure", "azure", &seeds);
 }
 
+/// The built-in detections on mutated records: the document parsers of exposure (bucket
+/// policies, ACLs, public access block, GCP IAM deltas, Azure role-assignment bodies) and
+/// the severity factors (trail destinations, SSE-KMS contexts) read untrusted JSON.
+#[test]
+fn fuzz_detections() {
+    use mlguard::scan::{assets, detect};
+    let ct = |name: &str, rp: Value| {
+        serde_json::json!({"eventVersion": "1.09", "eventTime": "2026-11-03T12:00:00Z",
+            "eventSource": if name == "Decrypt" { "kms.amazonaws.com" } else { "s3.amazonaws.com" },
+            "eventName": name, "sourceIPAddress": "198.51.100.7", "userAgent": "rclone/v1.66.0",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/eve", "accountId": "111122223333"},
+            "recipientAccountId": "111122223333", "requestParameters": rp})
+    };
+    let recs = [
+        ct(
+            "PutBucketPolicy",
+            serde_json::json!({"bucketName": "b", "bucketPolicy": {"Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ["*", "arn:aws:iam::444455556666:root"]}, "Action": "s3:GetObject",
+             "Condition": {"StringEqualsIfExists": {"aws:SourceVpce": "v"}, "IpAddress": {"aws:SourceIp": ["0.0.0.0/0"]}}},
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": ["s3:PutObject"]}]}}),
+        ),
+        ct(
+            "PutBucketAcl",
+            serde_json::json!({"bucketName": "b", "x-amz-acl": ["public-read"], "x-amz-grant-read": "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
+            "AccessControlPolicy": {"Owner": {"ID": "o"}, "AccessControlList": {"Grant": [{"Grantee": {"URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}, {"Grantee": {"ID": "x"}, "Permission": "WRITE"}]}}}),
+        ),
+        ct(
+            "PutBucketPublicAccessBlock",
+            serde_json::json!({"bucketName": "b", "PublicAccessBlockConfiguration": {"BlockPublicAcls": "false", "IgnorePublicAcls": true}}),
+        ),
+        ct(
+            "CreateTrail",
+            serde_json::json!({"name": "t", "s3BucketName": "logs"}),
+        ),
+        ct(
+            "GetObject",
+            serde_json::json!({"bucketName": "logs", "key": "AWSLogs/1/CloudTrail/x"}),
+        ),
+        ct(
+            "Decrypt",
+            serde_json::json!({"encryptionContext": {"aws:s3:arn": "arn:aws:s3:::b/k"}}),
+        ),
+        serde_json::json!({"protoPayload": {"methodName": "SetIamPolicy", "authenticationInfo": {"principalEmail": "a@corp.example"},
+            "serviceData": {"policyDelta": {"bindingDeltas": [{"action": "ADD", "member": "user:e@gmail.com"}, {"action": "ADD", "member": "serviceAccount:x@p.iam.gserviceaccount.com"}]}}},
+            "resource": {"labels": {"project_id": "q"}}, "timestamp": "2026-11-03T12:00:00Z"}),
+        serde_json::json!({"time": "2026-11-03T12:00:00Z", "tenantId": "t1", "operationName": "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE",
+            "resourceId": "/subscriptions/S/x", "category": "Administrative", "resultType": "Success",
+            "properties": {"requestbody": "{\"Properties\": {\"PrincipalId\": \"p\", \"PrincipalType\": \"ForeignGroup\", \"PrincipalTenantId\": \"t2\"}}"}}),
+    ];
+    let seeds: Vec<Seed> = recs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Seed::new(&format!("rec{i}.json"), serde_json::to_vec(r).unwrap()))
+        .collect();
+    let settings = detect::Settings::default();
+    let amap = assets::AssetMap::new(&assets::AssetConfig::default()).unwrap();
+    let ok = fuzz("detections", &seeds, cases(DEFAULT_CASES), &|b| {
+        let r = logs::read::read_bytes(Path::new("rec.json"), b, None);
+        let mut det = detect::Detector::new(&settings, None).unwrap();
+        let mut n = 0;
+        for e in &r.events {
+            n += det.record(&amap, e).len();
+        }
+        n += det.run(&amap, &r.events).len();
+        n > 0
+    });
+    assert!(ok > 0, "no mutated record gave a finding");
+}
+
 #[test]
 fn fuzz_mlflow() {
     let seeds: Vec<Seed> = files_under(&testdata("scan/mlflow"), ".json")
@@ -877,7 +946,7 @@ fn fuzz_ipc() {
 /// escape as a panic, and the distinct decoder panics contained on the way are printed
 /// with their first reproducer (seed, offset, byte) — what docs/upstream-panics.md
 /// records. Long (minutes on a release build), so not in the default run:
-/// `cargo test --release --test fuzz -- --ignored one_byte --nocapture`.
+/// `cargo test --release --test tests -- --ignored fuzz::one_byte --nocapture`.
 #[test]
 #[ignore]
 fn one_byte_mutations_of_binary_seeds() {

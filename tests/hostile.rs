@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::util as common;
 use common::bin;
 
 /// An `mlguard.toml` in `dir` with `[input]` set to `body`.

@@ -2,7 +2,7 @@
 //! MIT) and on malicious and benign artifacts built here, byte by byte (nothing is pickled by
 //! Python and nothing is ever unpickled).
 
-mod common;
+use crate::util as common;
 
 use common::{bin, testdata};
 use serde_json::Value;

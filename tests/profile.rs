@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 
-mod common;
+use crate::util as common;
 use common::bin;
 
 fn data(name: &str) -> PathBuf {

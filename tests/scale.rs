@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::util as common;
 use common::{bin, testdata};
 
 fn text(o: &Output) -> String {

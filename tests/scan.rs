@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
+use crate::util as common;
 use common::{bin, testdata as td};
 
 /// The last path component of a warning's `file`.
@@ -402,7 +402,12 @@ fn insider_month_raises_bulk_and_new_principal_and_nothing_else() {
         .iter()
         .find(|f| f["id"] == "scan.bulk_download")
         .unwrap();
-    assert_eq!(bulk["severity"], "high");
+    // Model artifacts (high) pulled with rclone (one level up): docs/scan.md severity model.
+    assert_eq!(bulk["severity"], "critical");
+    assert_eq!(
+        bulk["evidence"]["severity_factors"],
+        serde_json::json!(["ml_asset", "recursive_copy_tool"])
+    );
     assert_eq!(bulk["evidence"]["objects"], 400);
     assert_eq!(bulk["evidence"]["asset_kind"], "model_artifact");
     let np = v["findings"]

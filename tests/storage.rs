@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output};
 
-mod common;
+use crate::util as common;
 use common::{bin, testdata};
 
 /// The loopback server's endpoint, or `None` (with a note; a failure in CI).

@@ -65,7 +65,10 @@ fn op(action: &str) -> Op {
         "MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/WRITE" => return Op::LoggingChange,
         _ => {}
     }
-    if a.ends_with("/CONTAINERS/WRITE") || a.ends_with("/ROLEASSIGNMENTS/WRITE") {
+    if a.ends_with("/CONTAINERS/WRITE")
+        || a.ends_with("/ROLEASSIGNMENTS/WRITE")
+        || a.ends_with("/REGISTRATIONDEFINITIONS/WRITE")
+    {
         return Op::PolicyChange;
     }
     if a.ends_with("/LISTKEYS/ACTION")

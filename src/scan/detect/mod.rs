@@ -23,6 +23,7 @@
 mod behaviour;
 mod export;
 mod exposure;
+pub mod factors;
 mod k8s_exec;
 mod k8s_pod;
 mod llm;
@@ -67,6 +68,17 @@ pub struct Settings {
     pub invoke_failures_per_hour: u64,
     pub enum_regions: usize,
     pub enum_calls_per_hour: u64,
+    /// A principal with no history reading this many times the no-history thresholds is
+    /// `high` whatever the bucket (when it is a person, and not through a service).
+    pub bulk_far_factor: f64,
+    /// Buckets holding audit logs (globs on `s3://bucket`, `gs://bucket`,
+    /// `azblob://account/container`), besides those the input names.
+    pub audit_log_buckets: Vec<String>,
+    /// Domains of the organisation: GCP IAM members of other domains are external.
+    pub trusted_domains: Vec<String>,
+    /// Entra ID tenants of the organisation: Azure role assignments to principals of
+    /// other tenants are external.
+    pub trusted_tenants: Vec<String>,
 }
 
 impl Default for Settings {
@@ -90,6 +102,10 @@ impl Default for Settings {
             invoke_failures_per_hour: 20,
             enum_regions: 3,
             enum_calls_per_hour: 10,
+            bulk_far_factor: 10.0,
+            audit_log_buckets: Vec::new(),
+            trusted_domains: Vec::new(),
+            trusted_tenants: Vec::new(),
         }
     }
 }

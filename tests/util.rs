@@ -1,5 +1,6 @@
-//! Helpers shared by the integration tests (each test file is its own crate and includes
-//! this module with `mod common;`).
+//! Helpers shared by the integration tests. All test files are modules of one test binary
+//! (`tests/tests.rs`, ripgrep's layout: one link instead of one per file); each file imports
+//! this module with `use crate::util as common;`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
