@@ -9,6 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::util::testdata;
+
 fn run_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mlguard"))
         .current_dir(dir)
@@ -23,11 +25,6 @@ fn mlguard_out(args: &[&OsStr]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run mlguard")
-}
-fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
 }
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
