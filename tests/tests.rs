@@ -19,6 +19,7 @@ mod scale;
 mod scan;
 mod scan_exposure;
 mod scan_severity;
+mod scan_views;
 mod sigma;
 mod signing;
 mod storage;

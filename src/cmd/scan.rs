@@ -6,6 +6,7 @@ use crate::error::IoContext;
 use crate::input::logs::registry;
 use crate::report::{self, Format, Input, Output, Report, Severity, SkipKind, Skipped};
 use crate::scan;
+use crate::scan::views::{self, View};
 use crate::{Error, Outcome, Result};
 use serde_json::{json, Map, Value};
 use std::io::Write;
@@ -78,6 +79,31 @@ pub struct Args {
     /// Inference logs only: process a deterministic per-client sample (0 < R <= 1).
     #[arg(long, value_name = "R")]
     pub sample_rate: Option<f64>,
+    /// Show a view instead of the findings report: timeline (findings in time order),
+    /// summary (results summary), principals (per-principal activity), actions (event-name
+    /// frequencies), search (needs --search). Formats: table, csv, json, jsonl.
+    #[arg(long, value_name = "VIEW", value_parser = view_names())]
+    pub view: Option<String>,
+    /// --view timeline: list the events behind each finding, with their record references.
+    #[arg(long)]
+    pub events: bool,
+    /// --view timeline / search: include each listed event's raw record (holds every
+    /// record in memory during the scan).
+    #[arg(long)]
+    pub raw: bool,
+    /// Events whose normalised fields (principal, action, resource, IP, user agent, ...)
+    /// match REGEX, with their record references (implies --view search).
+    #[arg(long, value_name = "REGEX")]
+    pub search: Option<String>,
+    /// List only findings at or above this severity (findings report, timeline, summary);
+    /// the verdict and the counts still include every finding, and the output says how many
+    /// were not listed.
+    #[arg(long, value_name = "SEVERITY")]
+    pub min_severity: Option<Severity>,
+    /// Views: show times in this UTC offset (+09:00, -05:30, UTC) in table and CSV, and
+    /// count the summary's dates in it. JSON and JSONL times stay UTC.
+    #[arg(long, value_name = "OFFSET", value_parser = parse_offset, allow_hyphen_values = true)]
+    pub utc_offset: Option<chrono::FixedOffset>,
     #[command(flatten)]
     pub partial: Partial,
 }
@@ -101,6 +127,18 @@ fn parse_time(
         ));
     };
     crate::limits::time(t).ok_or_else(|| format!("'{s}' is outside 1970..9999"))
+}
+
+fn parse_offset(s: &str) -> std::result::Result<chrono::FixedOffset, String> {
+    if s.eq_ignore_ascii_case("utc") || s == "Z" {
+        return Ok(chrono::FixedOffset::east_opt(0).expect("0 is a valid offset"));
+    }
+    s.parse::<chrono::FixedOffset>()
+        .map_err(|_| format!("'{s}' is not a UTC offset (expected +HH:MM or -HH:MM, or UTC)"))
+}
+
+fn view_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(View::ALL.map(View::name))
 }
 
 fn parse_since(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
@@ -127,7 +165,74 @@ const FORMATS: &[Format] = &[
     Format::Sarif,
     Format::Junit,
     Format::Ocsf,
+    Format::Csv,
 ];
+
+/// What `--view` and its flags asked for, checked: flags that do not apply are usage
+/// errors, never ignored.
+fn view_of(args: &Args, is_inference: bool) -> Result<Option<View>> {
+    let view = match (args.view.as_deref().and_then(View::from_name), &args.search) {
+        (None, Some(_)) => Some(View::Search),
+        (Some(View::Search), None) => {
+            return Err(Error::usage("--view search needs --search REGEX"))
+        }
+        (Some(v), Some(_)) if v != View::Search => {
+            return Err(Error::usage(format!(
+                "--search is its own view; it does not combine with --view {}",
+                v.name()
+            )))
+        }
+        (v, _) => v,
+    };
+    if is_inference {
+        let given = [
+            ("--rules", args.rules.is_some()),
+            ("--baseline-days", args.baseline_days.is_some()),
+            ("--baseline", args.baseline.is_some()),
+            ("--save-baseline", args.save_baseline.is_some()),
+            ("--view", args.view.is_some()),
+            ("--search", args.search.is_some()),
+            ("--events", args.events),
+            ("--raw", args.raw),
+            ("--utc-offset", args.utc_offset.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(Error::usage(format!(
+                "{flag} applies to audit logs, not --source inference"
+            )));
+        }
+    }
+    let name = view.map(View::name).unwrap_or("(findings report)");
+    if args.events && view != Some(View::Timeline) {
+        return Err(Error::usage("--events applies to --view timeline"));
+    }
+    if args.raw && !matches!(view, Some(View::Timeline | View::Search)) {
+        return Err(Error::usage(
+            "--raw applies to --view timeline and --search",
+        ));
+    }
+    if args.min_severity.is_some() && !matches!(view, None | Some(View::Timeline | View::Summary)) {
+        return Err(Error::usage(format!(
+            "--min-severity applies to the findings report, --view timeline and --view summary, not --view {name}"
+        )));
+    }
+    if args.utc_offset.is_some() && view.is_none() {
+        return Err(Error::usage(
+            "--utc-offset applies to the views (--view ...); the findings report shows no times",
+        ));
+    }
+    match (view, args.format) {
+        (None, Format::Csv) => Err(Error::usage(
+            "--format csv is for the views (--view timeline|summary|principals|actions, --search)",
+        )),
+        (Some(v), Format::Sarif | Format::Junit | Format::Ocsf) => Err(Error::usage(format!(
+            "--view {} supports --format table, csv, json, jsonl ({} is for the findings report)",
+            v.name(),
+            args.format.name()
+        ))),
+        _ => Ok(view),
+    }
+}
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let format = args.format.check("scan", FORMATS)?;
@@ -160,13 +265,70 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             "--sample-rate applies to --source inference only",
         ));
     }
-    let mut report = if is_inference {
-        inference(&args, &config, g)?
+    let view = view_of(&args, is_inference)?;
+    let search = args
+        .search
+        .as_deref()
+        .map(views::search::compile)
+        .transpose()?;
+    let (mut report, events) = if is_inference {
+        (inference(&args, &config, g)?, Vec::new())
     } else {
-        audit(&args, &config, g)?
+        audit(&args, &config, g, view.is_some())?
     };
     report.allow_partial = args.partial.allow_partial;
+    report.min_severity = args.min_severity.unwrap_or(Severity::Info);
+    if args.min_severity.is_some() {
+        report
+            .summary
+            .insert("min_severity".into(), report.min_severity.as_str().into());
+        report
+            .summary
+            .insert("hidden".into(), report.hidden().into());
+    }
     let mut out = Output::open(args.output.as_deref())?;
+    if let Some(v) = view {
+        let off = args
+            .utc_offset
+            .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("0 is a valid offset"));
+        let opts = views::Options {
+            min_severity: report.min_severity,
+            events: args.events,
+            raw: args.raw,
+            search,
+            offset: off,
+        };
+        let built = views::build(v, &report.findings, &events, &opts);
+        drop(events);
+        let name = out.name();
+        match views::write(v, &built, &report, format, off, &mut out) {
+            // `... | head`: the reader has what it wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(report.outcome()),
+            r => r.with_path(&name)?,
+        }
+        if matches!(format, Format::Table) {
+            if v == View::Summary {
+                write_coverage(&report, &mut out).with_path(&name)?;
+            }
+        } else {
+            if let views::Built::Rows(r) = &built {
+                if !matches!(format, Format::Json) {
+                    for n in &r.notes {
+                        g.note(n);
+                    }
+                }
+            }
+            if report.hidden() > 0 && !matches!(format, Format::Json) {
+                g.note(format!(
+                    "{} finding(s) below --min-severity {} not listed",
+                    report.hidden(),
+                    report.min_severity
+                ));
+            }
+        }
+        out.finish()?;
+        return Ok(report.outcome());
+    }
     match format {
         Format::Table => {
             let name = out.name();
@@ -175,6 +337,13 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         }
         f => {
             report::render(&report, f, &mut out)?;
+            if report.hidden() > 0 && !matches!(f, Format::Json) {
+                g.note(format!(
+                    "{} finding(s) below --min-severity {} not listed",
+                    report.hidden(),
+                    report.min_severity
+                ));
+            }
             if !matches!(f, Format::Json) {
                 // Coverage is part of the JSON document; for the other formats it goes to
                 // stderr so it is still never silent.
@@ -226,7 +395,13 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Report> {
+/// The audit-log scan as a report, and (for the views) the events it read.
+fn audit(
+    args: &Args,
+    config: &crate::config::Config,
+    g: &Global,
+    keep_events: bool,
+) -> Result<(Report, Vec<crate::input::logs::Event>)> {
     let opts = scan::Options {
         source: args.source.as_deref().and_then(registry::by_name),
         rules: args.rules.clone(),
@@ -236,9 +411,12 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
             since: args.since,
             until: args.until,
         },
+        keep_events,
+        keep_raw: args.raw,
     };
     let pb = crate::progress::spinner(g, "scanning logs");
-    let out = scan::scan(&args.paths, config, &opts)?;
+    let mut out = scan::scan(&args.paths, config, &opts)?;
+    let events = std::mem::take(&mut out.kept);
     pb.finish_and_clear();
     const SHOWN: usize = 20;
     for w in out.warnings.iter().take(SHOWN) {
@@ -441,7 +619,7 @@ fn audit(args: &Args, config: &crate::config::Config, g: &Global) -> Result<Repo
                    "skipped": skipped.iter().map(|(f, r)| json!({"file": f, "reason": r})).collect::<Vec<_>>()}),
         );
     }
-    Ok(report)
+    Ok((report, events))
 }
 
 /// Files for `--source inference`, through the source layer: directories are listed for

@@ -4,6 +4,7 @@
 pub mod finding;
 pub mod junit;
 pub mod ocsf;
+pub mod rows;
 pub mod sarif;
 pub mod table;
 pub mod text;
@@ -31,6 +32,8 @@ pub enum Format {
     Junit,
     /// OCSF Detection Finding (class 2004), one JSON object per line.
     Ocsf,
+    /// Comma-separated values with a header line (scan views).
+    Csv,
     /// b3sum check-file lines (hash only).
     B3sum,
     /// sha256sum check-file lines (hash only).
@@ -46,6 +49,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Ocsf => "ocsf",
+            Format::Csv => "csv",
             Format::B3sum => "b3sum",
             Format::Sha256sum => "sha256sum",
         }
@@ -172,6 +176,9 @@ pub struct Report {
     /// `--allow-partial`: skipped inputs are reported but do not make the verdict incomplete
     /// (forensic use on damaged exports).
     pub allow_partial: bool,
+    /// Display threshold (`scan --min-severity`): findings below it are not listed in any
+    /// format, but the verdict and the counts still include them. `Info` lists everything.
+    pub min_severity: Severity,
 }
 
 impl Report {
@@ -185,6 +192,7 @@ impl Report {
             extra: Map::new(),
             skipped: Vec::new(),
             allow_partial: false,
+            min_severity: Severity::Info,
         }
     }
     /// The one verdict rule for every gate (see [`Verdict`]).
@@ -208,9 +216,21 @@ impl Report {
     pub fn skipped_count(&self) -> u64 {
         self.skipped.iter().map(|s| s.count).sum()
     }
-    /// Findings sorted worst first, then by id and subject (stable output).
+    /// Findings below [`Report::min_severity`]: counted, not listed.
+    pub fn hidden(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity < self.min_severity)
+            .count()
+    }
+    /// Findings listed (at or above [`Report::min_severity`]), worst first, then by id and
+    /// subject (stable output).
     pub fn sorted_findings(&self) -> Vec<&Finding> {
-        let mut v: Vec<&Finding> = self.findings.iter().collect();
+        let mut v: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity >= self.min_severity)
+            .collect();
         v.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)

@@ -151,6 +151,13 @@ pub fn summary_line(report: &Report) -> String {
     } else {
         format!("{n} finding{plural}: {}", counts.join(", "))
     }];
+    let hidden = report.hidden();
+    if hidden > 0 {
+        parts.push(format!(
+            "{hidden} below --min-severity {} not listed",
+            word(report.min_severity)
+        ));
+    }
     let skipped = skipped_note(report);
     if !skipped.is_empty() {
         parts.push(skipped);

@@ -10,6 +10,7 @@ pub mod detect;
 pub mod inference;
 pub mod scenario;
 pub mod sigma;
+pub mod views;
 
 use crate::config::Config;
 use crate::input::logs::{self, Event, LogSource, Warning};
@@ -27,6 +28,10 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// `--since`/`--until`: date prefixes outside are not listed, events outside dropped.
     pub dates: logs::DateRange,
+    /// Hand the normalised events back (`Output::kept`) for the views (`scan::views`).
+    pub keep_events: bool,
+    /// Keep every event's raw record too (`--raw`): memory then grows with the input.
+    pub keep_raw: bool,
 }
 
 /// Sigma load report: (rules loaded, skipped `(file, reason)`, distinct rules matched).
@@ -53,6 +58,9 @@ pub struct Output {
     pub sigma: Option<SigmaSummary>,
     /// The behavioural baseline at the end of the scan (for `--save-baseline`).
     pub baseline: detect::Baseline,
+    /// With `Options::keep_events`: every event read, in time order (raw records only with
+    /// `Options::keep_raw`, or for sources that keep them).
+    pub kept: Vec<Event>,
 }
 
 /// Read the inputs and run every detection.
@@ -102,7 +110,8 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
         out
     };
-    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
+    let (loaded, mut findings) =
+        logs::load_with(paths, opts.source, &hook, !opts.keep_raw, opts.dates)?;
     // Registry exports teach the asset map where model artifacts live.
     for e in loaded
         .events
@@ -167,6 +176,11 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         events,
         sigma: sigma_summary,
         baseline: det.baseline,
+        kept: if opts.keep_events {
+            loaded.events
+        } else {
+            Vec::new()
+        },
     })
 }
 

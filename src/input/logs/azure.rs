@@ -170,6 +170,7 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
             .or_else(|| s(&rec, "httpRequest/clientIpAddress"))
             .map(|x| normalize_ip(&x)),
         user_agent: s(&rec, "properties/userAgentHeader"),
+        access_key: None,
         bytes_out: num(rec.pointer("/properties/responseBodySize")),
         objects: 1,
         success: !failed,

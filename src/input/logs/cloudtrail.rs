@@ -228,6 +228,7 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
         region: s(&rec, "awsRegion"),
         source_ip: s(&rec, "sourceIPAddress").map(|x| normalize_ip(&x)),
         user_agent: s(&rec, "userAgent"),
+        access_key: s(&uid, "accessKeyId").filter(|k| !k.is_empty()),
         bytes_out: num(rec.pointer("/additionalEventData/bytesTransferredOut")),
         objects,
         success: error.is_none(),

@@ -131,6 +131,7 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
         region: s(&rec, "resource/labels/location"),
         source_ip: s(pp, "requestMetadata/callerIp").map(|x| normalize_ip(&x)),
         user_agent: s(pp, "requestMetadata/callerSuppliedUserAgent"),
+        access_key: s(pp, "authenticationInfo/serviceAccountKeyName"),
         bytes_out: None,
         objects: 1,
         success: error.is_none(),

@@ -178,6 +178,7 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
             .and_then(Value::as_str)
             .map(normalize_ip),
         user_agent: s(&rec, "userAgent"),
+        access_key: None,
         bytes_out: None,
         objects: 1,
         success: error.is_none(),

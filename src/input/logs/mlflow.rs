@@ -320,6 +320,7 @@ fn version_event(
         region: None,
         source_ip: None,
         user_agent: None,
+        access_key: None,
         bytes_out: None,
         objects: 1,
         success: true,

@@ -159,6 +159,9 @@ pub struct Event {
     /// Canonical text form (zero-padded octets removed).
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The credential used, where the log names it: CloudTrail `userIdentity.accessKeyId`,
+    /// GCP `authenticationInfo.serviceAccountKeyName`. Shown by `scan --view principals`.
+    pub access_key: Option<String>,
     /// Bytes sent to the caller, when the log records it.
     pub bytes_out: Option<f64>,
     /// Objects this one call touched (S3 `DeleteObjects` lists many): at least 1.
@@ -185,6 +188,7 @@ impl Event {
             region: self.region.clone(),
             source_ip: self.source_ip.clone(),
             user_agent: self.user_agent.clone(),
+            access_key: self.access_key.clone(),
             bytes_out: self.bytes_out,
             objects: self.objects,
             success: self.success,

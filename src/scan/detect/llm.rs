@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[derive(Default)]
 pub struct Llm {
     regions: HashMap<String, BTreeSet<String>>,
-    enum_hour: BTreeMap<(String, i64), (u64, Event)>,
-    fail_hour: BTreeMap<(String, i64), (u64, Event)>,
+    /// (calls, first event, last time) per principal-hour.
+    enum_hour: BTreeMap<(String, i64), (u64, Event, DateTime<Utc>)>,
+    fail_hour: BTreeMap<(String, i64), (u64, Event, DateTime<Utc>)>,
     entitled: HashMap<String, (DateTime<Utc>, Event)>,
     invoked: BTreeSet<String>,
     /// (principal, "regions" | "calls") already reported.
@@ -54,8 +55,9 @@ impl Detection for Llm {
                 let c = self
                     .enum_hour
                     .entry((p.into(), hour_of(t)))
-                    .or_insert_with(|| (0, light(e)));
+                    .or_insert_with(|| (0, light(e), t));
                 c.0 += 1;
+                c.2 = t;
             }
         }
         if e.op == Op::ModelAccessGrant && e.success {
@@ -71,8 +73,9 @@ impl Detection for Llm {
                     let c = self
                         .fail_hour
                         .entry((p.into(), hour_of(t)))
-                        .or_insert_with(|| (0, light(e)));
+                        .or_insert_with(|| (0, light(e), t));
                     c.0 += 1;
+                    c.2 = t;
                 }
                 if !self.invoked.contains(p) {
                     if let Some((et, first)) = self.entitled.get(p) {
@@ -100,7 +103,7 @@ impl Detection for Llm {
 
     fn finish(&mut self, cx: &Cx, _b: &mut Baseline) -> Vec<Finding> {
         let mut out = std::mem::take(&mut self.found);
-        for (n, e) in std::mem::take(&mut self.enum_hour).into_values() {
+        for (n, e, last) in std::mem::take(&mut self.enum_hour).into_values() {
             if n >= cx.s.enum_calls_per_hour && self.reported.insert((e.principal.clone(), "calls"))
             {
                 let f = cx
@@ -111,10 +114,10 @@ impl Detection for Llm {
                         format!("{n} foundation-model discovery calls in one hour"),
                     )
                     .with("calls", n);
-                out.push(f);
+                out.push(super::spanned(f, Some(last), n));
             }
         }
-        for (n, e) in std::mem::take(&mut self.fail_hour).into_values() {
+        for (n, e, last) in std::mem::take(&mut self.fail_hour).into_values() {
             if n >= cx.s.invoke_failures_per_hour {
                 let f = cx
                     .finding(
@@ -124,7 +127,7 @@ impl Detection for Llm {
                         format!("{n} failed model invocations in one hour"),
                     )
                     .with("failures", n);
-                out.push(f);
+                out.push(super::spanned(f, Some(last), n));
             }
         }
         out

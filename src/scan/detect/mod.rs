@@ -386,6 +386,21 @@ impl<'a> Detector<'a> {
     }
 }
 
+/// Evidence of an aggregating finding (one principal-hour, one principal-day...): the time of
+/// its last event (`last_seen`; `time` is the first) and how many events it stands for
+/// (`event_count`). The timeline view (`scan::views`) shows first/last seen and the count
+/// from these, and lists the events behind the finding between the two times.
+pub(crate) fn spanned(f: Finding, last: Option<DateTime<Utc>>, events: u64) -> Finding {
+    let f = f.with("event_count", events);
+    match last {
+        Some(t) => f.with(
+            "last_seen",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+        None => f,
+    }
+}
+
 pub(crate) fn hour_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(3600)
 }

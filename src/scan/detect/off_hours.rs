@@ -12,7 +12,8 @@ pub struct OffHours {
     window: Option<(NaiveTime, NaiveTime, FixedOffset)>,
     days: Vec<Weekday>,
     /// (principal, local day) → (events, first event).
-    per_day: BTreeMap<(String, chrono::NaiveDate), (u64, Event)>,
+    /// (events, first event, last time) per principal and local day.
+    per_day: BTreeMap<(String, chrono::NaiveDate), (u64, Event, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl OffHours {
@@ -84,8 +85,9 @@ impl Detection for OffHours {
             let c = self
                 .per_day
                 .entry((e.principal.clone(), local.date_naive()))
-                .or_insert_with(|| (0, light(e)));
+                .or_insert_with(|| (0, light(e), t));
             c.0 += 1;
+            c.2 = t;
         }
     }
 
@@ -94,7 +96,7 @@ impl Detection for OffHours {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for ((_, day), (n, e)) in std::mem::take(&mut self.per_day) {
+        for ((_, day), (n, e, last)) in std::mem::take(&mut self.per_day) {
             let hour = e.time.map(|t| t.with_timezone(&off).hour()).unwrap_or(0);
             let f = cx
                 .finding(
@@ -106,7 +108,7 @@ impl Detection for OffHours {
                     ),
                 )
                 .with("events", n);
-            out.push(f);
+            out.push(super::spanned(f, Some(last), n));
         }
         out
     }

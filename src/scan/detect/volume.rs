@@ -37,8 +37,12 @@ struct HourAgg {
     decrypts: u64,
     /// The hour's first read: the finding points at it.
     first: Event,
+    /// The hour's last read (`last_seen`).
+    last: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// One principal-hour of deletions: (objects, first event, any ML asset, last time, events).
+type DeleteAgg = (u64, Event, bool, chrono::DateTime<chrono::Utc>, u64);
 /// Distinct buckets remembered per principal-hour (the rest are counted, not named).
 const MAX_BUCKETS: usize = 256;
 
@@ -57,6 +61,7 @@ impl HourAgg {
             service_reads: 0,
             decrypts: 0,
             first,
+            last: None,
         }
     }
 }
@@ -72,8 +77,7 @@ struct DecryptAgg {
 #[derive(Default)]
 pub struct Volume {
     reads: BTreeMap<(String, i64), HourAgg>,
-    /// (objects, first event, any ML asset).
-    deletes: BTreeMap<(String, i64), (u64, Event, bool)>,
+    deletes: BTreeMap<(String, i64), DeleteAgg>,
     /// Filled per record (in parallel): decrypts per principal-hour, and buckets the
     /// input names as audit-log destinations (CreateTrail / UpdateTrail / a bucket policy
     /// letting CloudTrail write).
@@ -141,6 +145,7 @@ impl Detection for Volume {
                 .entry(key)
                 .or_insert_with(|| HourAgg::new(light(e)));
             a.reads += 1;
+            a.last = Some(t);
             a.objects += e.objects;
             a.bytes += e.bytes_out.unwrap_or(0.0);
             if let Some(k) = cx.kind_of(e) {
@@ -171,9 +176,11 @@ impl Detection for Volume {
             let d = self
                 .deletes
                 .entry(key)
-                .or_insert_with(|| (0, light(e), false));
+                .or_insert_with(|| (0, light(e), false, t, 0));
             d.0 += e.objects;
             d.2 |= ml;
+            d.3 = t;
+            d.4 += 1;
         }
     }
 
@@ -313,9 +320,9 @@ impl Detection for Volume {
             if let Some(ua) = &e.user_agent {
                 f = f.with("user_agent", ua.clone());
             }
-            out.push(f);
+            out.push(super::spanned(f, a.last, a.reads.max(a.decrypts)));
         }
-        for (n, e, ml) in std::mem::take(&mut self.deletes).into_values() {
+        for (n, e, ml, last, events) in std::mem::take(&mut self.deletes).into_values() {
             if n < s.mass_delete_per_hour {
                 continue;
             }
@@ -328,7 +335,7 @@ impl Detection for Volume {
                     format!("mass deletion: {n} objects deleted in one hour"),
                 )
                 .with("objects", n);
-            out.push(f);
+            out.push(super::spanned(f, Some(last), events));
         }
         out
     }

@@ -1,0 +1,125 @@
+//! Which events stand behind each finding.
+//!
+//! A finding names one record (`location`: the event it was raised on, or the first event
+//! of an aggregate). That record is the finding's *anchor*. An aggregating finding (one
+//! principal-hour of reads, one principal-day off hours...) also carries `last_seen` and
+//! `event_count` (`scan::detect::spanned`); its events are the anchor's principal's events
+//! with the anchor's operation kind and outcome between the anchor's time and `last_seen`
+//! — the same grouping the detections use (per-principal windows of one kind of operation).
+//! For a Sigma or per-event finding the anchor is the only event.
+
+use crate::input::logs::{Event, Op};
+use crate::report::Finding;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// For each finding (same order as given): the number of its events found, and their
+/// indices into `events` (at most `cap`, when `cap > 0`). Plus, per event, whether any
+/// finding stands on it (an "event with hits").
+pub struct Matched {
+    pub count: Vec<usize>,
+    pub lists: Vec<Vec<usize>>,
+    pub hit: Vec<bool>,
+    /// The anchor event of each finding, when found among `events`.
+    pub anchor: Vec<Option<usize>>,
+}
+
+fn parse(v: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {
+    v.and_then(|v| v.as_str())
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// First and last seen of a finding: its `time` (else `first_seen`) and `last_seen`.
+pub fn span(f: &Finding) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let first = parse(f.evidence.get("time")).or_else(|| parse(f.evidence.get("first_seen")));
+    let last = parse(f.evidence.get("last_seen")).or(first);
+    (first, last)
+}
+
+/// Match `findings` to `events` (two passes over the events; memory: one flag per event).
+pub fn run(findings: &[&Finding], events: &[Event], cap: usize) -> Matched {
+    let n = findings.len();
+    let mut m = Matched {
+        count: vec![0; n],
+        lists: vec![Vec::new(); n],
+        hit: vec![false; events.len()],
+        anchor: vec![None; n],
+    };
+    // Anchors, by file then (line, record).
+    type Pos = (Option<u64>, Option<u64>);
+    let mut by_file: HashMap<&Path, HashMap<Pos, Vec<usize>>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if let Some(l) = &f.location {
+            by_file
+                .entry(Path::new(l.file.as_str()))
+                .or_default()
+                .entry((l.line, l.record))
+                .or_default()
+                .push(i);
+        }
+    }
+    if !by_file.is_empty() {
+        for (ei, e) in events.iter().enumerate() {
+            let Some(at) = by_file.get(&*e.at.file) else {
+                continue;
+            };
+            if let Some(fs) = at.get(&(e.at.line, e.at.index)) {
+                for &i in fs {
+                    m.anchor[i].get_or_insert(ei);
+                }
+            }
+        }
+    }
+    // Windows of aggregating findings, by principal.
+    struct Window {
+        i: usize,
+        op: Op,
+        success: bool,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    }
+    let mut windows: HashMap<&str, Vec<Window>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let Some(a) = m.anchor[i] else { continue };
+        let ae = &events[a];
+        let aggregate = f.evidence.contains_key("last_seen");
+        match (aggregate, ae.time, span(f).1) {
+            (true, Some(from), Some(to)) if to >= from => windows
+                .entry(ae.principal.as_str())
+                .or_default()
+                .push(Window {
+                    i,
+                    op: ae.op,
+                    success: ae.success,
+                    from,
+                    to,
+                }),
+            _ => {
+                m.count[i] = 1;
+                m.hit[a] = true;
+                if cap > 0 {
+                    m.lists[i].push(a);
+                }
+            }
+        }
+    }
+    if !windows.is_empty() {
+        for (ei, e) in events.iter().enumerate() {
+            let (Some(ws), Some(t)) = (windows.get(e.principal.as_str()), e.time) else {
+                continue;
+            };
+            for w in ws {
+                if e.op == w.op && e.success == w.success && t >= w.from && t <= w.to {
+                    m.count[w.i] += 1;
+                    m.hit[ei] = true;
+                    if m.lists[w.i].len() < cap {
+                        m.lists[w.i].push(ei);
+                    }
+                }
+            }
+        }
+    }
+    m
+}
