@@ -807,6 +807,31 @@ fn fuzz_detections() {
     assert!(ok > 0, "no mutated record gave a finding");
 }
 
+/// GeoIP databases (`--geoip`): MaxMind's test databases, mutated, opened (metadata,
+/// search tree, verification) and asked about addresses they hold.
+#[test]
+fn fuzz_geoip() {
+    use mlguard::scan::geoip::GeoIp;
+    let seeds: Vec<Seed> = ["GeoLite2-Country-Test.mmdb", "GeoLite2-ASN-Test.mmdb"]
+        .iter()
+        .map(|f| Seed::file(&testdata(&format!("geoip/{f}"))))
+        .collect();
+    let ips: Vec<std::net::IpAddr> = ["89.160.20.115", "1.128.0.1", "2001:218::1", "203.0.113.9"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let ok = fuzz("geoip", &seeds, cases(DEFAULT_CASES / 3), &|b| {
+        let Ok(g) = GeoIp::from_bytes(Path::new("db.mmdb"), b.to_vec()) else {
+            return false;
+        };
+        for ip in &ips {
+            let _ = g.lookup(*ip);
+        }
+        true
+    });
+    assert!(ok > 0, "no mutated database opened");
+}
+
 #[test]
 fn fuzz_mlflow() {
     let seeds: Vec<Seed> = files_under(&testdata("scan/mlflow"), ".json")

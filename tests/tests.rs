@@ -18,6 +18,7 @@ mod profile;
 mod scale;
 mod scan;
 mod scan_exposure;
+mod scan_geoip;
 mod scan_severity;
 mod scan_views;
 mod sigma;

@@ -76,6 +76,10 @@ pub struct Args {
     /// end). Date directories/prefixes more than a day after it are not listed.
     #[arg(long, value_name = "TIME", value_parser = parse_until)]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// MaxMind-format database (GeoLite2/GeoIP2 Country, City or ASN .mmdb; repeatable):
+    /// findings get the country and AS of their source IP. Offline.
+    #[arg(long, value_name = "FILE")]
+    pub geoip: Vec<PathBuf>,
     /// Inference logs only: process a deterministic per-client sample (0 < R <= 1).
     #[arg(long, value_name = "R")]
     pub sample_rate: Option<f64>,
@@ -241,6 +245,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let mut inputs = g.config_input();
     inputs.extend(args.paths.iter().map(|p| Input::Tree(p)));
     inputs.extend(args.rules.iter().map(|p| Input::Tree(p)));
+    inputs.extend(args.geoip.iter().map(|p| Input::File(p)));
     let outputs = [
         ("-o", args.output.as_deref()),
         ("--save-baseline", args.save_baseline.as_deref()),
@@ -258,6 +263,11 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     if is_inference && (args.since.is_some() || args.until.is_some()) {
         return Err(Error::usage(
             "--since/--until apply to audit logs, not --source inference",
+        ));
+    }
+    if is_inference && !args.geoip.is_empty() {
+        return Err(Error::usage(
+            "--geoip applies to audit logs, not --source inference",
         ));
     }
     if args.sample_rate.is_some() && !is_inference {
@@ -411,6 +421,7 @@ fn audit(
             since: args.since,
             until: args.until,
         },
+        geoip: args.geoip.clone(),
         keep_events,
         keep_raw: args.raw,
     };

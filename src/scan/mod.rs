@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod detect;
+pub mod geoip;
 pub mod inference;
 pub mod scenario;
 pub mod sigma;
@@ -28,6 +29,8 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// `--since`/`--until`: date prefixes outside are not listed, events outside dropped.
     pub dates: logs::DateRange,
+    /// `--geoip`: MaxMind databases for the country / AS of source IPs (empty: none).
+    pub geoip: Vec<PathBuf>,
     /// Hand the normalised events back (`Output::kept`) for the views (`scan::views`).
     pub keep_events: bool,
     /// Keep every event's raw record too (`--raw`): memory then grows with the input.
@@ -77,6 +80,12 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     let prior = match &opts.baseline {
         Some(p) => Some(load_baseline(p)?),
         None => None,
+    };
+    // Before any log is read: a bad database is an input error, not a late surprise.
+    let geo = if opts.geoip.is_empty() {
+        None
+    } else {
+        Some(geoip::GeoIp::open(&opts.geoip)?)
     };
     let rules = match &opts.rules {
         Some(dir) => Some(sigma::RuleSet::load_dir(dir)?),
@@ -161,6 +170,9 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         .as_ref()
         .map(|(_, report)| (report.loaded.len(), report.skipped.clone(), matched.len()));
     findings.extend(det.run(&amap, &loaded.events));
+    if let Some(g) = &geo {
+        g.annotate(&mut findings);
+    }
     let events = det.stats.by_source.clone();
     let coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
     Ok(Output {
