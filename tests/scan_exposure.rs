@@ -153,7 +153,7 @@ fn bucket_policies_public_unless_a_condition_restricts_who() {
     assert!(fs[0]["title"]
         .as_str()
         .unwrap()
-        .contains("outside the organisation"));
+        .starts_with("access granted to an external account"));
     assert_eq!(grantees(&fs[0]), ["arn:aws:iam::444455556666:root"]);
     let (code, fs) = scan_one(
         &other,
@@ -209,7 +209,7 @@ fn acl_grants_are_read_from_the_grant_list_canned_acls_and_headers() {
     assert!(fs[0]["title"]
         .as_str()
         .unwrap()
-        .contains("outside the organisation"));
+        .starts_with("access granted to an external account"));
     // Not public: the owner and the log-delivery group — although the bucket's name
     // contains "public-read" (the old text search flagged it).
     let (code, fs) = scan_one(
@@ -324,7 +324,7 @@ fn gcp_iam_grants_outside_the_organisations_domains() {
     assert!(fs[0]["title"]
         .as_str()
         .unwrap()
-        .contains("outside the organisation"));
+        .starts_with("access granted outside the organisation's domains"));
     assert!(fs[0]["evidence"]["detail"]
         .as_str()
         .unwrap()
@@ -406,6 +406,10 @@ fn azure_role_assignments_to_other_tenants() {
     let (code, fs) = scan_one(&to_other, None);
     assert_eq!((code, fs.len()), (1, 1));
     assert_eq!(grantees(&fs[0]), [format!("tenant:{OTHER}/principal:p-1")]);
+    assert!(fs[0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("access granted to another tenant"));
     assert!(fs[0]["evidence"]["detail"].as_str().unwrap().contains(OWN));
     // The same tenant, or a trusted one: nothing.
     let same = ra(json!({"PrincipalId": "p-1", "PrincipalType": "User", "PrincipalTenantId": OWN}));

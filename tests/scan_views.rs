@@ -120,6 +120,17 @@ fn timeline_lists_findings_in_time_order_with_spans_and_their_events() {
     assert_eq!(invoke[0]["action"], "InvokeModel");
     assert_eq!(invoke[0]["location"]["record"], 2);
 
+    // --raw without --events: each finding row carries its own record.
+    let (_, out, _) = scan_out(
+        &[bedrock()],
+        &["--view", "timeline", "--raw", "--format", "json"],
+    );
+    let t = json_of(&out);
+    assert_eq!(t["timeline"][1]["raw"]["eventName"], "InvokeModel");
+    assert_eq!(
+        t["timeline"][0]["raw"]["eventName"],
+        "ListFoundationModelAgreementOffers"
+    );
     // CSV: a header and the same rows; times in the display offset, as RFC 3339.
     let (_, out, _) = scan_out(
         &[bedrock()],

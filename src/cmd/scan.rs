@@ -91,8 +91,8 @@ pub struct Args {
     /// --view timeline: list the events behind each finding, with their record references.
     #[arg(long)]
     pub events: bool,
-    /// --view timeline / search: include each listed event's raw record (holds every
-    /// record in memory during the scan).
+    /// --view timeline / search: include each listed event's raw record (read again from
+    /// its file).
     #[arg(long)]
     pub raw: bool,
     /// Events whose normalised fields (principal, action, resource, IP, user agent, ...)
@@ -307,6 +307,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             raw: args.raw,
             search,
             offset: off,
+            source: args.source.as_deref().and_then(registry::by_name),
         };
         let built = views::build(v, &report.findings, &events, &opts);
         drop(events);
@@ -423,7 +424,6 @@ fn audit(
         },
         geoip: args.geoip.clone(),
         keep_events,
-        keep_raw: args.raw,
     };
     let pb = crate::progress::spinner(g, "scanning logs");
     let mut out = scan::scan(&args.paths, config, &opts)?;

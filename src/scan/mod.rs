@@ -33,8 +33,6 @@ pub struct Options {
     pub geoip: Vec<PathBuf>,
     /// Hand the normalised events back (`Output::kept`) for the views (`scan::views`).
     pub keep_events: bool,
-    /// Keep every event's raw record too (`--raw`): memory then grows with the input.
-    pub keep_raw: bool,
 }
 
 /// Sigma load report: (rules loaded, skipped `(file, reason)`, distinct rules matched).
@@ -61,8 +59,8 @@ pub struct Output {
     pub sigma: Option<SigmaSummary>,
     /// The behavioural baseline at the end of the scan (for `--save-baseline`).
     pub baseline: detect::Baseline,
-    /// With `Options::keep_events`: every event read, in time order (raw records only with
-    /// `Options::keep_raw`, or for sources that keep them).
+    /// With `Options::keep_events`: every event read, in time order (raw records only for
+    /// sources that keep them).
     pub kept: Vec<Event>,
 }
 
@@ -119,8 +117,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         }
         out
     };
-    let (loaded, mut findings) =
-        logs::load_with(paths, opts.source, &hook, !opts.keep_raw, opts.dates)?;
+    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
     // Registry exports teach the asset map where model artifacts live.
     for e in loaded
         .events

@@ -429,6 +429,7 @@ fn gcp_grants(cx: &Cx, e: &Event, x: &mut Exposed) -> bool {
         x.grantees.push(m.into());
     }
     if external {
+        x.what = "access granted outside the organisation's domains".into();
         x.detail = Some(match trusted {
             Some(t) if !cx.s.trusted_domains.is_empty() => {
                 format!("trusted domains: {}", t.join(", "))
@@ -513,6 +514,7 @@ fn azure_grants(cx: &Cx, e: &Event, x: &mut Exposed) -> bool {
         }
     }
     if !x.grantees.is_empty() {
+        x.what = "access granted to another tenant".into();
         x.detail = Some(format!(
             "own tenant: {}; trusted tenants: {}",
             own.as_deref().unwrap_or("unknown"),
@@ -631,8 +633,10 @@ fn exposure(cx: &Cx, e: &Event) -> Option<Exposed> {
     }
     x.what = if public {
         "made public".to_string()
+    } else if x.what.is_empty() {
+        "access granted to an external account".to_string()
     } else {
-        "access granted outside the organisation".to_string()
+        x.what
     };
     Some(x)
 }

@@ -13,6 +13,7 @@
 pub mod actions;
 pub mod matching;
 pub mod principals;
+pub mod raw;
 pub mod search;
 pub mod summary;
 pub mod timeline;
@@ -91,6 +92,8 @@ pub struct Options {
     pub search: Option<regex::Regex>,
     /// Display offset: dates of the summary are days in it.
     pub offset: chrono::FixedOffset,
+    /// `--source`, to read the raw records again as the scan read them.
+    pub source: crate::input::logs::Forced,
 }
 
 /// A built view: rows, or the summary document.
@@ -101,13 +104,17 @@ pub enum Built {
 
 /// Build `view` from the scan's findings and events (time-ordered).
 pub fn build(view: View, findings: &[Finding], events: &[Event], opts: &Options) -> Built {
-    match view {
-        View::Timeline => Built::Rows(timeline::build(findings, events, opts)),
-        View::Summary => Built::Summary(summary::build(findings, events, opts)),
-        View::Principals => Built::Rows(principals::build(findings, events)),
-        View::Actions => Built::Rows(actions::build(findings, events)),
-        View::Search => Built::Rows(search::build(events, opts)),
+    let mut rows = match view {
+        View::Timeline => timeline::build(findings, events, opts),
+        View::Summary => return Built::Summary(summary::build(findings, events, opts)),
+        View::Principals => principals::build(findings, events),
+        View::Actions => actions::build(findings, events),
+        View::Search => search::build(events, opts),
+    };
+    if opts.raw {
+        raw::attach(&mut rows, opts.source);
     }
+    Built::Rows(rows)
 }
 
 /// RFC 3339 UTC, seconds: how every view writes a time.
@@ -137,8 +144,8 @@ pub fn error_code(e: &str) -> &str {
     e.split(':').next().unwrap_or(e).trim()
 }
 
-/// One event as a row: the normalised fields, its record reference and, when kept, its
-/// raw record.
+/// One event as a row: the normalised fields and its record reference (with `raw`, a
+/// `raw: null` the caller fills from the file, [`raw::attach`]).
 pub fn event_row(e: &Event, raw: bool) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("time".into(), opt_time(e.time));
@@ -156,7 +163,7 @@ pub fn event_row(e: &Event, raw: bool) -> Map<String, Value> {
         serde_json::to_value(e.at.location()).unwrap_or(Value::Null),
     );
     if raw {
-        m.insert("raw".into(), e.raw.clone());
+        m.insert("raw".into(), Value::Null);
     }
     m
 }

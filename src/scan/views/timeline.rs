@@ -83,10 +83,7 @@ pub fn build(findings: &[Finding], events: &[Event], opts: &Options) -> Rows {
         r.insert("title".into(), f.title.clone().into());
         r.insert("location".into(), json!(f.location));
         if opts.raw {
-            let raw = m.anchor[i]
-                .map(|a| events[a].raw.clone())
-                .unwrap_or(Value::Null);
-            r.insert("raw".into(), raw);
+            r.insert("raw".into(), Value::Null);
         }
         rows.rows.push(r);
         if !opts.events {
@@ -124,7 +121,7 @@ pub fn build(findings: &[Finding], events: &[Event], opts: &Options) -> Rows {
             );
             r.insert("location".into(), ev["location"].clone());
             if opts.raw {
-                r.insert("raw".into(), e.raw.clone());
+                r.insert("raw".into(), Value::Null);
             }
             rows.rows.push(r);
         }
