@@ -248,6 +248,31 @@ fn factor_first_time_person_far_beyond_thresholds() {
         Some("[scan]\nbulk_far_factor = 20\n"),
     );
     assert_eq!(bulk(&v).0, "medium");
+    // A factor below 1 would make every first hour "far beyond": a config error naming
+    // the file and the key.
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "trail.json",
+        reads(MALLORY, 5, "b", "r/", BOTO, "203.0.113.66", 60),
+    );
+    let cfg = dir.path().join("mlguard.toml");
+    for bad in ["0.5", "-3", "nan"] {
+        std::fs::write(&cfg, format!("[scan]\nbulk_far_factor = {bad}\n")).unwrap();
+        let o = bin()
+            .arg("scan")
+            .arg(&f)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("mlguard.toml") && err.contains("bulk_far_factor"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

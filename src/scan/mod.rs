@@ -69,6 +69,16 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     let mut settings: detect::Settings = config.section("scan")?;
     crate::limits::baseline_days(settings.baseline_days)
         .map_err(|e| config.invalid("scan", format!("baseline_days {e}")))?;
+    // A factor below 1 would make every first hour "far beyond" the thresholds.
+    if !(settings.bulk_far_factor.is_finite() && settings.bulk_far_factor >= 1.0) {
+        return Err(config.invalid(
+            "scan",
+            format!(
+                "bulk_far_factor {} must be a number >= 1",
+                settings.bulk_far_factor
+            ),
+        ));
+    }
     if let Some(d) = opts.baseline_days {
         settings.baseline_days = crate::limits::baseline_days(d)
             .map_err(|e| crate::Error::usage(format!("--baseline-days {e}")))?;
