@@ -17,6 +17,7 @@ pub const SECTIONS: &[&str] = &[
     "input",
     "inspect",
     "scan",
+    "sigma",
     "storage",
     "trust",
 ];

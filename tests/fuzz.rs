@@ -864,6 +864,103 @@ fn fuzz_sigma_rules() {
     assert!(ok > 0);
 }
 
+/// Sigma v2 correlation documents (and the multi-document files that hold them with their
+/// base rules): parse, then run the correlation over matches of generated records, so
+/// mutated timespans, thresholds, group-by fields and aliases reach the sliding windows.
+#[test]
+fn fuzz_sigma_correlations() {
+    let dir = testdata("sigma/suzaku-rules/suzaku/aws/cloudtrail");
+    let mut seeds: Vec<Seed> = [
+        "aws_cloudtrail_many_failed_logins.yml",
+        "aws_cloudtrail_many_access_denied.yml",
+        "aws_cloudtrail_many_recon_events.yml",
+        "aws_cloudtrail_s3_enum_after_getcalleridentity.yml",
+        "aws_cloudtrail_iam_persistence_chain.yml",
+    ]
+    .iter()
+    .map(|f| Seed::file(&dir.join(f)))
+    .collect();
+    seeds.push(Seed::new(
+        "temporal_alias.yml",
+        b"title: c\nid: c1\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  group-by: [ip]\n  timespan: 1m\n  condition: {gte: 2, lt: 3}\n  generate: true\n  aliases:\n    ip: {a: sourceIPAddress, b: userIdentity.arn}\n---\ntitle: A\nname: a\nid: a1\nlogsource: {product: aws}\ndetection: {s: {eventName: 'List*'}, condition: s}\n---\ntitle: B\nname: b\nid: b1\nlogsource: {product: aws}\ndetection: {s: {errorCode|exists: true}, condition: s}\n"
+            .to_vec(),
+    ));
+    let names = [
+        "ListUsers",
+        "ListBuckets",
+        "GetCallerIdentity",
+        "CreateUser",
+        "CreateAccessKey",
+        "ConsoleLogin",
+    ];
+    let sources = [
+        "iam.amazonaws.com",
+        "s3.amazonaws.com",
+        "sts.amazonaws.com",
+        "signin.amazonaws.com",
+    ];
+    let records: Vec<Value> = (0..40)
+        .map(|i| {
+            serde_json::json!({
+                "eventName": names[i % names.len()],
+                "eventSource": sources[i % sources.len()],
+                "sourceIPAddress": format!("10.0.0.{}", i % 3),
+                "userIdentity": {"arn": format!("arn:aws:iam::1:user/u{}", i % 2), "accessKeyId": "AKIA1"},
+                "errorCode": if i % 5 == 0 { Value::from("AccessDenied") } else { Value::Null },
+                "responseElements": {"ConsoleLogin": "Failure"},
+            })
+        })
+        .collect();
+    let ok = fuzz("sigma_correlation", &seeds, cases(DEFAULT_CASES), &|b| {
+        let Ok(t) = std::str::from_utf8(b) else {
+            return false;
+        };
+        let mut rs = mlguard::scan::sigma::RuleSet::default();
+        if rs.add_yaml(t, "corr.yml").is_err() {
+            return false;
+        }
+        let mut hits = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let before = hits.len();
+            let _ = rs.evaluate_with_hits(r, "aws", Some("cloudtrail"), &mut hits);
+            for h in &mut hits[before..] {
+                // Out of order and with gaps; one in 13 has no time.
+                h.time_ms = (i % 13 != 0).then_some(((i * 37) % 41) as i64 * 7_000);
+            }
+        }
+        let (findings, stats) = rs.correlate(hits, 2);
+        assert!(stats.iter().all(|s| s.findings as usize <= findings.len()));
+        rs.correlation_count() > 0
+    });
+    assert!(ok > 0);
+}
+
+/// Rule ignore lists (Suzaku's `<id> # reason` format).
+#[test]
+fn fuzz_sigma_ignore_list() {
+    let dir = testdata("sigma/suzaku-rules/config");
+    let seeds: Vec<Seed> = [
+        "aws_ignore_rule_list.txt",
+        "azure_ignore_rule_list.txt",
+        "filtered_sigma_rules.txt",
+    ]
+    .iter()
+    .map(|f| Seed::file(&dir.join(f)))
+    .collect();
+    let ok = fuzz("sigma_ignore", &seeds, cases(DEFAULT_CASES), &|b| {
+        let p = scratch("ignore.txt", b);
+        let mut l = mlguard::scan::sigma::IgnoreList::default();
+        match l.add_file(&p) {
+            Ok(()) => true,
+            Err(e) => {
+                assert_eq!(e.exit_code(), 2, "{e}");
+                false
+            }
+        }
+    });
+    assert!(ok > 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // Targets: tables (CSV, JSON Lines, Parquet, Arrow IPC file and stream)
 

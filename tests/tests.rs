@@ -22,5 +22,6 @@ mod scan_geoip;
 mod scan_severity;
 mod scan_views;
 mod sigma;
+mod sigma_correlation;
 mod signing;
 mod storage;

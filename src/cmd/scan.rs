@@ -439,14 +439,8 @@ fn audit(
             out.warnings.len() - SHOWN
         ));
     }
-    if let Some((loaded, skipped, matched)) = &out.sigma {
-        g.note(format!(
-            "sigma: {loaded} rules loaded, {} skipped, {matched} matched",
-            skipped.len()
-        ));
-        for (f, why) in skipped {
-            g.note(format!("sigma: skipped {f}: {why}"));
-        }
+    if let Some(sg) = &out.sigma {
+        sigma_notes(sg, g);
     }
     for (link, target) in &out.via_symlink {
         g.note(format!(
@@ -582,14 +576,8 @@ fn audit(
             Skipped::new(what, w.at.location(), 1, w.message.clone())
         })
         .collect();
-    if let Some((_, skipped, _)) = &out.sigma {
-        report.skipped.extend(skipped.iter().map(|(f, why)| {
-            let at = crate::report::Location {
-                file: f.clone(),
-                ..Default::default()
-            };
-            Skipped::new(SkipKind::Rule, at, 1, why.clone())
-        }));
+    if let Some(sg) = &out.sigma {
+        report.skipped.extend(sigma_skipped(sg));
     }
     if !out.ignored.is_empty() {
         report.extra.insert(
@@ -623,14 +611,116 @@ fn audit(
                 .into(),
         );
     }
-    if let Some((loaded, skipped, matched)) = out.sigma {
-        report.extra.insert(
-            "sigma".into(),
-            json!({"loaded": loaded, "matched": matched,
-                   "skipped": skipped.iter().map(|(f, r)| json!({"file": f, "reason": r})).collect::<Vec<_>>()}),
-        );
+    if let Some(sg) = &out.sigma {
+        report.extra.insert("sigma".into(), sigma_json(sg));
     }
     Ok((report, events))
+}
+
+/// The Sigma load and correlation counts on stderr (the lists are in `--format json`).
+fn sigma_notes(sg: &scan::SigmaSummary, g: &Global) {
+    let r = &sg.report;
+    g.note(format!(
+        "sigma: {} rules loaded ({} correlation), {} skipped, {} ignored, {} not rules, {} matched",
+        r.loaded.len(),
+        r.correlations,
+        r.skipped.len(),
+        r.ignored.len(),
+        r.not_rules.len(),
+        sg.matched
+    ));
+    for (f, why) in &r.skipped {
+        g.note(format!("sigma: skipped {f}: {why}"));
+    }
+    if !r.ignored.is_empty() || !r.not_rules.is_empty() {
+        g.note("sigma: ignored rules and non-rule YAML files are listed in --format json (sigma.ignored, sigma.not_rules)");
+    }
+    for e in &r.unused_ignores {
+        g.note(format!("sigma: ignore entry '{e}' matched no rule"));
+    }
+    for c in &sg.correlations {
+        if c.dropped_matches > 0 {
+            g.note(format!(
+                "sigma: correlation {}: {} base-rule match(es) of {} group(s) not correlated ([sigma] max_groups groups were alive)",
+                c.id, c.dropped_matches, c.dropped_groups
+            ));
+        }
+        if c.without_time > 0 {
+            g.note(format!(
+                "sigma: correlation {}: {} base-rule match(es) without an event time not correlated",
+                c.id, c.without_time
+            ));
+        }
+    }
+    if sg.base_matches_dropped > 0 {
+        g.note(format!(
+            "sigma: {} base-rule match(es) not correlated ([sigma] max_base_matches reached)",
+            sg.base_matches_dropped
+        ));
+    }
+}
+
+/// Rules that did not load and base-rule matches no correlation looked at: the verdict
+/// cannot be `pass` on them.
+fn sigma_skipped(sg: &scan::SigmaSummary) -> Vec<Skipped> {
+    let at = |f: &str| crate::report::Location {
+        file: f.to_string(),
+        ..Default::default()
+    };
+    let mut out: Vec<Skipped> = sg
+        .report
+        .skipped
+        .iter()
+        .map(|(f, why)| Skipped::new(SkipKind::Rule, at(f), 1, why.clone()))
+        .collect();
+    for c in &sg.correlations {
+        if c.dropped_matches > 0 {
+            out.push(Skipped::new(
+                SkipKind::Record,
+                at(&c.file),
+                c.dropped_matches,
+                format!(
+                    "correlation {}: base-rule matches of {} group(s) not correlated ([sigma] max_groups groups were alive)",
+                    c.id, c.dropped_groups
+                ),
+            ));
+        }
+        if c.without_time > 0 {
+            out.push(Skipped::new(
+                SkipKind::Record,
+                at(&c.file),
+                c.without_time,
+                format!(
+                    "correlation {}: base-rule matches without an event time",
+                    c.id
+                ),
+            ));
+        }
+    }
+    if sg.base_matches_dropped > 0 {
+        out.push(Skipped::new(
+            SkipKind::Record,
+            at(""),
+            sg.base_matches_dropped as u64,
+            "base-rule matches not correlated ([sigma] max_base_matches reached)",
+        ));
+    }
+    out
+}
+
+fn sigma_json(sg: &scan::SigmaSummary) -> Value {
+    let r = &sg.report;
+    json!({
+        "loaded": r.loaded.len(),
+        "correlation_rules": r.correlations,
+        "matched": sg.matched,
+        "skipped": r.skipped.iter().map(|(f, why)| json!({"file": f, "reason": why})).collect::<Vec<_>>(),
+        "ignored": r.ignored.iter().map(|(f, id, why)| json!({"file": f, "id": id, "reason": why})).collect::<Vec<_>>(),
+        "not_rules": r.not_rules.iter().map(|(f, why)| json!({"file": f, "reason": why})).collect::<Vec<_>>(),
+        "unused_ignores": r.unused_ignores,
+        "correlations": serde_json::to_value(&sg.correlations).unwrap_or(Value::Null),
+        "base_matches_dropped": sg.base_matches_dropped,
+    })
 }
 
 /// Files for `--source inference`, through the source layer: directories are listed for

@@ -35,8 +35,22 @@ pub struct Options {
     pub keep_events: bool,
 }
 
-/// Sigma load report: (rules loaded, skipped `(file, reason)`, distinct rules matched).
-pub type SigmaSummary = (usize, Vec<(String, String)>, usize);
+/// What the Sigma rules did: the load report, distinct rules matched, correlation stats.
+#[derive(Debug, Default)]
+pub struct SigmaSummary {
+    pub report: sigma::LoadReport,
+    /// Distinct rules (correlations included) with at least one finding.
+    pub matched: usize,
+    pub correlations: Vec<sigma::CorrStats>,
+    /// Base-rule matches not kept for correlation (past `[sigma] max_base_matches`).
+    pub base_matches_dropped: usize,
+}
+
+/// What the per-file hook yields: a finding, or a correlation base-rule match.
+enum Hit {
+    Finding(Finding),
+    Base(sigma::BaseHit),
+}
 
 /// Everything a scan found and could not do.
 #[derive(Debug, Default)]
@@ -89,6 +103,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         Some(p) => Some(load_baseline(p)?),
         None => None,
     };
+    let sigma_cfg: sigma::Settings = config.section("sigma")?;
     // Before any log is read: a bad database is an input error, not a late surprise.
     let geo = if opts.geoip.is_empty() {
         None
@@ -96,22 +111,43 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         Some(geoip::GeoIp::open(&opts.geoip)?)
     };
     let rules = match &opts.rules {
-        Some(dir) => Some(sigma::RuleSet::load_dir(dir)?),
+        Some(dir) => {
+            let ignore = sigma::IgnoreList::from_config(config, &sigma_cfg)?;
+            Some(sigma::RuleSet::load_dir_with(dir, &ignore)?)
+        }
         None => None,
     };
+    let max_base = sigma_cfg
+        .max_base_matches
+        .unwrap_or(sigma::DEFAULT_MAX_BASE_MATCHES);
+    let base_kept = std::sync::atomic::AtomicUsize::new(0);
+    let base_dropped = std::sync::atomic::AtomicUsize::new(0);
     // Pass 1, per file while raw records are in memory: per-record detections and Sigma.
     let mut det = detect::Detector::new(&settings, prior).map_err(|e| config.blame(e))?;
     let static_map = &amap;
     let first = &det;
-    let hook = |evs: &[Event]| -> Vec<Finding> {
+    let hook = |evs: &[Event]| -> Vec<Hit> {
+        use std::sync::atomic::Ordering::Relaxed;
         let mut out = Vec::new();
+        let mut hits = Vec::new();
         for e in evs {
-            out.extend(first.record(static_map, e));
+            out.extend(first.record(static_map, e).into_iter().map(Hit::Finding));
             if let Some((rs, _)) = &rules {
                 let Some((product, service)) = e.source.get().and_then(|s| s.logsource(e)) else {
                     continue;
                 };
-                for mut f in rs.evaluate(&e.raw, product, service) {
+                hits.clear();
+                let found = rs.evaluate_with_hits(&e.raw, product, service, &mut hits);
+                for mut h in hits.drain(..) {
+                    if base_kept.fetch_add(1, Relaxed) >= max_base {
+                        base_dropped.fetch_add(1, Relaxed);
+                        continue;
+                    }
+                    h.time_ms = e.time.map(|t| t.timestamp_millis());
+                    h.at = Some(e.at.location());
+                    out.push(Hit::Base(h));
+                }
+                for mut f in found {
                     f.subject = e.principal.clone();
                     f.location = Some(e.at.location());
                     if let Some(t) = e.time {
@@ -121,13 +157,28 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
                         );
                     }
                     f.evidence.insert("action".into(), e.action.clone().into());
-                    out.push(f);
+                    out.push(Hit::Finding(f));
                 }
             }
         }
         out
     };
-    let (loaded, mut findings) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
+    let (loaded, hits) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
+    let mut findings = Vec::new();
+    let mut base = Vec::new();
+    for h in hits {
+        match h {
+            Hit::Finding(f) => findings.push(f),
+            Hit::Base(b) => base.push(b),
+        }
+    }
+    let mut corr_stats = Vec::new();
+    if let Some((rs, _)) = &rules {
+        let max_groups = sigma_cfg.max_groups.unwrap_or(sigma::DEFAULT_MAX_GROUPS);
+        let (f, st) = rs.correlate(base, max_groups);
+        findings.extend(f);
+        corr_stats = st;
+    }
     // Registry exports teach the asset map where model artifacts live.
     for e in loaded
         .events
@@ -173,9 +224,12 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         .filter(|f| f.id.starts_with("sigma."))
         .map(|f| f.id.as_str())
         .collect();
-    let sigma_summary = rules
-        .as_ref()
-        .map(|(_, report)| (report.loaded.len(), report.skipped.clone(), matched.len()));
+    let sigma_summary = rules.as_ref().map(|(_, report)| SigmaSummary {
+        report: report.clone(),
+        matched: matched.len(),
+        correlations: corr_stats,
+        base_matches_dropped: base_dropped.load(std::sync::atomic::Ordering::Relaxed),
+    });
     findings.extend(det.run(&amap, &loaded.events));
     if let Some(g) = &geo {
         g.annotate(&mut findings);

@@ -6,7 +6,12 @@
 //! against them. See `docs/sigma.md` for the supported subset and every decision.
 
 mod condition;
+mod correlation;
+mod ignore;
 mod matcher;
+
+pub use correlation::{BaseHit, CorrStats};
+pub use ignore::{IgnoreList, Settings, DEFAULT_MAX_BASE_MATCHES, DEFAULT_MAX_GROUPS};
 
 use crate::error::IoContext;
 use crate::report::{Finding, Severity};
@@ -22,10 +27,47 @@ use std::path::Path;
 /// What happened to each rule file under `--rules DIR`.
 #[derive(Debug, Clone, Default)]
 pub struct LoadReport {
-    /// Rule ids (or file names when a rule has no id) that loaded.
+    /// Rule ids (or file names when a rule has no id) that loaded, correlation rules and
+    /// their base rules included.
     pub loaded: Vec<String>,
+    /// How many of `loaded` are correlation rules.
+    pub correlations: usize,
     /// `(file, reason)` for every rule that could not be used.
     pub skipped: Vec<(String, String)>,
+    /// `(file, rule id or "", reason)` for every rule left out by the ignore list.
+    pub ignored: Vec<(String, String, String)>,
+    /// `(file, reason)` for YAML files that are not Sigma rules (CI workflows, configs).
+    pub not_rules: Vec<(String, String)>,
+    /// Ignore-list entries that matched no rule (a typo in an id would otherwise go unseen).
+    pub unused_ignores: Vec<String>,
+}
+
+/// One YAML document of a rule file.
+#[derive(Debug)]
+enum Doc {
+    Rule(Box<Rule>),
+    Corr(Box<correlation::Spec>),
+}
+
+/// Why a file gave no rule.
+#[derive(Debug)]
+enum Refusal {
+    /// Not a Sigma rule at all (no `detection`, `correlation` or `logsource`).
+    NotRule(String),
+    /// A rule that cannot be used.
+    Broken(String),
+}
+
+impl From<String> for Refusal {
+    fn from(s: String) -> Refusal {
+        Refusal::Broken(s)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(s: &str) -> Refusal {
+        Refusal::Broken(s.to_string())
+    }
 }
 
 /// One detection item: `field|modifiers: values`.
@@ -55,6 +97,8 @@ struct Selection {
 #[derive(Debug, Clone)]
 struct Rule {
     id: String,
+    /// Sigma v2 `name` (what correlations refer to, besides the id).
+    name: Option<String>,
     title: String,
     file: String,
     severity: Severity,
@@ -63,12 +107,22 @@ struct Rule {
     service: Option<String>,
     selections: Vec<Selection>,
     condition: Cond,
+    /// `(correlation, position)` of every correlation that names this rule.
+    uses: Vec<(u32, u16)>,
+    /// Whether a match is a finding of its own: false for the base rules of correlations
+    /// with `generate: false` (the spec's default).
+    emit: bool,
+    /// A base rule written in a correlation's own file: it belongs to that correlation
+    /// (Suzaku repeats standalone rules there, id included), so it neither clashes with
+    /// nor is found by other rules and correlations.
+    private: bool,
 }
 
 /// A compiled set of Sigma rules.
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    correlations: Vec<correlation::Correlation>,
     /// Rule indexes by lowercased logsource product; rules without a product are under "".
     by_product: HashMap<String, Vec<usize>>,
 }
@@ -84,6 +138,12 @@ impl RuleSet {
     /// Load every `*.yml`/`*.yaml` under `dir` (recursively). A rule that cannot be compiled
     /// is reported in `LoadReport::skipped` with a reason, never silently dropped.
     pub fn load_dir(dir: &Path) -> Result<(RuleSet, LoadReport)> {
+        Self::load_dir_with(dir, &IgnoreList::default())
+    }
+
+    /// [`RuleSet::load_dir`] leaving out the rules of `ignore` (listed in
+    /// `LoadReport::ignored`).
+    pub fn load_dir_with(dir: &Path, ignore: &IgnoreList) -> Result<(RuleSet, LoadReport)> {
         // Through the source layer: links to rule files are read, links to directories
         // and special files are listed as skipped with the reason.
         let is_yaml = |p: &Path| {
@@ -105,14 +165,40 @@ impl RuleSet {
         let files = found.files;
         let mut set = RuleSet::default();
         let mut report = LoadReport::default();
+        let mut used = std::collections::BTreeSet::new();
         for (p, why) in found.skipped {
             // Other files in a rule directory (README.md, LICENSE) are not rules.
             if !why.starts_with("extension not read") {
                 report.skipped.push((p.display().to_string(), why));
             }
         }
+        // Correlations are resolved once every rule is loaded (they may name rules of other
+        // files): (spec, indexes of the rules of its own file).
+        let mut pending: Vec<(correlation::Spec, Vec<usize>)> = Vec::new();
         for f in files {
             let name = f.display().to_string();
+            let rel = f.strip_prefix(dir).unwrap_or(&f);
+            // CI workflows, issue templates, tool configs: YAML under a hidden directory
+            // (`.github/`) is not a rule set's content.
+            if let Some(hidden) = rel.parent().and_then(|p| {
+                p.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .find(|c| c.starts_with('.') && c != "." && c != "..")
+            }) {
+                report
+                    .not_rules
+                    .push((name, format!("under the hidden directory '{hidden}'")));
+                continue;
+            }
+            if let Some(entry) = ignore.path_entry(rel) {
+                used.insert(entry.to_string());
+                report.ignored.push((
+                    name,
+                    String::new(),
+                    format!("path matches ignore entry '{entry}'"),
+                ));
+                continue;
+            }
             // Read at most one byte past the limit: a huge file costs no memory.
             let mut text = Vec::new();
             {
@@ -135,34 +221,246 @@ impl RuleSet {
                     continue;
                 }
             };
-            match compile_text(&text, &name) {
-                Ok(rule) => {
-                    if let Some(first) = set.rules.iter().find(|r| r.id == rule.id) {
-                        // Findings are keyed by rule id: two rules with one id would be
-                        // indistinguishable in reports and suppressions.
-                        let reason = format!(
-                            "duplicate rule id {} (already loaded from {})",
-                            rule.id, first.file
-                        );
-                        report.skipped.push((name, reason));
-                        continue;
-                    }
-                    report.loaded.push(rule.id.clone());
-                    set.push(rule);
+            let docs = match compile_docs(&text, &name) {
+                Ok(d) => d,
+                Err(Refusal::NotRule(why)) => {
+                    report.not_rules.push((name, why));
+                    continue;
                 }
-                Err(reason) => report.skipped.push((name, reason)),
+                Err(Refusal::Broken(why)) => {
+                    report.skipped.push((name, why));
+                    continue;
+                }
+            };
+            let mut mine = Vec::new();
+            let mut corrs = Vec::new();
+            let has_corr = docs.iter().any(|d| matches!(d, Doc::Corr(_)));
+            for mut d in docs {
+                let (id, title) = match &d {
+                    Doc::Rule(r) => (r.id.clone(), r.title.clone()),
+                    Doc::Corr(c) => (c.id.clone(), c.title.clone()),
+                };
+                if let Some((entry, why)) = ignore.id_entry(&id) {
+                    used.insert(entry.to_string());
+                    let why = if why.is_empty() {
+                        format!("id listed in ignore entry '{entry}' ({title})")
+                    } else {
+                        format!("id listed in ignore entry '{entry}': {why}")
+                    };
+                    report.ignored.push((name.clone(), id, why));
+                    continue;
+                }
+                if let Doc::Rule(r) = &mut d {
+                    r.private = has_corr;
+                }
+                let private = has_corr && matches!(d, Doc::Rule(_));
+                let dup = set
+                    .rules
+                    .iter()
+                    .filter(|r| !r.private && !private)
+                    .map(|r| (&r.id, &r.file))
+                    .chain(pending.iter().map(|(c, _)| (&c.id, &c.file)))
+                    .chain(corrs.iter().map(|c: &correlation::Spec| (&c.id, &c.file)))
+                    .find(|(i, _)| **i == id)
+                    .map(|(_, f)| f.clone());
+                if let Some(first) = dup {
+                    // Findings are keyed by rule id: two rules with one id would be
+                    // indistinguishable in reports and suppressions.
+                    let reason = format!("duplicate rule id {id} (already loaded from {first})");
+                    report.skipped.push((name.clone(), reason));
+                    continue;
+                }
+                match d {
+                    Doc::Rule(r) => {
+                        report.loaded.push(r.id.clone());
+                        mine.push(set.rules.len());
+                        set.push(*r);
+                    }
+                    Doc::Corr(c) => corrs.push(*c),
+                }
+            }
+            pending.extend(corrs.into_iter().map(|c| (c, mine.clone())));
+        }
+        let names: Vec<String> = pending
+            .iter()
+            .flat_map(|(c, _)| std::iter::once(c.id.clone()).chain(c.name.clone()))
+            .collect();
+        for (spec, mine) in pending {
+            let (id, file) = (spec.id.clone(), spec.file.clone());
+            match set.add_correlation(spec, &mine, &names) {
+                Ok(()) => {
+                    report.loaded.push(id);
+                    report.correlations += 1;
+                }
+                Err(why) => report.skipped.push((file, why)),
             }
         }
+        report.unused_ignores = ignore
+            .entries()
+            .filter(|e| !used.contains(*e))
+            .map(str::to_string)
+            .collect();
         Ok((set, report))
     }
 
-    /// Compile one rule from YAML text (`file` names it in findings). Errors are the reason
-    /// the rule cannot be used.
+    /// Compile the rules of one YAML text (`file` names it in findings). Errors are the
+    /// reason the text cannot be used. Returns the id of its first rule (a correlation's
+    /// base rules may sit in the same text, after it).
     pub fn add_yaml(&mut self, text: &str, file: &str) -> std::result::Result<String, String> {
-        let rule = compile_text(text, file)?;
-        let id = rule.id.clone();
-        self.push(rule);
-        Ok(id)
+        let docs = compile_docs(text, file).map_err(|e| match e {
+            Refusal::NotRule(w) => format!("not a Sigma rule: {w}"),
+            Refusal::Broken(w) => w,
+        })?;
+        let mut first = None;
+        let mut mine = Vec::new();
+        let mut corrs = Vec::new();
+        let has_corr = docs.iter().any(|d| matches!(d, Doc::Corr(_)));
+        for d in docs {
+            match d {
+                Doc::Rule(mut r) => {
+                    r.private = has_corr;
+                    first.get_or_insert_with(|| r.id.clone());
+                    mine.push(self.rules.len());
+                    self.push(*r);
+                }
+                Doc::Corr(c) => {
+                    first.get_or_insert_with(|| c.id.clone());
+                    corrs.push(*c);
+                }
+            }
+        }
+        let names: Vec<String> = corrs
+            .iter()
+            .flat_map(|c| std::iter::once(c.id.clone()).chain(c.name.clone()))
+            .collect();
+        for c in corrs {
+            self.add_correlation(c, &mine, &names)?;
+        }
+        first.ok_or_else(|| "no rule".to_string())
+    }
+
+    /// Resolve a correlation's `rules:` (by id, then `name`, then title; the rules of its
+    /// own file first) and register it.
+    fn add_correlation(
+        &mut self,
+        spec: correlation::Spec,
+        mine: &[usize],
+        corr_names: &[String],
+    ) -> std::result::Result<(), String> {
+        if spec
+            .rules
+            .iter()
+            .any(|r| *r == spec.id || Some(r) == spec.name.as_ref())
+        {
+            return Err(format!("correlation rule {} names itself", spec.id));
+        }
+        let mut bases = Vec::new();
+        for r in &spec.rules {
+            let mut hits = find_ref(&self.rules, mine, r);
+            if hits.is_empty() {
+                let all: Vec<usize> = (0..self.rules.len())
+                    .filter(|&i| !self.rules[i].private)
+                    .collect();
+                hits = find_ref(&self.rules, &all, r);
+            }
+            match hits.as_slice() {
+                [one] => bases.push(*one),
+                [] => {
+                    let chained = corr_names.contains(r)
+                        || self.correlations.iter().any(|c| {
+                            c.spec.id == *r || c.spec.name.as_deref() == Some(r.as_str())
+                        });
+                    return Err(if chained {
+                        format!(
+                            "correlation rule {}: '{r}' is a correlation rule; chained correlations are not supported",
+                            spec.id
+                        )
+                    } else {
+                        format!(
+                            "correlation rule {}: base rule '{r}' is not loaded (no rule has that id, name or title, or it was skipped or ignored)",
+                            spec.id
+                        )
+                    });
+                }
+                many => {
+                    return Err(format!(
+                        "correlation rule {}: '{r}' names {} rules (titles are not unique); refer to it by id",
+                        spec.id,
+                        many.len()
+                    ))
+                }
+            }
+        }
+        if bases
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            != bases.len()
+        {
+            return Err(format!(
+                "correlation rule {}: a base rule is named twice",
+                spec.id
+            ));
+        }
+        // Aliases are keyed by the base rule's name (spec), or its id or title here.
+        let field_for = |f: &str, rule: &Rule, pos: usize| -> String {
+            if let Some(per) = spec.aliases.get(f) {
+                let keys = [
+                    Some(spec.rules[pos].as_str()),
+                    rule.name.as_deref(),
+                    Some(rule.id.as_str()),
+                    Some(rule.title.as_str()),
+                ];
+                for k in keys.into_iter().flatten() {
+                    if let Some(real) = per.get(k) {
+                        return real.clone();
+                    }
+                }
+            }
+            f.to_string()
+        };
+        let mut group_fields = Vec::new();
+        let mut value_field = Vec::new();
+        for (pos, &i) in bases.iter().enumerate() {
+            let rule = &self.rules[i];
+            group_fields.push(
+                spec.group_by
+                    .iter()
+                    .map(|g| field_for(g, rule, pos))
+                    .collect(),
+            );
+            value_field.push(spec.field.as_deref().map(|f| field_for(f, rule, pos)));
+        }
+        let ci = self.correlations.len() as u32;
+        for (pos, &i) in bases.iter().enumerate() {
+            // A private copy of a standalone rule never reports twice under one id.
+            let shadowed = self.rules[i].private
+                && self
+                    .rules
+                    .iter()
+                    .any(|o| !o.private && o.id == self.rules[i].id);
+            let r = &mut self.rules[i];
+            // A rule that is also named by a `generate: true` correlation keeps its findings.
+            if r.uses.is_empty() {
+                r.emit = spec.generate;
+            } else {
+                r.emit |= spec.generate;
+            }
+            r.emit &= !shadowed;
+            r.uses.push((ci, pos as u16));
+        }
+        self.correlations.push(correlation::Correlation {
+            spec,
+            bases,
+            group_fields,
+            value_field,
+        });
+        Ok(())
+    }
+
+    /// Number of loaded correlation rules.
+    pub fn correlation_count(&self) -> usize {
+        self.correlations.len()
     }
 
     fn push(&mut self, rule: Rule) {
@@ -174,13 +472,13 @@ impl RuleSet {
         self.rules.push(rule);
     }
 
-    /// Number of compiled rules.
+    /// Number of compiled rules (correlation rules included).
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.rules.len() + self.correlations.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.correlations.is_empty()
     }
 
     /// Number of loaded rules per `(product, service)` (lowercased; `""` when the rule names
@@ -206,11 +504,27 @@ impl RuleSet {
     /// A rule is evaluated when its product equals `product` (case-insensitive; rules with
     /// no product apply to every record) and, if both the rule and the caller name a
     /// service, the services are equal. With `service: None` every rule of the product runs.
+    ///
+    /// The matches of correlation base rules with `generate: false` are not findings of
+    /// their own (see [`RuleSet::evaluate_with_hits`]).
     pub fn evaluate(
         &self,
         record: &serde_json::Value,
         product: &str,
         service: Option<&str>,
+    ) -> Vec<Finding> {
+        self.evaluate_with_hits(record, product, service, &mut Vec::new())
+    }
+
+    /// [`RuleSet::evaluate`], also pushing one [`BaseHit`] per (matching base rule,
+    /// correlation naming it) onto `hits`, with its group-by and `value_count` values
+    /// (the caller sets `time_ms` and `at`), for [`RuleSet::correlate`].
+    pub fn evaluate_with_hits(
+        &self,
+        record: &serde_json::Value,
+        product: &str,
+        service: Option<&str>,
+        hits: &mut Vec<BaseHit>,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
         let product_l: std::borrow::Cow<str> = if product.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -241,12 +555,104 @@ impl RuleSet {
                     .get(s)
                     .is_some_and(|sel| sel_match(sel, record, al))
             });
-            if hit {
+            if !hit {
+                continue;
+            }
+            for &(ci, pos) in &rule.uses {
+                let Some(c) = self.correlations.get(ci as usize) else {
+                    continue;
+                };
+                let p = pos as usize;
+                let key = c
+                    .group_fields
+                    .get(p)
+                    .map(|fs| fs.iter().map(|f| first_scalar(record, f, al)).collect())
+                    .unwrap_or_default();
+                let value = c
+                    .value_field
+                    .get(p)
+                    .and_then(|f| f.as_deref())
+                    .and_then(|f| first_scalar(record, f, al));
+                hits.push(BaseHit {
+                    corr: ci,
+                    pos,
+                    key,
+                    value,
+                    time_ms: None,
+                    at: None,
+                });
+            }
+            if rule.emit {
                 out.push(finding(rule, record, al));
             }
         }
         out
     }
+
+    /// Run every correlation over the base-rule matches of a whole scan (any order).
+    /// `max_groups` caps the groups alive at once per correlation; what was refused is
+    /// counted in the returned stats (one per correlation, in load order).
+    pub fn correlate(
+        &self,
+        hits: Vec<BaseHit>,
+        max_groups: usize,
+    ) -> (Vec<Finding>, Vec<CorrStats>) {
+        let mut per: Vec<Vec<BaseHit>> = (0..self.correlations.len()).map(|_| Vec::new()).collect();
+        for h in hits {
+            if let Some(v) = per.get_mut(h.corr as usize) {
+                v.push(h);
+            }
+        }
+        let titles: Vec<(String, String)> = self
+            .rules
+            .iter()
+            .map(|r| (r.id.clone(), r.title.clone()))
+            .collect();
+        let mut out = Vec::new();
+        let mut stats = Vec::new();
+        for (i, (c, hs)) in self.correlations.iter().zip(per).enumerate() {
+            let (f, st) = c.sweep(i, hs, &titles, max_groups.max(1));
+            out.extend(f);
+            stats.push(st);
+        }
+        (out, stats)
+    }
+}
+
+/// Rules of `pool` that `r` names: by id, else by `name`, else by title.
+fn find_ref(rules: &[Rule], pool: &[usize], r: &str) -> Vec<usize> {
+    let by = |key: &dyn Fn(&Rule) -> bool| -> Vec<usize> {
+        pool.iter()
+            .copied()
+            .filter(|&i| rules.get(i).is_some_and(key))
+            .collect()
+    };
+    let hits = by(&|x| x.id == r);
+    if !hits.is_empty() {
+        return hits;
+    }
+    let hits = by(&|x| x.name.as_deref() == Some(r));
+    if !hits.is_empty() {
+        return hits;
+    }
+    by(&|x| x.title == r)
+}
+
+/// The first scalar a field path resolves to, as text (`None`: absent or null).
+fn first_scalar(record: &Value, field: &str, al: &[(&str, &str)]) -> Option<String> {
+    let mut got = None;
+    matcher::visit(record, field, al, &mut |v| {
+        got = match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => None,
+            // Objects: their JSON text, so equal objects group together.
+            other => Some(other.to_string()),
+        };
+        got.is_some()
+    });
+    got
 }
 
 fn finding(rule: &Rule, record: &Value, al: &[(&str, &str)]) -> Finding {
@@ -309,7 +715,7 @@ fn item_match(item: &Item, record: &Value, al: &[(&str, &str)]) -> bool {
 // ---------------------------------------------------------------------------------------
 // Compilation
 
-fn ystr(v: Option<&Y>) -> Option<String> {
+pub(crate) fn ystr(v: Option<&Y>) -> Option<String> {
     match v? {
         Y::String(s) => Some(s.clone()),
         Y::Number(n) => Some(n.to_string()),
@@ -347,37 +753,85 @@ fn check_limits(text: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn compile_text(text: &str, file: &str) -> std::result::Result<Rule, String> {
+fn compile_docs(text: &str, file: &str) -> std::result::Result<Vec<Doc>, Refusal> {
     use serde::Deserialize;
     check_limits(text)?;
     let mut docs = Vec::new();
     for doc in serde_norway::Deserializer::from_str(text) {
         let v = Y::deserialize(doc).map_err(|e| format!("YAML error: {e}"))?;
-        docs.push(v);
+        // Empty documents (a leading `---` or a trailing one) carry nothing.
+        if !matches!(v, Y::Null) {
+            docs.push(v);
+        }
+        if docs.len() > 64 {
+            return Err("more than 64 YAML documents in one rule file".into());
+        }
     }
-    if docs.len() != 1 {
+    let is_rule = |d: &Y| {
+        let Y::Mapping(m) = d else { return false };
+        ["detection", "correlation", "logsource", "filter"]
+            .iter()
+            .any(|k| m.contains_key(Y::String((*k).into())))
+    };
+    if docs.is_empty() {
+        return Err(Refusal::NotRule("empty YAML file".into()));
+    }
+    if !docs.iter().any(is_rule) {
+        return Err(Refusal::NotRule(
+            "no 'detection', 'correlation' or 'logsource': not a Sigma rule".into(),
+        ));
+    }
+    if docs.len() > 1
+        && docs.iter().any(|d| match d {
+            Y::Mapping(m) => m.contains_key(Y::String("action".into())),
+            _ => false,
+        })
+    {
         return Err(format!(
             "{} YAML documents; multi-document rule collections (action: global) are not supported",
             docs.len()
-        ));
+        )
+        .into());
     }
-    let Some(doc) = docs.pop() else {
-        return Err("empty file".into());
-    };
-    compile_rule(&doc, file)
+    let mut out = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        let r = compile_doc(d, file);
+        match r {
+            Ok(doc) => out.push(doc),
+            Err(e) if docs.len() > 1 => return Err(format!("YAML document {}: {e}", i + 1).into()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if out.len() > 1 && !out.iter().any(|d| matches!(d, Doc::Corr(_))) {
+        // Several plain rules in one file: the spec's multi-document files are correlation
+        // rules with their base rules; anything else is a legacy collection.
+        return Err(format!(
+            "{} YAML documents without a correlation; multi-document rule collections are not supported",
+            out.len()
+        )
+        .into());
+    }
+    Ok(out)
 }
 
-fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
+fn compile_doc(doc: &Y, file: &str) -> std::result::Result<Doc, String> {
     let Y::Mapping(m) = doc else {
         return Err("not a YAML mapping".into());
     };
+    if m.contains_key(Y::String("correlation".into())) {
+        let (id, title, severity, tags) = meta(m, file)?;
+        return correlation::compile(m, file, id, title, severity, tags)
+            .map(|c| Doc::Corr(Box::new(c)));
+    }
+    compile_rule(doc, file).map(|r| Doc::Rule(Box::new(r)))
+}
+
+/// id (the file stem when absent), title, level and tags of a rule or correlation.
+fn meta(
+    m: &serde_norway::Mapping,
+    file: &str,
+) -> std::result::Result<(String, String, Severity, Vec<String>), String> {
     let get = |k: &str| m.get(Y::String(k.into()));
-    if get("correlation").is_some() {
-        return Err("correlation rule (needs state across events), not supported".into());
-    }
-    if get("filter").is_some() && get("detection").is_none() {
-        return Err("Sigma filter (meta) rule, not supported".into());
-    }
     let title = ystr(get("title")).ok_or("no 'title'")?;
     let id = ystr(get("id")).unwrap_or_else(|| {
         Path::new(file)
@@ -405,6 +859,18 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
             .collect(),
         _ => Vec::new(),
     };
+    Ok((id, title, severity, tags))
+}
+
+fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
+    let Y::Mapping(m) = doc else {
+        return Err("not a YAML mapping".into());
+    };
+    let get = |k: &str| m.get(Y::String(k.into()));
+    if get("filter").is_some() && get("detection").is_none() {
+        return Err("Sigma filter (meta) rule, not supported".into());
+    }
+    let (id, title, severity, tags) = meta(m, file)?;
     let (product, service) = match get("logsource") {
         Some(Y::Mapping(ls)) => {
             let g = |k: &str| ystr(ls.get(Y::String(k.into()))).map(|s| s.to_ascii_lowercase());
@@ -450,6 +916,7 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
     };
     Ok(Rule {
         id,
+        name: ystr(get("name")),
         title,
         file: file.to_string(),
         severity,
@@ -458,6 +925,9 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
         service,
         selections,
         condition,
+        uses: Vec::new(),
+        emit: true,
+        private: false,
     })
 }
 
