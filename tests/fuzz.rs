@@ -569,6 +569,38 @@ fn fuzz_certificates() {
     assert!(ok > 0);
 }
 
+/// 7z archives: `sevenz::list` and `sevenz::unpack` of every folder (1 MiB cap), then the
+/// whole inspection of the mutated archive. Seeds: picklescan's LZMA2 `malicious1.7z`
+/// and a truncated copy. Errors only; never a panic or an allocation beyond the cap.
+#[test]
+fn fuzz_sevenz() {
+    use mlguard::inspect::{self, sevenz};
+    let lzma2 = std::fs::read(testdata("models/picklescan/malicious1.7z")).unwrap();
+    let mut seeds = vec![Seed::new("malicious1.7z", lzma2.clone())];
+    let mut truncated_tail = lzma2.clone();
+    truncated_tail.truncate(lzma2.len() - 3);
+    seeds.push(Seed::new("cut.7z", truncated_tail));
+    let opts = inspect::Options {
+        max_member_bytes: 1 << 20,
+        ..inspect::Options::default()
+    };
+    let ok = fuzz("7z", &seeds, cases(DEFAULT_CASES * 2), &|b| {
+        let _ = inspect::inspect_bytes("m.7z", b, &opts);
+        match sevenz::list(b) {
+            Ok(l) => {
+                for i in 0..l.streams.folders.len() {
+                    if let Ok(v) = sevenz::unpack(b, &l.streams, i, 1 << 20) {
+                        assert!(v.len() <= 1 << 20);
+                    }
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    assert!(ok > 0, "no mutated 7z parsed");
+}
+
 #[test]
 fn fuzz_proof() {
     let p = made_by_binary(&[
