@@ -27,6 +27,8 @@ const PIPELINE: Who = Who {
     arn: "arn:aws:sts::111122223333:assumed-role/etl-pipeline/i-0abc",
 };
 
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One CloudTrail record, `secs` seconds after 2026-11-03T01:00:00Z.
 fn rec(who: Who, secs: u64, name: &str, source: &str, params: Value, ip: &str, ua: &str) -> Value {
     let t = 1_793_667_600 + secs; // 2026-11-03T01:00:00Z
@@ -44,7 +46,8 @@ fn rec(who: Who, secs: u64, name: &str, source: &str, params: Value, ip: &str, u
         "sourceIPAddress": ip,
         "userAgent": ua,
         "requestParameters": params,
-        "eventID": format!("{:08x}-{secs}-{name}", t),
+        // Unique per record: repeated eventIDs are dropped as repeated deliveries.
+        "eventID": format!("{:08x}-{secs}-{name}-{}", t, NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
         "recipientAccountId": ACCT,
     })
 }

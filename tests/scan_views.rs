@@ -458,14 +458,16 @@ fn actions_view_counts_every_event_once() {
     let mut rd = csv::Reader::from_reader(out.as_bytes());
     let recs: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
     let total: u64 = recs.iter().map(|r| r[0].parse::<u64>().unwrap()).sum();
-    assert_eq!(total, 270);
+    // 270 records, of which 16 are repeated deliveries (two sample files are byte-identical
+    // copies of others: 15 + 1 records), counted once.
+    assert_eq!(total, 254);
     let avail = recs
         .iter()
         .find(|r| &r[7] == "GetFoundationModelAvailability")
         .unwrap();
-    assert_eq!(&avail[0], "20");
+    assert_eq!(&avail[0], "10");
     assert_eq!(
-        &avail[4], "20",
+        &avail[4], "10",
         "every discovery call is behind the enumeration finding"
     );
     let counts: Vec<u64> = recs.iter().map(|r| r[0].parse().unwrap()).collect();

@@ -8,6 +8,7 @@
 
 mod util;
 
+mod aws_detect;
 mod drift;
 mod fuzz;
 mod hostile;

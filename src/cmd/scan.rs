@@ -403,6 +403,16 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
     }
+    let dups = report
+        .summary
+        .get("duplicates_dropped")
+        .and_then(Value::as_u64);
+    if let Some(n) = dups.filter(|n| *n > 0) {
+        writeln!(
+            out,
+            "deduplicated: {n} repeated deliveries of events already read dropped (same eventID and account)"
+        )?;
+    }
     Ok(())
 }
 
@@ -525,6 +535,13 @@ fn audit(
         summary.insert("pruned_by_date".into(), out.pruned.len().into());
     }
     summary.insert("repaired".into(), out.repaired.len().into());
+    summary.insert("duplicates_dropped".into(), out.duplicates.into());
+    if out.duplicates > 0 {
+        g.note(format!(
+            "{} repeated deliveries of events already read dropped (same eventID and account; summary.duplicates_dropped)",
+            out.duplicates
+        ));
+    }
     summary.insert("findings".into(), report.findings.len().into());
     report.summary = summary;
     report.extra.insert(

@@ -68,6 +68,8 @@ pub struct Output {
     pub pruned: Vec<PathBuf>,
     /// Events read but outside `--since`/`--until`.
     pub outside_range: usize,
+    /// Records dropped as repeated deliveries of an event already read.
+    pub duplicates: usize,
     /// Events per source name.
     pub events: std::collections::BTreeMap<&'static str, usize>,
     pub sigma: Option<SigmaSummary>,
@@ -164,12 +166,23 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         out
     };
     let (loaded, hits) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
+    // A repeated delivery's per-record findings and Sigma hits repeat the first copy's:
+    // drop them (before correlation, so a repeat never counts twice in a window).
+    let dup: std::collections::HashSet<(String, Option<u64>, Option<u64>)> = loaded
+        .duplicates
+        .iter()
+        .map(|r| (r.file.display().to_string(), r.line, r.index))
+        .collect();
+    let repeat = |l: Option<&crate::report::Location>| {
+        l.is_some_and(|l| dup.contains(&(l.file.clone(), l.line, l.record)))
+    };
     let mut findings = Vec::new();
     let mut base = Vec::new();
     for h in hits {
         match h {
-            Hit::Finding(f) => findings.push(f),
-            Hit::Base(b) => base.push(b),
+            Hit::Finding(f) if !repeat(f.location.as_ref()) => findings.push(f),
+            Hit::Base(b) if !repeat(b.at.as_ref()) => base.push(b),
+            _ => {}
         }
     }
     let mut corr_stats = Vec::new();
@@ -235,7 +248,16 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         g.annotate(&mut findings);
     }
     let events = det.stats.by_source.clone();
-    let coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
+    let mut coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
+    coverage.push(detect::Coverage::new(
+        "(deduplication)",
+        true,
+        "",
+        format!(
+            "{} repeated deliveries of an event already read (same CloudTrail eventID and account) dropped",
+            loaded.duplicates.len()
+        ),
+    ));
     Ok(Output {
         findings,
         warnings: loaded.warnings,
@@ -246,6 +268,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         via_symlink: loaded.via_symlink,
         pruned: loaded.pruned,
         outside_range: loaded.outside_range,
+        duplicates: loaded.duplicates.len(),
         events,
         sigma: sigma_summary,
         baseline: det.baseline,

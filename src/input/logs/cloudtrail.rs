@@ -26,6 +26,24 @@ impl LogSource for CloudTrail {
     fn containers(&self) -> &'static [&'static str] {
         &["Records"]
     }
+    /// CloudTrail delivers some events more than once (its documentation says so: "events
+    /// may be delivered more than once"); `eventID` is unique per event and account (an
+    /// organisation trail holds many accounts), so the pair is the identity.
+    fn event_key(&self, rec: &Value) -> Option<u128> {
+        let id = rec.get("eventID")?.as_str()?;
+        let acct = rec
+            .get("recipientAccountId")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let mut h = blake3::Hasher::new();
+        h.update(id.as_bytes());
+        h.update(&[0]);
+        h.update(acct.as_bytes());
+        let d = h.finalize();
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&d.as_bytes()[..16]);
+        Some(u128::from_le_bytes(b))
+    }
     fn logsource(&self, _e: &Event) -> Option<(&'static str, Option<&'static str>)> {
         Some(("aws", Some("cloudtrail")))
     }
@@ -43,9 +61,11 @@ fn op(service: &str, action: &str, rp: &Value) -> Op {
         "PutObject" | "CopyObject" | "CompleteMultipartUpload" => Op::ObjectWrite,
         "DeleteObject" | "DeleteObjects" => Op::ObjectDelete,
         "ListObjects" | "ListObjectsV2" | "ListObjectVersions" => Op::ObjectList,
-        "StopLogging" | "DeleteTrail" | "DeleteModelInvocationLoggingConfiguration" => {
-            Op::LoggingDisable
-        }
+        "StopLogging"
+        | "DeleteTrail"
+        | "DeleteModelInvocationLoggingConfiguration"
+        | "DeleteFlowLogs" => Op::LoggingDisable,
+        "DeleteLogGroup" | "DeleteLogStream" if svc == "logs" => Op::LogDelete,
         "PutEventSelectors" => {
             if rp.to_string().contains("\"includeManagementEvents\":false") {
                 Op::LoggingDisable
@@ -54,7 +74,6 @@ fn op(service: &str, action: &str, rp: &Value) -> Op {
             }
         }
         "UpdateTrail"
-        | "DeleteFlowLogs"
         | "DeleteResolverQueryLogConfig"
         | "DisassociateResolverQueryLogConfig"
         | "PutBucketLogging" => Op::LoggingChange,
@@ -71,10 +90,6 @@ fn op(service: &str, action: &str, rp: &Value) -> Op {
         | "PutPublicAccessBlock"
         | "PutBucketPublicAccessBlock"
         | "PutAccountPublicAccessBlock"
-        | "ModifySnapshotAttribute"
-        | "ModifyImageAttribute"
-        | "ModifyDBSnapshotAttribute"
-        | "ModifyDBClusterSnapshotAttribute"
         | "AttachUserPolicy"
         | "AttachRolePolicy"
         | "AttachGroupPolicy"
@@ -82,7 +97,17 @@ fn op(service: &str, action: &str, rp: &Value) -> Op {
         | "PutRolePolicy"
         | "PutGroupPolicy"
         | "CreatePolicyVersion" => Op::PolicyChange,
+        "ModifySnapshotAttribute"
+        | "ModifyImageAttribute"
+        | "ModifyDBSnapshotAttribute"
+        | "ModifyDBClusterSnapshotAttribute" => Op::Share,
         "GetSecretValue" | "BatchGetSecretValue" => Op::SecretRead,
+        // SSM parameters are configuration unless read decrypted (SecureString values).
+        "GetParameter" | "GetParameters" | "GetParametersByPath"
+            if rp.get("withDecryption") == Some(&json!(true)) =>
+        {
+            Op::SecretRead
+        }
         "CreateAccessKey" | "CreateLoginProfile" | "UpdateLoginProfile" => Op::CredentialCreate,
         "ConsoleLogin" => Op::Login,
         _ if bedrock && (action.starts_with("InvokeModel") || action.starts_with("Converse")) => {
@@ -212,6 +237,12 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
     let error = s(&rec, "errorCode").map(|c| match s(&rec, "errorMessage") {
         Some(m) => format!("{c}: {m}"),
         None => c,
+    });
+    // A failed console sign-in has no errorCode: `responseElements.ConsoleLogin` is
+    // `Failure` and `errorMessage` says why ("Failed authentication").
+    let error = error.or_else(|| {
+        (rec.pointer("/responseElements/ConsoleLogin") == Some(&json!("Failure")))
+            .then(|| s(&rec, "errorMessage").unwrap_or_else(|| "Failed authentication".into()))
     });
     let time = rec.get("eventTime").and_then(parse_time);
     let op = op(&service, &action, &rp);

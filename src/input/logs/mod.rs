@@ -46,8 +46,13 @@ pub enum Op {
     LoggingDisable,
     /// Audit logging reconfigured (selectors, trail update, bucket logging).
     LoggingChange,
-    /// Who may do what: resource policies, ACLs, IAM / RBAC grants, shares.
+    /// Who may do what: resource policies, ACLs, IAM / RBAC grants.
     PolicyChange,
+    /// A copy of a disk, image or database shared or unshared with other accounts (EBS
+    /// snapshot, AMI, RDS snapshot attributes): grants and revocations in one call.
+    Share,
+    /// Log data deleted (CloudWatch Logs groups and streams).
+    LogDelete,
     VersioningChange,
     SecretRead,
     /// Interactive access into a running workload: exec / attach / port-forward.
@@ -82,6 +87,8 @@ impl Op {
             Op::LoggingDisable => "logging_disable",
             Op::LoggingChange => "logging_change",
             Op::PolicyChange => "policy_change",
+            Op::Share => "share",
+            Op::LogDelete => "log_delete",
             Op::VersioningChange => "versioning_change",
             Op::SecretRead => "secret_read",
             Op::ExecAttach => "exec_attach",
@@ -102,7 +109,7 @@ impl Op {
 
 /// Where a record sits in its file: 0-based index in a JSON array / container, or 1-based
 /// line for JSON Lines.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordRef {
     /// Shared by every record of the file.
     pub file: Arc<Path>,
@@ -232,6 +239,9 @@ pub struct Loaded {
     pub outside_range: usize,
     /// Records read after a repair (invalid UTF-8 replaced), one entry per record.
     pub repaired: Vec<Warning>,
+    /// Records dropped as repeated deliveries of an event already read (same
+    /// [`LogSource::event_key`]); the first copy in file order is kept.
+    pub duplicates: Vec<RecordRef>,
 }
 
 /// File names read when walking a directory (explicit file arguments are always read):
@@ -315,7 +325,9 @@ pub fn load_with<T: Send>(
         via_symlink,
         pruned,
     } = expand(paths, dates)?;
-    let per_file: Vec<(FileRead, Vec<T>, usize)> = files
+    /// A file's read, hook results, events outside the dates, dedup identities.
+    type PerFile<T> = (FileRead, Vec<T>, usize, Vec<Option<u128>>);
+    let per_file: Vec<PerFile<T>> = files
         .par_iter()
         .map(|f| {
             let mut r = read_file(f, source);
@@ -324,6 +336,12 @@ pub fn load_with<T: Send>(
                 r.events.retain(|e| dates.contains(e.time));
             }
             let outside = before - r.events.len();
+            // Identities for deduplication, while the raw records are in memory.
+            let keys: Vec<Option<u128>> = r
+                .events
+                .iter()
+                .map(|e| e.source.get().and_then(|s| s.event_key(&e.raw)))
+                .collect();
             let found = hook(&r.events);
             if drop_raw {
                 for e in r
@@ -334,7 +352,7 @@ pub fn load_with<T: Send>(
                     e.raw = Value::Null;
                 }
             }
-            (r, found, outside)
+            (r, found, outside, keys)
         })
         .collect();
     let mut results = Vec::new();
@@ -345,12 +363,21 @@ pub fn load_with<T: Send>(
         pruned,
         ..Loaded::default()
     };
-    for (f, (r, found, outside)) in files.iter().zip(per_file) {
+    // Deduplication, in file order (files are sorted) so the copy kept is always the
+    // first one: 16 bytes per distinct event identity (a 128-bit BLAKE3 prefix; about
+    // 32 bytes with the table's overhead), beside the events already held in memory.
+    let mut seen: std::collections::HashSet<u128> = std::collections::HashSet::new();
+    for (f, (r, found, outside, keys)) in files.iter().zip(per_file) {
         out.outside_range += outside;
         if let Some(why) = r.unused {
             out.ignored.push((f.clone(), why));
         }
-        out.events.extend(r.events);
+        for (e, k) in r.events.into_iter().zip(keys) {
+            match k {
+                Some(k) if !seen.insert(k) => out.duplicates.push(e.at),
+                _ => out.events.push(e),
+            }
+        }
         results.extend(found);
         out.warnings.extend(r.warnings);
         out.repaired.extend(r.repaired);

@@ -78,6 +78,12 @@ pub trait LogSource: Sync + Send {
     fn file_patterns(&self) -> &'static [&'static str] {
         &[".json", ".jsonl", ".ndjson", ".log"]
     }
+    /// The identity of a delivered record, for deduplication: two records with the same
+    /// key are the same event delivered twice (CloudTrail: `eventID` + `recipientAccountId`).
+    /// `None`: the source has no such identity, its records are never deduplicated.
+    fn event_key(&self, _rec: &Value) -> Option<u128> {
+        None
+    }
     /// Keep the raw record after the per-file pass (detections read it later).
     fn keeps_raw(&self) -> bool {
         false

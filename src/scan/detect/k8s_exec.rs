@@ -19,14 +19,14 @@ impl Detection for K8sExec {
         if e.source != Source::K8S || e.op != Op::ExecAttach {
             return;
         }
-        // A denied attempt is still a signal, one step lower.
-        let (sev, what) = if e.success {
-            (Severity::High, "interactive access into a pod")
-        } else {
-            (
+        // A failed attempt is still a signal, one step lower; the text says why it failed.
+        let fail = super::errors::Failure::of(e);
+        let (sev, what) = match &fail {
+            None => (Severity::High, "interactive access into a pod".to_string()),
+            Some(x) => (
                 Severity::Medium,
-                "denied attempt at interactive access into a pod",
-            )
+                format!("attempt at interactive access into a pod {}", x.clause()),
+            ),
         };
         let mut f = cx.finding(
             "scan.k8s_exec_into_pod",
@@ -34,6 +34,9 @@ impl Detection for K8sExec {
             e,
             format!("{what}: {} ({})", e.action, e.resource),
         );
+        if let Some(x) = &fail {
+            f = x.annotate(f);
+        }
         if let Some(ns) = e
             .raw
             .pointer("/objectRef/namespace")

@@ -64,21 +64,31 @@ impl Detection for K8sPod {
         if d.is_empty() {
             return;
         }
-        // A denied attempt is still a signal, one step lower.
-        let sev = if e.success {
+        // A failed attempt is still a signal, one step lower; the text says why it failed.
+        let fail = super::errors::Failure::of(e);
+        let sev = if fail.is_none() {
             Severity::High
         } else {
             Severity::Medium
         };
-        out.push(
-            cx.finding(
+        let what = match &fail {
+            None => "workload created".to_string(),
+            Some(x) => format!("attempt to create a workload {}", x.clause()),
+        };
+        let mut f = cx
+            .finding(
                 "scan.k8s_privileged_pod",
                 sev,
                 e,
-                format!("workload created with {} ({})", d.join(", "), e.resource),
+                format!("{what} with {} ({})", d.join(", "), e.resource),
             )
-            .with("escape", d.join(",")),
-        );
+            .with("escape", d.join(","));
+        if let Some(x) = &fail {
+            f = x
+                .annotate(f)
+                .with("error", e.error.clone().unwrap_or_default());
+        }
+        out.push(f);
     }
 
     fn coverage(&self, input: &Stats, _cx: &Cx) -> Vec<Coverage> {

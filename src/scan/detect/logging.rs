@@ -21,23 +21,29 @@ impl Detection for Logging {
             _ => None,
         };
         if let Some(sev) = sev {
-            // A denied attempt is still a defense-evasion signal, one step lower.
-            let f = if e.success {
-                cx.finding(
+            // A failed attempt is still a defense-evasion signal, one step lower; its text
+            // says why it failed (a missing trail is not a denial).
+            let f = match super::errors::Failure::of(e) {
+                None => cx.finding(
                     "scan.logging_disabled",
                     sev,
                     e,
                     format!("audit logging disabled or changed: {a}"),
-                )
-            } else {
-                let err = e.error.clone().unwrap_or_default();
-                cx.finding(
-                    "scan.logging_disabled",
-                    Severity::Medium.min(sev),
-                    e,
-                    format!("attempt to disable or change audit logging was denied: {a}"),
-                )
-                .with("error", err)
+                ),
+                Some(fail) => {
+                    let f = cx
+                        .finding(
+                            "scan.logging_disabled",
+                            Severity::Medium.min(sev),
+                            e,
+                            format!(
+                                "attempt to disable or change audit logging {}: {a}",
+                                fail.clause()
+                            ),
+                        )
+                        .with("error", e.error.clone().unwrap_or_default());
+                    fail.annotate(f)
+                }
             };
             out.push(f);
         }

@@ -21,16 +21,24 @@
 //! are in [`rules::RULES`]; a test keeps docs/scan.md in step with it.
 
 mod behaviour;
+mod burst;
+pub mod errors;
 mod export;
 mod exposure;
 pub mod factors;
+mod iam;
 mod k8s_exec;
 mod k8s_pod;
+mod lambda;
 mod llm;
+mod log_deletion;
 mod logging;
 mod off_hours;
 mod registry;
 pub mod rules;
+mod secrets;
+mod shares;
+mod signin;
 mod volume;
 
 use super::assets::{bucket_of, AssetKind, AssetMap};
@@ -68,6 +76,10 @@ pub struct Settings {
     pub invoke_failures_per_hour: u64,
     pub enum_regions: usize,
     pub enum_calls_per_hour: u64,
+    /// Distinct secrets one principal reads in one burst before it is harvesting.
+    pub secrets_per_burst: u64,
+    /// A share revoked within this many minutes of its grant is reported one level lower.
+    pub share_revoke_minutes: i64,
     /// A principal with no history reading this many times the no-history thresholds is
     /// `high` whatever the bucket (when it is a person, and not through a service).
     pub bulk_far_factor: f64,
@@ -102,6 +114,8 @@ impl Default for Settings {
             invoke_failures_per_hour: 20,
             enum_regions: 3,
             enum_calls_per_hour: 10,
+            secrets_per_burst: 10,
+            share_revoke_minutes: 60,
             bulk_far_factor: 10.0,
             audit_log_buckets: Vec::new(),
             trusted_domains: Vec::new(),
@@ -257,6 +271,12 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
     Ok(vec![
         Box::new(logging::Logging),
         Box::new(exposure::Exposure),
+        Box::new(shares::Shares::default()),
+        Box::new(log_deletion::LogDeletion::default()),
+        Box::new(secrets::Secrets::default()),
+        Box::new(iam::Iam::default()),
+        Box::new(lambda::Lambda::default()),
+        Box::new(signin::Signin::default()),
         Box::new(k8s_pod::K8sPod),
         Box::new(k8s_exec::K8sExec),
         Box::new(registry::Registry::default()),

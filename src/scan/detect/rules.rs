@@ -70,7 +70,7 @@ pub static RULES: &[Rule] = &[
         "scan.logging_disabled",
         High,
         &["attack:T1562.008"],
-        "audit logging stopped, deleted or reconfigured (denied attempts one step lower)",
+        "audit logging stopped, deleted or reconfigured (failed attempts one step lower, described by their error)",
     ),
     r(
         "scan.versioning_disabled",
@@ -143,6 +143,42 @@ pub static RULES: &[Rule] = &[
         High,
         &["attack:T1609"],
         "kubectl exec / attach / port-forward into a Kubernetes pod",
+    ),
+    r(
+        "scan.secrets_harvesting",
+        High,
+        &["attack:T1555.006", "attack:T1552", "atlas:AML.T0055"],
+        "many distinct secrets (Secrets Manager, decrypted SSM parameters) read in one burst",
+    ),
+    r(
+        "scan.iam_persistence",
+        High,
+        &["attack:T1136.003", "attack:T1098.001", "attack:T1098.003"],
+        "users, access keys, console passwords, admin policies or trust policies created for persistence",
+    ),
+    r(
+        "scan.lambda_backdoor",
+        High,
+        &["attack:T1648", "attack:T1546"],
+        "a Lambda function opened to anyone or another account, or its code or configuration changed",
+    ),
+    r(
+        "scan.log_deletion",
+        High,
+        &["attack:T1562.008", "attack:T1070"],
+        "CloudWatch log groups or streams deleted",
+    ),
+    r(
+        "scan.console_login_without_mfa",
+        Medium,
+        &["attack:T1078.004"],
+        "an IAM user signed in to the console without MFA",
+    ),
+    r(
+        "scan.root_credential_use",
+        High,
+        &["attack:T1078.004"],
+        "the account's root credentials used",
     ),
 ];
 
