@@ -132,6 +132,17 @@ fn secrets_harvesting_on_stratus_recordings_one_finding_per_burst() {
         .as_array()
         .unwrap()
         .contains(&json!("attack:T1555.006")));
+    // The timeline lists every call of the burst behind the finding (ListSecrets and the
+    // 20 GetSecretValue: several kinds of call, matched by the finding's actions).
+    let (_, tl) = scan(
+        &[stratus(
+            "credential_access/RetrieveHighNumberOfSecretsManagerSecrets.json",
+        )],
+        &["--view", "timeline", "--events"],
+    );
+    let rows = tl["timeline"].as_array().unwrap();
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "finding").count(), 1);
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "event").count(), 21);
     // SSM GetParameters with decryption: 5 calls naming 42 distinct parameters.
     let (_, v) = scan(
         &[stratus(

@@ -819,6 +819,38 @@ fn fuzz_detections() {
             "resourceId": "/subscriptions/S/x", "category": "Administrative", "resultType": "Success",
             "properties": {"requestbody": "{\"Properties\": {\"PrincipalId\": \"p\", \"PrincipalType\": \"ForeignGroup\", \"PrincipalTenantId\": \"t2\"}}"}}),
     ];
+    // The AWS families (issue 18): documents they parse (trust policies, inline policies,
+    // share lists, Lambda permissions, SSM name lists) and the sign-in fields they read.
+    let aws = |source: &str, name: &str, rp: Value| {
+        let mut r = ct(name, rp);
+        r["eventSource"] = source.into();
+        r["eventID"] = format!("id-{name}").into();
+        r
+    };
+    let mut root = aws("signin.amazonaws.com", "ConsoleLogin", Value::Null);
+    root["userIdentity"]["type"] = "Root".into();
+    root["additionalEventData"] = serde_json::json!({"MFAUsed": "No"});
+    root["responseElements"] = serde_json::json!({"ConsoleLogin": "Failure"});
+    let recs: Vec<Value> = recs
+        .into_iter()
+        .chain([
+            aws("iam.amazonaws.com", "UpdateAssumeRolePolicy", serde_json::json!({"roleName": "r",
+                "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\",\"arn:aws:iam::444455556666:root\"]},\"Action\":\"sts:AssumeRole\"}]}"})),
+            aws("iam.amazonaws.com", "PutUserPolicy", serde_json::json!({"userName": "u",
+                "policyDocument": {"Statement": {"Effect": "Allow", "Action": ["*:*"], "Resource": "*"}}})),
+            aws("iam.amazonaws.com", "CreateAccessKey", serde_json::json!({"userName": "other"})),
+            aws("lambda.amazonaws.com", "AddPermission20150331v2", serde_json::json!({"functionName": "f",
+                "principal": "*", "functionUrlAuthType": "NONE"})),
+            aws("lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2", serde_json::json!({"functionName": "f",
+                "layers": ["arn:aws:lambda:us-east-1:444455556666:layer:l:1"]})),
+            aws("ec2.amazonaws.com", "ModifySnapshotAttribute", serde_json::json!({"snapshotId": "snap-1",
+                "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}, {"group": "all"}]},
+                "remove": {"items": [{"userId": "444455556666"}]}}})),
+            aws("ssm.amazonaws.com", "GetParameters", serde_json::json!({"names": ["/a", "/b"], "withDecryption": true})),
+            aws("logs.amazonaws.com", "DeleteLogGroup", serde_json::json!({"logGroupName": "aws-cloudtrail-logs"})),
+            root,
+        ])
+        .collect();
     let seeds: Vec<Seed> = recs
         .iter()
         .enumerate()

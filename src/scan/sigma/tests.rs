@@ -416,3 +416,126 @@ fn levels_map_to_severities() {
         assert_eq!(set.evaluate(&json!({"a": 1}), "aws", None)[0].severity, sev);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Correlation rules (the Suzaku ones are driven through the binary in
+// tests/sigma_correlation.rs; these pin the window semantics of the other conditions).
+
+fn corr_set(body: &str) -> RuleSet {
+    let text = format!(
+        "title: C\nid: c\ncorrelation:\n{body}---\ntitle: B\nid: b\nname: b\nlogsource:\n    product: aws\ndetection:\n    s:\n        eventName: X\n    condition: s\n"
+    );
+    let mut set = RuleSet::default();
+    set.add_yaml(&text, "c.yml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    set
+}
+
+/// Findings of the correlation over events of group `k` at the given seconds.
+fn run_corr(set: &RuleSet, events: &[(i64, &str)]) -> Vec<Finding> {
+    let mut hits = Vec::new();
+    for (t, k) in events {
+        let rec = json!({"eventName": "X", "k": k});
+        let before = hits.len();
+        assert!(set
+            .evaluate_with_hits(&rec, "aws", None, &mut hits)
+            .is_empty());
+        for h in &mut hits[before..] {
+            h.time_ms = Some(t * 1000);
+        }
+    }
+    set.correlate(hits, 100).0
+}
+
+#[test]
+fn timespans_parse_and_refuse() {
+    use super::correlation::parse_timespan;
+    assert_eq!(parse_timespan("30s"), Ok(30_000));
+    assert_eq!(parse_timespan("5m"), Ok(300_000));
+    assert_eq!(parse_timespan("2h"), Ok(7_200_000));
+    assert_eq!(parse_timespan("1d"), Ok(86_400_000));
+    for bad in [
+        "",
+        "m",
+        "5",
+        "5 m",
+        "5M",
+        "-5m",
+        "0s",
+        "367d",
+        "99999999999999999d",
+    ] {
+        assert!(parse_timespan(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn eq_and_lt_are_judged_on_each_trailing_window() {
+    let eq = corr_set("    type: event_count\n    rules: [b]\n    group-by: [k]\n    timespan: 1m\n    condition: {eq: 2}\n");
+    // Windows: 1, 2, 3 → eq 2 only at the second event: one finding of 2.
+    let f = run_corr(&eq, &[(0, "a"), (10, "a"), (20, "a")]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence["count"], 2);
+    // The first event leaves the window: 1, 2, 2 → one run of two events (count 3).
+    let f = run_corr(&eq, &[(0, "a"), (30, "a"), (70, "a")]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence["count"], 3);
+    let lt = corr_set("    type: event_count\n    rules: [b]\n    group-by: [k]\n    timespan: 1m\n    condition: {lt: 2}\n");
+    // Sparse: each isolated event is a window of one (and the group closes between them,
+    // quiet for more than the timespan) → one finding each; a dense group satisfies it only
+    // at its first event.
+    let f = run_corr(
+        &lt,
+        &[
+            (0, "a"),
+            (100, "a"),
+            (200, "a"),
+            (0, "b"),
+            (1, "b"),
+            (2, "b"),
+        ],
+    );
+    let mut by: Vec<(&str, u64)> = f
+        .iter()
+        .map(|x| (x.subject.as_str(), x.evidence["count"].as_u64().unwrap()))
+        .collect();
+    by.sort();
+    assert_eq!(by, [("k=a", 1), ("k=a", 1), ("k=a", 1), ("k=b", 1)]);
+}
+
+#[test]
+fn missing_group_field_is_its_own_group() {
+    let set = corr_set("    type: event_count\n    rules: [b]\n    group-by: [nope]\n    timespan: 1m\n    condition: {gte: 2}\n");
+    let f = run_corr(&set, &[(0, "a"), (1, "b")]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].subject, "nope=(none)");
+    assert_eq!(f[0].evidence["group"], json!({"nope": null}));
+}
+
+#[test]
+fn correlation_sections_are_validated() {
+    let bad = |body: &str| -> String {
+        let text = format!("title: C\nid: c\ncorrelation:\n{body}");
+        RuleSet::default().add_yaml(&text, "c.yml").unwrap_err()
+    };
+    assert!(bad("    type: count\n").contains("unknown type 'count'"));
+    assert!(
+        bad("    type: event_count\n    rules: [a]\n    timespan: 5m\n")
+            .contains("needs a condition")
+    );
+    assert!(bad(
+        "    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition: {gte: -1}\n"
+    )
+    .contains("whole number"));
+    assert!(bad(
+        "    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition: {gte: 2000000}\n"
+    )
+    .contains("above the limit"));
+    assert!(bad("    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition: {gte: 2, field: x}\n").contains("only applies to value_count"));
+    assert!(bad("    type: temporal_ordered\n    rules: [a, b]\n    timespan: 5m\n    condition: {gte: 3}\n").contains("temporal_ordered"));
+    assert!(bad("    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition: {gte: 2}\n    window: 3\n").contains("unknown attribute 'window'"));
+    assert!(bad(
+        "    type: event_count\n    rules: [c]\n    timespan: 5m\n    condition: {gte: 2}\n"
+    )
+    .contains("names itself"));
+}

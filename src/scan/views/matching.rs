@@ -5,7 +5,10 @@
 //! principal-hour of reads, one principal-day off hours...) also carries `last_seen` and
 //! `event_count` (`scan::detect::spanned`); its events are the anchor's principal's events
 //! with the anchor's operation kind and outcome between the anchor's time and `last_seen`
-//! — the same grouping the detections use (per-principal windows of one kind of operation).
+//! — the same grouping the detections use (per-principal windows of one kind of operation);
+//! a burst of several kinds of call (the AWS families) names its actions in
+//! `evidence.actions`, and the principal's calls of those actions in the window are its
+//! events.
 //! For a Sigma or per-event finding the anchor is the only event.
 
 use crate::input::logs::{Event, Op};
@@ -73,10 +76,13 @@ pub fn run(findings: &[&Finding], events: &[Event], cap: usize) -> Matched {
         }
     }
     // Windows of aggregating findings, by principal.
-    struct Window {
+    struct Window<'f> {
         i: usize,
         op: Op,
         success: bool,
+        /// Bursts of several kinds of call and both outcomes (the AWS families) name
+        /// their actions (`evidence.actions`, name → count): those match instead.
+        actions: Option<&'f serde_json::Map<String, serde_json::Value>>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     }
@@ -93,6 +99,7 @@ pub fn run(findings: &[&Finding], events: &[Event], cap: usize) -> Matched {
                     i,
                     op: ae.op,
                     success: ae.success,
+                    actions: f.evidence.get("actions").and_then(|a| a.as_object()),
                     from,
                     to,
                 }),
@@ -111,7 +118,11 @@ pub fn run(findings: &[&Finding], events: &[Event], cap: usize) -> Matched {
                 continue;
             };
             for w in ws {
-                if e.op == w.op && e.success == w.success && t >= w.from && t <= w.to {
+                let kind = match w.actions {
+                    Some(a) => a.contains_key(&e.action),
+                    None => e.op == w.op && e.success == w.success,
+                };
+                if kind && t >= w.from && t <= w.to {
                     m.count[w.i] += 1;
                     m.hit[ei] = true;
                     if m.lists[w.i].len() < cap {
