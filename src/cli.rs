@@ -97,4 +97,6 @@ pub enum Command {
     Scan(cmd::scan::Args),
     /// Find code execution hidden in model files (pickle, PyTorch, joblib, numpy, Keras, GGUF, ONNX, TF) without loading them.
     Inspect(cmd::inspect::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(cmd::completions::Args),
 }

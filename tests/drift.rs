@@ -339,3 +339,143 @@ fn outputs_never_overwrite_the_baseline_and_label_mismatch_names_files() {
         "{e}"
     );
 }
+
+/// Text of every output of one drift run: (exit code, table stdout, JSON, HTML).
+fn drift_outputs(
+    base: &Path,
+    cur: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> (i32, String, Value, String) {
+    let html = dir.join("r.html");
+    let o = bin()
+        .args(["-q", "drift", "--baseline"])
+        .arg(base)
+        .arg(cur)
+        .arg("--html")
+        .arg(&html)
+        .args(extra)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(o.stdout).unwrap();
+    let (code, json) = drift(base, cur, extra);
+    assert_eq!(o.status.code(), Some(code), "{table}");
+    (code, table, json, std::fs::read_to_string(&html).unwrap())
+}
+
+/// One severity vocabulary and one count in the table, its summary line, JSON and HTML
+/// (issue 17): drift once said high/medium in the table, alert/warn in the summary and the
+/// HTML, and its table counted 1 finding where JSON listed 2 (the info one hidden).
+#[test]
+fn one_severity_vocabulary_and_the_same_counts_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut a, mut b) = (String::from("x,y\n"), String::from("x,y\n"));
+    for i in 0..400 {
+        a.push_str(&format!("{},{}\n", i % 97, i % 2));
+        // Shifted far outside the baseline's range: a high finding.
+        b.push_str(&format!("{},{}\n", 1000 + i % 97, i % 2));
+    }
+    std::fs::write(d.join("a.csv"), &a).unwrap();
+    std::fs::write(d.join("b.csv"), &b).unwrap();
+    let base = d.join("base.json");
+    profile_plain(&d.join("a.csv"), &base);
+
+    let (code, table, json, html) = drift_outputs(&base, &d.join("b.csv"), d, &[]);
+    assert_eq!(code, 1, "{table}");
+    let findings = json["findings"].as_array().unwrap();
+    let n = findings.len();
+    let info = findings.iter().filter(|f| f["severity"] == "info").count();
+    let high = findings.iter().filter(|f| f["severity"] == "high").count();
+    assert!(info >= 1 && high >= 1, "{json}");
+    // JSON: the default gate and the summary in the shared words.
+    assert_eq!(json["fail_on"], "high");
+    assert_eq!(json["summary"]["findings"], n);
+    assert_eq!(json["summary"]["high"], high);
+    assert_eq!(json["summary"]["info"], info);
+    assert!(json["summary"].get("alert").is_none() && json["summary"].get("warn").is_none());
+    // Table: lists the high findings, counts every finding, says the info ones are unlisted.
+    let summary = table.lines().last().unwrap();
+    assert!(
+        summary.starts_with(&format!("verdict: FAIL ({n} findings: ")),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("{high} high")) && summary.contains(&format!("{info} info")));
+    assert!(
+        summary.contains(&format!("{info} info not listed")),
+        "{summary}"
+    );
+    assert!(summary.ends_with("fail-on high)"), "{summary}");
+    assert!(!table.lines().any(|l| l.starts_with("info ")), "{table}");
+    // HTML: the same counts and words.
+    let counts = summary
+        .trim_start_matches("verdict: FAIL (")
+        .split(';')
+        .next()
+        .unwrap();
+    assert!(html.contains(counts), "HTML lacks '{counts}'");
+    assert!(html.contains("<td>high</td>") && html.contains("fail-on <b>high</b>"));
+    for out in [&table, &html, &json.to_string()] {
+        for old in [
+            ">alert<",
+            ">warn<",
+            " alert",
+            " warn",
+            "\"alert\"",
+            "\"warn\"",
+        ] {
+            assert!(!out.contains(old), "'{old}' in an output");
+        }
+    }
+
+    // --fail-on info: the failing info findings are listed, never "no findings".
+    let (code, table, json, _) = drift_outputs(&base, &d.join("a.csv"), d, &["--fail-on", "info"]);
+    assert_eq!(code, 1, "{table}");
+    let n = json["findings"].as_array().unwrap().len();
+    assert!(
+        n >= 1
+            && json["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["severity"] == "info")
+    );
+    assert!(!table.contains("no findings"), "{table}");
+    assert!(table.contains("drift.volume"), "{table}");
+    assert!(table
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with(&format!("verdict: FAIL ({n} finding")));
+    assert!(!table.contains("not listed"), "{table}");
+    assert_eq!(json["fail_on"], "info");
+    // The old words are still accepted as input, and printed as the shared ones.
+    let (code, json) = drift(&base, &d.join("a.csv"), &["--fail-on", "warn"]);
+    assert_eq!(code, 0);
+    assert_eq!(json["fail_on"], "medium");
+    // Config thresholds take the shared words (and still the old ones).
+    let cfg = d.join("mlguard.toml");
+    for t in [
+        "{ medium = 0.5, high = 2.0 }",
+        "{ warn = 0.5, alert = 2.0 }",
+    ] {
+        std::fs::write(&cfg, format!("[drift]\nwasserstein = {t}\n")).unwrap();
+        let (code, _) = drift(
+            &base,
+            &d.join("a.csv"),
+            &["--config", cfg.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{t}");
+    }
+}
+
+fn profile_plain(input: &Path, out: &Path) {
+    let o = bin()
+        .args(["-q", "profile"])
+        .arg(input)
+        .args(["--label", "y", "-o"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -925,3 +925,47 @@ fn ignore_file_must_be_a_regular_file_in_the_tree() {
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     assert!(stderr(&o).contains("is a symlink"), "{}", stderr(&o));
 }
+
+/// verify and diff have no --fail-on (every difference fails), so no output names one
+/// (issue 17: `verify --format json` carried `"fail_on": "high"`).
+#[test]
+fn verify_and_diff_outputs_name_no_fail_on_level() {
+    let t = tree();
+    let d = t.path().join("data");
+    let m = t.path().join("m.json");
+    hash_to(&d, &m, &[]);
+    std::fs::write(d.join("train/a.csv"), "x,y\n1,9\n").unwrap();
+    let (code, r) = verify_json(&d, &m, &[]);
+    assert_eq!(code, 1, "{r}");
+    assert!(r.get("fail_on").is_none(), "{r}");
+    assert_eq!(r["findings"][0]["severity"], "high");
+    let m2 = t.path().join("m2.json");
+    hash_to(&d, &m2, &[]);
+    let o = run(&[
+        s("diff"),
+        m.as_os_str(),
+        m2.as_os_str(),
+        s("--format"),
+        s("json"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("fail_on").is_none(), "{v}");
+    let o = run(&[s("verify"), d.as_os_str(), s("--manifest"), m.as_os_str()]);
+    assert!(!stdout(&o).contains("fail-on"), "{}", stdout(&o));
+    // The gates that have --fail-on keep the key.
+    let o = run(&[
+        s("verify"),
+        d.as_os_str(),
+        s("--manifest"),
+        m.as_os_str(),
+        s("--fail-on"),
+        s("high"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "verify has no --fail-on: {}",
+        stderr(&o)
+    );
+}

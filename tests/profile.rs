@@ -681,12 +681,15 @@ fn hostile_profiles_are_refused_naming_the_field() {
     big["row_fingerprints"]["entries"] = serde_json::json!({});
     let big_path = d.join("big.json");
     std::fs::write(&big_path, serde_json::to_vec(&big).unwrap()).unwrap();
+    // A second, different profile (the same one twice is refused before any sum).
+    big["rows"] = ((1u64 << 52) + (1u64 << 51)).into();
+    let big2_path = d.join("big2.json");
+    std::fs::write(&big2_path, serde_json::to_vec(&big).unwrap()).unwrap();
     let o = run_bounded(
         bin()
             .args(["-q", "profile", "merge"])
             .arg(&big_path)
-            .arg(&big_path)
-            .arg(&big_path),
+            .arg(&big2_path),
     );
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{e}");

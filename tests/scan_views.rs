@@ -608,3 +608,63 @@ fn quiet_scan_prints_input_warnings_once_in_the_output_only() {
     assert_eq!(out.matches("CreateApiKey.json").count(), 1, "{out}");
     assert!(out.contains("not read (skipped):"), "{out}");
 }
+
+#[test]
+fn geoip_adds_countries_to_the_principal_view_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = String::new();
+    for (i, ip) in ["89.160.20.115", "89.160.20.115", "203.0.113.5"]
+        .iter()
+        .enumerate()
+    {
+        let rec = serde_json::json!({
+            "eventVersion": "1.08", "eventTime": format!("2026-03-01T10:0{i}:00Z"),
+            "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+            "awsRegion": "us-east-1", "sourceIPAddress": ip,
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/dave", "accountId": "1"}
+        });
+        s.push_str(&rec.to_string());
+        s.push('\n');
+    }
+    let f = dir.path().join("trail.jsonl");
+    std::fs::write(&f, s).unwrap();
+    let country = td("geoip/GeoLite2-Country-Test.mmdb");
+    let asn = td("geoip/GeoLite2-ASN-Test.mmdb");
+    let geo = [
+        "--geoip",
+        country.to_str().unwrap(),
+        "--geoip",
+        asn.to_str().unwrap(),
+    ];
+    let mut args = vec!["--view", "principals", "--format", "json"];
+    args.extend(geo);
+    let (code, out, err) = scan_out(std::slice::from_ref(&f), &args);
+    assert_eq!(code, 0, "{err}");
+    let p = &json_of(&out)["principals"][0];
+    let ips = p["source_ips"]["values"].as_array().unwrap();
+    let se = ips.iter().find(|v| v["value"] == "89.160.20.115").unwrap();
+    assert_eq!(se["country"], "SE");
+    assert_eq!(se["asn"], 29518);
+    assert_eq!(se["events"], 2);
+    let test_net = ips.iter().find(|v| v["value"] == "203.0.113.5").unwrap();
+    assert!(test_net.get("country").is_none());
+    assert_eq!(
+        p["countries"]["values"],
+        serde_json::json!([{"value": "SE", "events": 2}])
+    );
+    let mut args = vec!["--view", "summary", "--format", "json"];
+    args.extend(geo);
+    let (_, out, _) = scan_out(std::slice::from_ref(&f), &args);
+    assert_eq!(
+        json_of(&out)["results"]["countries"],
+        serde_json::json!([{"country": "SE", "events": 2, "events_with_hits": 0}])
+    );
+    // Table: the address with its count, country and AS.
+    let mut args = vec!["--view", "principals"];
+    args.extend(geo);
+    let (_, out, _) = scan_out(std::slice::from_ref(&f), &args);
+    assert!(out.contains("89.160.20.115 (2 SE AS29518)"), "{out}");
+    // Without --geoip nothing is added.
+    let (_, out, _) = scan_out(&[f], &["--view", "summary", "--format", "json"]);
+    assert!(json_of(&out)["results"].get("countries").is_none());
+}

@@ -568,7 +568,7 @@ fn correlation_edge_cases_through_the_binary() {
         "chained.yml",
         &corr(
             "22222222-0000-4000-8000-000000000007",
-            "    type: temporal_ordered\n    rules: [22222222-0000-4000-8000-000000000003, get_user]\n    timespan: 5m\n",
+            "    type: temporal_ordered\n    rules: [22222222-0000-4000-8000-000000000003, get_user]\n    timespan: 5m\n    generate: true\n",
         ),
     );
     let recs = vec![
@@ -580,7 +580,7 @@ fn correlation_edge_cases_through_the_binary() {
     ];
     let (code, v, err) = scan(&recs, &["--rules", rules.to_str().unwrap()]);
     let s = &v["sigma"];
-    assert_eq!(s["correlation_rules"], 2, "{err}\n{s}");
+    assert_eq!(s["correlation_rules"], 3, "{err}\n{s}");
     let skipped = s["skipped"].as_array().unwrap();
     let reason = |name: &str| -> String {
         skipped
@@ -592,8 +592,7 @@ fn correlation_edge_cases_through_the_binary() {
     assert!(reason("bad_ref.yml").contains("'no_such_rule' is not loaded"));
     assert!(reason("bad_span.yml").contains("timespan '5 minutes'"));
     assert!(reason("bad_vc.yml").contains("needs 'field'"));
-    assert!(reason("chained.yml").contains("chained correlations are not supported"));
-    assert_eq!(skipped.len(), 4);
+    assert_eq!(skipped.len(), 3);
     // Skipped rules make the verdict incomplete unless findings fail the gate (high does).
     assert_eq!(code, 1, "{err}");
     let t = of(&v, "22222222-0000-4000-8000-000000000002");
@@ -610,6 +609,86 @@ fn correlation_edge_cases_through_the_binary() {
     assert_eq!(r[0]["evidence"]["count"], 3);
     assert_eq!(r[0]["evidence"]["condition"], "gt 1 and lte 3");
     assert_eq!(r[0]["evidence"]["window_end"], "2026-01-01T10:00:40Z");
+    // The chain: the range correlation fired at 10:00:30, after the only GetUser (10:00:20).
+    assert!(of(&v, "22222222-0000-4000-8000-000000000007").is_empty());
+    assert_eq!(
+        stats(&v, "22222222-0000-4000-8000-000000000007")["base_matches"],
+        2
+    );
+}
+
+/// The spec's own example: many failed logins followed by a successful login by the same
+/// user (a temporal_ordered correlation over an event_count correlation and a rule).
+#[test]
+fn chained_correlation_failed_logins_then_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    write(
+        &rules,
+        "chain.yml",
+        &format!(
+            "{}---\n{}---\n{BASE}---\n{}",
+            corr(
+                "22222222-0000-4000-8000-0000000000a1",
+                "    type: temporal_ordered\n    rules: [many_failed, successful_login]\n    group-by: [userIdentity.arn]\n    timespan: 10m\n",
+            ),
+            "title: Many failed\nid: 22222222-0000-4000-8000-0000000000a2\nname: many_failed\ncorrelation:\n    type: event_count\n    rules: [failed_login]\n    group-by: [userIdentity.arn]\n    timespan: 10m\n    condition: {gte: 3}\n",
+            "title: Successful login\nid: 11111111-0000-4000-8000-0000000000a3\nname: successful_login\nlogsource:\n    product: aws\n    service: cloudtrail\ndetection:\n    selection:\n        eventName: ConsoleLogin\n        responseElements.ConsoleLogin: Success\n    condition: selection\n",
+        ),
+    );
+    let success = |secs: i64| {
+        let mut r = failed_login(secs, "198.51.100.77");
+        r["responseElements"]["ConsoleLogin"] = json!("Success");
+        r
+    };
+    let arg = ["--rules", rules.to_str().unwrap()];
+    let (_, v, err) = scan(
+        &[
+            failed_login(0, IP),
+            failed_login(10, "198.51.100.9"),
+            failed_login(20, IP),
+            success(60),
+        ],
+        &arg,
+    );
+    assert_eq!(v["sigma"]["correlation_rules"], 2, "{err}\n{}", v["sigma"]);
+    let f = of(&v, "22222222-0000-4000-8000-0000000000a1");
+    assert_eq!(f.len(), 1, "{err}");
+    let e = &f[0]["evidence"];
+    assert_eq!(
+        e["group"],
+        json!({"userIdentity.arn": "arn:aws:iam::111122223333:user/mallory"})
+    );
+    assert_eq!(
+        e["window_start"], "2026-01-01T10:00:20Z",
+        "when the inner one fired"
+    );
+    assert_eq!(e["window_end"], "2026-01-01T10:01:00Z");
+    assert_eq!(e["base_rules"][0]["title"], "Many failed");
+    // Only the outermost correlation reports (generate: false); nor do the base rules.
+    assert!(of(&v, "22222222-0000-4000-8000-0000000000a2").is_empty());
+    assert!(of(&v, "11111111-0000-4000-8000-000000000001").is_empty());
+    assert_eq!(
+        stats(&v, "22222222-0000-4000-8000-0000000000a2")["findings"],
+        1
+    );
+    // Two failures, then the success: quiet.
+    let (_, v, _) = scan(
+        &[failed_login(0, IP), failed_login(20, IP), success(60)],
+        &arg,
+    );
+    assert!(of(&v, "22222222-0000-4000-8000-0000000000a1").is_empty());
+    // The success before the failures: quiet.
+    let (_, v, _) = scan(
+        &[
+            success(0),
+            failed_login(10, IP),
+            failed_login(20, IP),
+            failed_login(30, IP),
+        ],
+        &arg,
+    );
+    assert!(of(&v, "22222222-0000-4000-8000-0000000000a1").is_empty());
 }
 
 #[test]

@@ -9,6 +9,8 @@
 mod util;
 
 mod aws_detect;
+mod cli;
+mod config_example;
 mod drift;
 mod fuzz;
 mod hostile;

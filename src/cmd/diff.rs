@@ -21,8 +21,8 @@ pub struct Args {
     pub old: PathBuf,
     /// The newer manifest.
     pub new: PathBuf,
-    /// Output format: table (human), json, junit.
-    #[arg(long, value_enum, default_value = "table")]
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = Format::parser(super::verify::FORMATS))]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -30,9 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
-    let format = args
-        .format
-        .check("diff", &[Format::Table, Format::Json, Format::Junit])?;
+    let format = args.format.check("diff", super::verify::FORMATS)?;
     crate::report::check_outputs(
         &[("-o", args.output.as_deref())],
         &[Input::File(&args.old), Input::File(&args.new)],

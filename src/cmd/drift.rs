@@ -43,10 +43,12 @@ pub struct Args {
     /// Label column (must match the baseline's; given for readability of gate scripts).
     #[arg(long, value_name = "COL")]
     pub label: Option<String>,
-    /// Fail (exit 1) on findings at or above this level.
-    #[arg(long, value_name = "warn|alert", default_value = "alert")]
+    /// Fail (exit 1) on findings at or above this severity: info, low, medium, high,
+    /// critical (`warn` and `alert`, the older words, mean medium and high).
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
-    #[arg(long, value_enum, default_value = "table")]
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -95,17 +97,17 @@ fn skipped_rows(cur: &Profile, cur_name: &str) -> Vec<Skipped> {
     out
 }
 
+/// What `drift --format` renders.
+const FORMATS: &[Format] = &[
+    Format::Table,
+    Format::Json,
+    Format::Jsonl,
+    Format::Sarif,
+    Format::Junit,
+];
+
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
-    let format = args.format.check(
-        "drift",
-        &[
-            Format::Table,
-            Format::Json,
-            Format::Jsonl,
-            Format::Sarif,
-            Format::Junit,
-        ],
-    )?;
+    let format = args.format.check("drift", FORMATS)?;
     let mut inputs = g.config_input();
     inputs.push(Input::File(&args.baseline));
     inputs.extend(args.current.iter().map(|p| Input::Tree(p)));
@@ -163,20 +165,22 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     }
     let res = drift::compare(&base, &cur, &settings);
     let mut report = Report::gate("drift", res.findings, args.fail_on);
-    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     let mut summary = serde_json::Map::new();
     summary.insert("baseline_rows".into(), base.rows.into());
     summary.insert("current_rows".into(), cur.rows.into());
     summary.insert("columns".into(), res.columns.len().into());
-    summary.insert(
-        "alert".into(),
-        (count(Severity::High) + count(Severity::Critical)).into(),
-    );
-    summary.insert("warn".into(), count(Severity::Medium).into());
-    summary.insert(
-        "info".into(),
-        (count(Severity::Info) + count(Severity::Low)).into(),
-    );
+    // Every finding, by the one severity vocabulary (the table counts the same ones).
+    summary.insert("findings".into(), report.findings.len().into());
+    for s in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ] {
+        let n = report.findings.iter().filter(|f| f.severity == s).count();
+        summary.insert(s.as_str().into(), n.into());
+    }
     summary.insert(
         "effective_size_ratio".into(),
         json!({"baseline": res.eff.0, "current": res.eff.1}),
@@ -205,12 +209,13 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         std::fs::write(h, html).with_path(h)?;
         g.note(format!("HTML report: {}", h.display()));
     }
-    // The table hides info findings (the JSON keeps them).
+    // The table lists findings from medium up (info/low ones are many and minor: JSON and
+    // HTML list them), or from --fail-on when that is lower, so a failing gate always shows
+    // why; its summary line counts every finding, listed or not.
     let mut out = Output::open(args.output.as_deref())?;
     if format == Format::Table {
-        let mut shown = report.clone();
-        shown.findings.retain(|f| f.severity > Severity::Low);
-        report::render(&shown, format, &mut out)?;
+        let shown = args.fail_on.min(Severity::Medium);
+        report::table::write_from(&report, shown, &mut out).with_path(out.name())?;
     } else {
         report::render(&report, format, &mut out)?;
     }

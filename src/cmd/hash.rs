@@ -7,7 +7,7 @@ use crate::input::source::WalkOptions;
 use crate::integrity::hasher::{self, HashOptions};
 use crate::integrity::manifest::{decode_path, EntryKind, Manifest, ManifestOptions, Skipped};
 use crate::integrity::{dsse, tree};
-use crate::report::{Format, Input, Output};
+use crate::report::{Input, Output};
 use crate::{progress, Outcome, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,9 +34,9 @@ pub struct Args {
     /// Write the result here instead of stdout (a file inside PATH is not hashed).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Output: `json` (the manifest), `b3sum` or `sha256sum` check-file lines.
+    /// What to write.
     #[arg(long, value_enum, default_value = "json")]
-    pub format: Format,
+    pub format: HashFormat,
     /// Also record SHA-256 per file (implied by --format sha256sum).
     #[arg(long)]
     pub sha256: bool,
@@ -68,11 +68,31 @@ fn parse_chunk_size(s: &str) -> std::result::Result<u64, String> {
     hasher::check_chunk_size(hasher::parse_size(s)?)
 }
 
+/// `hash --format`: the manifest, or checksum lists for the coreutils-style tools. These are
+/// not report formats (there is no verdict to render), so they are their own type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HashFormat {
+    /// The Merkle manifest (JSON, docs/manifest.md).
+    Json,
+    /// b3sum check-file lines (`b3sum --check`).
+    B3sum,
+    /// sha256sum check-file lines (`sha256sum -c`; implies --sha256).
+    Sha256sum,
+}
+
+impl HashFormat {
+    fn name(self) -> &'static str {
+        match self {
+            HashFormat::Json => "json",
+            HashFormat::B3sum => "b3sum",
+            HashFormat::Sha256sum => "sha256sum",
+        }
+    }
+}
+
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
-    let format = args
-        .format
-        .check("hash", &[Format::Json, Format::B3sum, Format::Sha256sum])?;
-    if args.sign.is_some() && format != Format::Json {
+    let format = args.format;
+    if args.sign.is_some() && format != HashFormat::Json {
         return Err(Error::usage(
             "--sign writes an envelope: it cannot be combined with --format b3sum/sha256sum",
         ));
@@ -83,14 +103,14 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     inputs.push(Input::File(&args.path));
     inputs.extend(args.sign.iter().map(|p| Input::File(p)));
     crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
-    if args.shard.is_some() && (args.sign.is_some() || format != Format::Json) {
+    if args.shard.is_some() && (args.sign.is_some() || format != HashFormat::Json) {
         return Err(Error::usage(
             "--shard writes a manifest part (JSON) for `mlguard manifest merge`: sign or convert the merged manifest instead of a part",
         ));
     }
     let options = ManifestOptions {
         hash: "blake3".into(),
-        sha256: args.sha256 || format == Format::Sha256sum,
+        sha256: args.sha256 || format == HashFormat::Sha256sum,
         chunk_size: args.chunk_size,
         excludes: args.exclude.clone(),
         follow_symlinks: args.follow_symlinks,
@@ -148,7 +168,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let mut out = Output::open(args.output.as_deref())?;
     let name = args.output.clone().unwrap_or_else(|| "<stdout>".into());
     match format {
-        Format::B3sum | Format::Sha256sum => {
+        HashFormat::B3sum | HashFormat::Sha256sum => {
             write_check_lines(&manifest, format, &mut out, g).with_path(&name)?
         }
         _ => {
@@ -188,7 +208,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
 /// them); each omission is reported on stderr.
 fn write_check_lines(
     m: &Manifest,
-    format: Format,
+    format: HashFormat,
     out: &mut dyn Write,
     g: &Global,
 ) -> std::io::Result<()> {
@@ -203,7 +223,7 @@ fn write_check_lines(
         }
         let raw = decode_path(&e.path).map_err(std::io::Error::other)?;
         let (digest, b3) = match format {
-            Format::B3sum => (e.blake3.as_str(), true),
+            HashFormat::B3sum => (e.blake3.as_str(), true),
             _ => (e.sha256.as_deref().unwrap_or_default(), false),
         };
         if b3 && std::str::from_utf8(&raw).is_err() {

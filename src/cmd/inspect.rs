@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
     /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
+    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]

@@ -1,5 +1,6 @@
 //! One thin file per subcommand: flags + usage text, then a call into the library.
 
+pub mod completions;
 pub mod diff;
 pub mod drift;
 pub mod hash;
@@ -68,5 +69,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Drift(a) => drift::run(a, &g),
         Command::Scan(a) => scan::run(a, &g),
         Command::Inspect(a) => inspect::run(a, &g),
+        Command::Completions(a) => completions::run(a, &g),
     }
 }

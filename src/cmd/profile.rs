@@ -11,7 +11,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    // `mlguard profile FILES` stays the common form; `merge` and `show` are real
+    // subcommands (own help, own flags: `--label` on merge is an error, not ignored).
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "\
 Three forms:
   mlguard profile INPUT... [-o PROFILE] [--label COL] [--text COL]... [--embedding COL]
   mlguard profile merge A.json B.json ... -o MERGED.json
@@ -21,8 +26,8 @@ Three forms:
 
 INPUT: Parquet, CSV/TSV, NDJSON/JSONL, Arrow IPC/Feather files (CSV/JSONL may be .gz or .zst),
 directories of shards and globs (quote them). The format comes from magic bytes, then the
-extension; --format overrides; mixed formats are an error. (A data file literally named
-'merge' or 'show' must be written ./merge.)
+extension; --input-format overrides; mixed formats are an error. (A data file literally
+named 'merge', 'show' or 'help' must be written ./merge.)
 
 Examples:
   mlguard profile data/train.parquet --label y -o baseline.profile.json
@@ -31,13 +36,58 @@ Examples:
   mlguard profile show baseline.profile.json
 
 The profile is JSON, documented field by field in docs/profile.md; sharding in docs/scale.md.
-Merging parts of --shard refuses (exit 2, naming the part) a missing, duplicated or foreign
-part. Exit codes: 0 written, 2 usage or input error (the message names the file and line/row).")]
+It goes to -o FILE, or to stdout when stdout is not a terminal (a pipe, a redirect).
+Exit codes: 0 written, 2 usage or input error (the message names the file and line/row)."
+)]
 pub struct Args {
-    /// Input files, directories or globs (or `merge`/`show`, see below).
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    /// Merge profiles (days of data, or the parts of `profile --shard`) into one.
+    #[command(after_help = "\
+Every profile must have been made with the same settings (label, text and embedding columns,
+sketch sizes, seed). Parts of `profile --shard` are checked like `manifest merge`: a missing,
+duplicated or foreign part is refused (exit 2, naming it). The same profile given twice (same
+path, or the same bytes under another name) is refused: it would count its rows twice.
+The merged profile goes to -o FILE, or to stdout when stdout is not a terminal.
+Exit codes: 0 written, 2 usage or input error.")]
+    Merge(MergeArgs),
+    /// Print a profile as a table: per column type, nulls, moments, quantiles, distinct
+    /// count, top values; the label, text and embedding sections; duplicates.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Profiles to merge (JSON written by `mlguard profile`), at least one.
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    /// Write the merged profile to FILE [default: stdout, when it is not a terminal].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The profile to print.
+    #[arg(value_name = "PROFILE")]
+    pub profile: PathBuf,
+    /// Write the table to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Input files, directories or globs.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// Write the profile to FILE [default: stdout].
+    /// Write the profile to FILE [default: stdout, when it is not a terminal].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Label column: label distribution plus every column's sketches per label.
@@ -49,9 +99,15 @@ pub struct Args {
     /// Embedding column (list of numbers): dimension, norm quantiles, per-dimension moments.
     #[arg(long, value_name = "COL")]
     pub embedding: Option<String>,
-    /// Input format [default: detect].
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
+    /// Input table format [default: detect from magic bytes, then the extension].
+    /// (`--format`, its former name, is still accepted.)
+    #[arg(
+        long = "input-format",
+        alias = "format",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub input_format: Option<TableFormat>,
     /// CSV delimiter [default: ',' or tab for .tsv].
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<char>,
@@ -77,13 +133,23 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
-    let first = args.inputs[0].clone();
-    let sub = first.to_str().filter(|_| !first.exists());
-    match sub {
-        Some("merge") => merge(&args, g),
-        Some("show") => show(&args),
-        _ => build(&args, g),
+    match args.command {
+        Some(Sub::Merge(m)) => merge(&m, g),
+        Some(Sub::Show(s)) => show(&s),
+        None => build(&args.build, g),
     }
+}
+
+/// A profile is JSON of up to megabytes: it goes to `-o FILE`, or to stdout only when that
+/// is a pipe or a file, never dumped onto a terminal.
+fn require_output(out: Option<&std::path::Path>, command: &str) -> Result<()> {
+    use std::io::IsTerminal;
+    if out.is_none() && std::io::stdout().is_terminal() {
+        return Err(Error::usage(format!(
+            "'mlguard {command}' writes a profile (JSON): give -o FILE, or redirect stdout"
+        )));
+    }
+    Ok(())
 }
 
 fn write_profile(p: &Profile, out: Option<&std::path::Path>) -> Result<()> {
@@ -93,7 +159,8 @@ fn write_profile(p: &Profile, out: Option<&std::path::Path>) -> Result<()> {
     o.finish()
 }
 
-fn build(args: &Args, g: &Global) -> Result<Outcome> {
+fn build(args: &BuildArgs, g: &Global) -> Result<Outcome> {
+    require_output(args.output.as_deref(), "profile")?;
     let mut inputs = g.config_input();
     inputs.extend(args.inputs.iter().map(|p| Input::Tree(p)));
     crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
@@ -113,7 +180,7 @@ fn build(args: &Args, g: &Global) -> Result<Outcome> {
         kll_k: args.kll_k,
         max_fingerprints: args.max_fingerprints,
         top_labels: args.top_labels,
-        format: args.format,
+        format: args.input_format,
         delimiter: args.delimiter,
         skip_bad_rows: args.skip_bad_rows,
         ..Settings::default()
@@ -146,13 +213,12 @@ fn build(args: &Args, g: &Global) -> Result<Outcome> {
     Ok(Outcome::Pass)
 }
 
-fn merge(args: &Args, g: &Global) -> Result<Outcome> {
-    let files = &args.inputs[1..];
-    if files.is_empty() {
-        return Err(Error::usage(
-            "profile merge needs at least one profile: mlguard profile merge A B -o M",
-        ));
-    }
+fn merge(args: &MergeArgs, g: &Global) -> Result<Outcome> {
+    let files = &args.profiles[..];
+    require_output(args.output.as_deref(), "profile merge")?;
+    let mut inputs = g.config_input();
+    inputs.extend(files.iter().map(|p| Input::File(p)));
+    crate::report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     if files.len() as u64 > crate::input::shard::MAX_SHARDS {
         return Err(Error::usage(format!(
             "{} profiles given; at most {} at once",
@@ -160,6 +226,7 @@ fn merge(args: &Args, g: &Global) -> Result<Outcome> {
             crate::input::shard::MAX_SHARDS
         )));
     }
+    refuse_repeats(files)?;
     let mut it = files.iter();
     let mut p = Profile::load(it.next().ok_or_else(|| Error::usage("no profile"))?)?;
     // Shard records are checked once all are read (parts of `profile --shard`, like
@@ -199,6 +266,32 @@ fn merge(args: &Args, g: &Global) -> Result<Outcome> {
     Ok(Outcome::Pass)
 }
 
+/// The same profile twice (the same file under two names, or a copy: the same bytes) would
+/// silently count its rows twice, so it is refused before anything is merged. Files are
+/// hashed streaming (BLAKE3), never read whole here.
+fn refuse_repeats(files: &[PathBuf]) -> Result<()> {
+    let mut seen: Vec<(blake3::Hash, &PathBuf)> = Vec::with_capacity(files.len());
+    for f in files {
+        let file = std::fs::File::open(f).with_path(f)?;
+        let mut h = blake3::Hasher::new();
+        h.update_reader(file).with_path(f)?;
+        let digest = h.finalize();
+        if let Some((_, first)) = seen.iter().find(|(d, _)| *d == digest) {
+            let how = match (std::fs::canonicalize(f), std::fs::canonicalize(first)) {
+                (Ok(a), Ok(b)) if a == b => "is the same file as",
+                _ => "has the same content as",
+            };
+            return Err(Error::usage(format!(
+                "{} {how} {}: merging a profile with itself would count its rows twice",
+                text::path(f),
+                text::path(first)
+            )));
+        }
+        seen.push((digest, f));
+    }
+    Ok(())
+}
+
 /// A shard part may only hold input files of its own shard.
 fn check_share(p: &Profile, name: &std::path::Path) -> Result<()> {
     let Some(s) = p.shard.as_ref().map(|s| s.shard()) else {
@@ -230,10 +323,8 @@ fn fmt_num(x: Option<f64>) -> String {
     }
 }
 
-fn show(args: &Args) -> Result<Outcome> {
-    let [_, path] = &args.inputs[..] else {
-        return Err(Error::usage("usage: mlguard profile show PROFILE.json"));
-    };
+fn show(args: &ShowArgs) -> Result<Outcome> {
+    let path = &args.profile;
     crate::report::check_outputs(&[("-o", args.output.as_deref())], &[Input::File(path)])?;
     let p = Profile::load(path)?;
     let mut o = Output::open(args.output.as_deref())?;

@@ -281,8 +281,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         .as_deref()
         .map(views::search::compile)
         .transpose()?;
-    let (mut report, events) = if is_inference {
-        (inference(&args, &config, g)?, Vec::new())
+    let (mut report, events, geo) = if is_inference {
+        (inference(&args, &config, g)?, Vec::new(), None)
     } else {
         audit(&args, &config, g, view.is_some())?
     };
@@ -308,6 +308,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             search,
             offset: off,
             source: args.source.as_deref().and_then(registry::by_name),
+            geo: geo.as_ref(),
         };
         let built = views::build(v, &report.findings, &events, &opts);
         drop(events);
@@ -422,7 +423,11 @@ fn audit(
     config: &crate::config::Config,
     g: &Global,
     keep_events: bool,
-) -> Result<(Report, Vec<crate::input::logs::Event>)> {
+) -> Result<(
+    Report,
+    Vec<crate::input::logs::Event>,
+    Option<scan::geoip::GeoIp>,
+)> {
     let opts = scan::Options {
         source: args.source.as_deref().and_then(registry::by_name),
         rules: args.rules.clone(),
@@ -438,6 +443,7 @@ fn audit(
     let pb = crate::progress::spinner(g, "scanning logs");
     let mut out = scan::scan(&args.paths, config, &opts)?;
     let events = std::mem::take(&mut out.kept);
+    let geo = out.geo.take();
     pb.finish_and_clear();
     const SHOWN: usize = 20;
     for w in out.warnings.iter().take(SHOWN) {
@@ -496,10 +502,11 @@ fn audit(
             Some(w) => Error::input(
                 &w.at.file,
                 format!(
-                    "no audit event could be read from {} file(s) ({} warning(s)); first: {}",
+                    "no audit event could be read from {} file(s) ({} warning(s)); first: {}{}",
                     out.files,
                     out.warnings.len(),
-                    w.message
+                    w.message,
+                    crate::scan::hint::inference(&w.at.file)
                 ),
             ),
             None => Error::usage(format!(
@@ -631,7 +638,7 @@ fn audit(
     if let Some(sg) = &out.sigma {
         report.extra.insert("sigma".into(), sigma_json(sg));
     }
-    Ok((report, events))
+    Ok((report, events, geo))
 }
 
 /// The Sigma load and correlation counts on stderr (the lists are in `--format json`).

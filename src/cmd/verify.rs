@@ -14,7 +14,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
+#[command(group(
+    // Exactly one of the two: a missing one is reported as `<--manifest|--signature>`.
+    clap::ArgGroup::new("against").required(true).multiple(false)
+))]
 #[command(after_help = "\
+Give exactly one of --manifest MANIFEST (unsigned, from 'mlguard hash') or --signature
+SIGNED (a signed envelope or model-signing bundle, checked before the tree).
+
 Examples:
   mlguard verify data/ --manifest data.manifest.json
   mlguard verify data/ --signature data.dsse.json --pubkey owner.pub
@@ -42,17 +49,11 @@ pub struct Args {
     /// Dataset directory to check.
     pub path: PathBuf,
     /// Manifest written by `mlguard hash` (untrusted: validated before use).
-    #[arg(
-        short,
-        long,
-        value_name = "MANIFEST",
-        conflicts_with = "signature",
-        required_unless_present = "signature"
-    )]
+    #[arg(short, long, value_name = "MANIFEST", group = "against")]
     pub manifest: Option<PathBuf>,
     /// DSSE envelope written by `mlguard sign` / `hash --sign`, or an OpenSSF model-signing
     /// bundle: its signatures are checked first (exit 3 on failure), then the tree.
-    #[arg(long, value_name = "SIGNED")]
+    #[arg(long, value_name = "SIGNED", group = "against")]
     pub signature: Option<PathBuf>,
     /// Trusted public key (SPKI PEM: Ed25519, or ECDSA P-256/P-384 for model-signing
     /// bundles), repeatable [default: [trust] keys in mlguard.toml].
@@ -81,18 +82,19 @@ pub struct Args {
     /// codes as docs/scale.md says.
     #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::input::shard::parse_arg)]
     pub shard: Option<crate::input::shard::Shard>,
-    /// Output format: table (human), json, junit.
-    #[arg(long, value_enum, default_value = "table")]
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
+/// What `verify --format` renders (also `diff`'s).
+pub(crate) const FORMATS: &[Format] = &[Format::Table, Format::Json, Format::Junit];
+
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
-    let format = args
-        .format
-        .check("verify", &[Format::Table, Format::Json, Format::Junit])?;
+    let format = args.format.check("verify", FORMATS)?;
     // The report must not overwrite the manifest, envelope or a key (an output inside the
     // tree is fine: the walk leaves it out).
     let mut inputs = g.config_input();
@@ -130,6 +132,14 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         (None, Some(s)) => {
             let bytes = std::fs::read(s).with_path(s)?;
             skip.push(s.clone());
+            if is_manifest(&bytes) {
+                return Err(Error::usage(format!(
+                    "{} is a manifest (written by 'mlguard hash'), not a signed envelope: verify against it with --manifest {}, or sign it first with 'mlguard sign {} --key KEY -o SIGNED'",
+                    Clean(&s.display().to_string()),
+                    Clean(&s.display().to_string()),
+                    Clean(&s.display().to_string())
+                )));
+            }
             if model_signing::is_bundle(&bytes) {
                 if args.shard.is_some() {
                     return Err(Error::usage(
@@ -205,6 +215,20 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     Ok(report.outcome())
 }
 
+/// An unsigned mlguard manifest (`hash` output: a `tool` of `mlguard ...`, a `root` and
+/// `files`), given where a signed envelope was expected: a hint, not a signature failure.
+fn is_manifest(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        tool: Option<String>,
+        root: Option<serde::de::IgnoredAny>,
+        files: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| {
+        p.tool.is_some_and(|t| t.starts_with("mlguard")) && p.root.is_some() && p.files.is_some()
+    })
+}
+
 /// Build the report shared by `verify` and `diff`: one finding per non-ok path, summary
 /// counts per status, and the `files` list of every non-ok path. `files` are the non-ok
 /// paths, `ok` the count of the others. The table prints neither the findings' evidence
@@ -224,6 +248,8 @@ pub(crate) fn results_report(
         .map(|f| to_finding(f, allow_added, detailed))
         .collect();
     let mut report = Report::gate(command, findings, Severity::High);
+    // Every difference fails (no --fail-on), so the outputs name no fail-on level.
+    report.has_fail_on = false;
     let mut summary = Map::new();
     summary.insert("total".into(), (files.len() + ok).into());
     // `verify` never reports `removed`; `diff` compares two manifests, so nothing can be

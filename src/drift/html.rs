@@ -13,12 +13,9 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The CSS class of a severity's row: the severity word itself (one vocabulary).
 fn sev_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical | Severity::High => "alert",
-        Severity::Medium => "warn",
-        _ => "info",
-    }
+    s.as_str()
 }
 
 fn nums(v: &Value) -> Vec<f64> {
@@ -127,6 +124,19 @@ fn bars_svg(base: &Value, cur: &Value) -> String {
 pub fn render(report: &Report, columns: &[Value], baseline: &str, current: &str) -> String {
     let mut h = String::new();
     let verdict = report.verdict().word();
+    // The same counts as the table's summary line and the JSON summary: every finding.
+    let counts = match report.severity_counts() {
+        c if c.is_empty() => "no findings".to_string(),
+        c => {
+            let n = report.findings.len();
+            let parts: Vec<String> = c.iter().map(|(s, k)| format!("{k} {s}")).collect();
+            format!(
+                "{n} finding{}: {}",
+                if n == 1 { "" } else { "s" },
+                parts.join(", ")
+            )
+        }
+    };
     let _ = write!(
         h,
         r#"<!DOCTYPE html>
@@ -137,14 +147,15 @@ body{{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px
 .verdict{{font-size:22px;font-weight:bold;padding:10px 14px;border-radius:6px;display:inline-block}}
 .PASS{{background:#e3f6e3;color:#1b6b1b}} .FAIL{{background:#fde2e2;color:#9b1c1c}} .INCOMPLETE{{background:#fff3cd;color:#7a5b00}}
 table{{border-collapse:collapse;margin:8px 0}} td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}}
-th{{background:#f3f3f3}} .alert{{background:#fde2e2}} .warn{{background:#fff4d6}} .info{{color:#555}}
+th{{background:#f3f3f3}} .critical,.high{{background:#fde2e2}} .medium{{background:#fff4d6}} .low,.info{{color:#555}}
 section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-size:12px}}
 </style></head><body>
 <h1>mlguard drift report</h1>
-<p><span class="verdict {verdict}">{verdict}</span> &nbsp; fail-on <b>{fail_on}</b></p>
+<p><span class="verdict {verdict}">{verdict}</span> &nbsp; {counts}; fail-on <b>{fail_on}</b></p>
 <p>Baseline: <code>{baseline}</code><br>Current: <code>{current}</code></p>
 "#,
-        fail_on = report.fail_on.drift_word(),
+        fail_on = report.fail_on,
+        counts = esc(&counts),
         baseline = esc(baseline),
         current = esc(current),
     );
@@ -171,7 +182,7 @@ section{{border-top:1px solid #ddd;margin-top:18px;padding-top:8px}} code{{font-
     });
     h.push_str("<h2>Findings</h2>\n");
     if fs.iter().all(|f| f.severity == Severity::Info) {
-        h.push_str("<p>No drift or poisoning finding at warn or alert.</p>\n");
+        h.push_str("<p>No drift or poisoning finding at medium or above.</p>\n");
     }
     h.push_str("<table><tr><th>severity</th><th>rule</th><th>subject</th><th>finding</th><th>value</th></tr>\n");
     for f in &fs {

@@ -1,7 +1,7 @@
 //! Drift and poisoning detection between two profiles.
 //!
 //! Decisions are made on **effect size**, gated by significance: a statistic produces a
-//! finding when its value passes the documented warn/alert threshold *and* the difference
+//! finding when its value passes the documented medium/high threshold *and* the difference
 //! is not explainable by sampling or sketch error. The significance uses
 //! - the sketches' stated rank error, subtracted from KS distances before any p-value (a
 //!   distance under the sketch error is never significant),
@@ -25,18 +25,22 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
-    pub warn: f64,
-    pub alert: f64,
+    /// At or above: a `medium` finding. `warn` is the older spelling (accepted in configs).
+    #[serde(alias = "warn")]
+    pub medium: f64,
+    /// At or above: a `high` finding. `alert` is the older spelling.
+    #[serde(alias = "alert")]
+    pub high: f64,
 }
 
 impl Thresholds {
-    const fn new(warn: f64, alert: f64) -> Self {
-        Thresholds { warn, alert }
+    const fn new(medium: f64, high: f64) -> Self {
+        Thresholds { medium, high }
     }
     pub fn level(&self, v: f64) -> Option<Severity> {
-        if v >= self.alert {
+        if v >= self.high {
             Some(Severity::High)
-        } else if v >= self.warn {
+        } else if v >= self.medium {
             Some(Severity::Medium)
         } else {
             None
@@ -158,7 +162,7 @@ fn round(x: f64) -> f64 {
 }
 
 /// One statistic of one column against its thresholds: the finding (with the documented
-/// evidence fields) when it reaches `warn`, else `None`. `pq` = (p-value, BH q-value) for
+/// evidence fields) when it reaches its `medium` threshold, else `None`. `pq` = (p-value, BH q-value) for
 /// statistics that were also tested.
 fn stat_finding(
     id: &str,
@@ -174,8 +178,8 @@ fn stat_finding(
         .with("column", column.to_string())
         .with("statistic", stat)
         .with("value", round(val))
-        .with("threshold_warn", th.warn)
-        .with("threshold_alert", th.alert);
+        .with("threshold_medium", th.medium)
+        .with("threshold_high", th.high);
     if let Some((p, q)) = pq {
         f = f.with("p_value", p).with("q_value", q);
     }
@@ -298,7 +302,7 @@ impl<'a> Ctx<'a> {
             )
             .with("statistic", "volume_ratio")
             .with("value", round(ratio))
-            .with("threshold_warn", self.s.volume_ratio.warn)
+            .with("threshold_medium", self.s.volume_ratio.medium)
             .with("baseline_rows", self.base.rows)
             .with("current_rows", self.cur.rows),
         );
@@ -592,8 +596,8 @@ impl<'a> Ctx<'a> {
                     .with("value", round(li))
                     .with("js", round(js))
                     .with("label", lab)
-                    .with("threshold_warn", self.s.label_shift.warn)
-                    .with("threshold_alert", self.s.label_shift.alert)
+                    .with("threshold_medium", self.s.label_shift.medium)
+                    .with("threshold_high", self.s.label_shift.high)
                     .with("p_value", p),
                 );
             }
@@ -680,8 +684,8 @@ impl<'a> Ctx<'a> {
                     .with("value", round(wn))
                     .with("columns_moved", n)
                     .with("hidden_in_marginal", !marginal_fired.contains(&col))
-                    .with("threshold_warn", self.s.conditional.warn)
-                    .with("threshold_alert", self.s.conditional.alert)
+                    .with("threshold_medium", self.s.conditional.medium)
+                    .with("threshold_high", self.s.conditional.high)
                     .with("q_value", q),
             );
         }
@@ -744,8 +748,8 @@ impl<'a> Ctx<'a> {
                                 .with("rows", round(all))
                                 .with("label_share", round(share))
                                 .with("label_prior", round(prior))
-                                .with("threshold_warn", self.s.trigger_z.warn)
-                                .with("threshold_alert", self.s.trigger_z.alert),
+                                .with("threshold_medium", self.s.trigger_z.medium)
+                                .with("threshold_high", self.s.trigger_z.high),
                         );
                     }
                 }
@@ -800,8 +804,8 @@ impl<'a> Ctx<'a> {
                                     .with("rows", count)
                                     .with("label_share", round(share))
                                     .with("label_prior", round(prior))
-                                    .with("threshold_warn", self.s.trigger_z.warn)
-                                    .with("threshold_alert", self.s.trigger_z.alert),
+                                    .with("threshold_medium", self.s.trigger_z.medium)
+                                    .with("threshold_high", self.s.trigger_z.high),
                             );
                         }
                     }
@@ -851,8 +855,8 @@ impl<'a> Ctx<'a> {
                             .with("label_share", round(share))
                             .with("label_prior", round(prior))
                             .with("baseline_share", round(base_share))
-                            .with("threshold_warn", self.s.trigger_z.warn)
-                            .with("threshold_alert", self.s.trigger_z.alert),
+                            .with("threshold_medium", self.s.trigger_z.medium)
+                            .with("threshold_high", self.s.trigger_z.high),
                     );
                 }
             }
@@ -926,8 +930,8 @@ impl<'a> Ctx<'a> {
                         .with("from_label", from.clone())
                         .with("value", round(share))
                         .with("rows", round(rows))
-                        .with("threshold_warn", self.s.label_flips.warn)
-                        .with("threshold_alert", self.s.label_flips.alert),
+                        .with("threshold_medium", self.s.label_flips.medium)
+                        .with("threshold_high", self.s.label_flips.high),
                 );
             }
         }
@@ -950,8 +954,8 @@ impl<'a> Ctx<'a> {
                         .with("column", name.clone())
                         .with("statistic", "conflicting_group_share_increase")
                         .with("value", round(conf_inc))
-                        .with("threshold_warn", self.s.conflicting_duplicates.warn)
-                        .with("threshold_alert", self.s.conflicting_duplicates.alert)
+                        .with("threshold_medium", self.s.conflicting_duplicates.medium)
+                        .with("threshold_high", self.s.conflicting_duplicates.high)
                         .with("examples", examples),
                 );
             }
@@ -970,8 +974,8 @@ impl<'a> Ctx<'a> {
                 finding("drift.duplicate_rows", sev, "(rows)", format!("{:.1}% of rows are extra copies of other rows (baseline {:.1}%), {c_groups:.0} groups", c_extra / cur_rows * 100.0, b_extra / base_rows * 100.0))
                     .with("statistic", "duplicate_share_increase")
                     .with("value", round(dup_inc))
-                    .with("threshold_warn", self.s.duplicate_rows.warn)
-                    .with("threshold_alert", self.s.duplicate_rows.alert)
+                    .with("threshold_medium", self.s.duplicate_rows.medium)
+                    .with("threshold_high", self.s.duplicate_rows.high)
                     .with("top", top.iter().map(|(k, n)| json!({"fingerprint": k, "count": n})).collect::<Vec<_>>()),
             );
         }

@@ -8,10 +8,11 @@ use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
 
-/// One ordered severity scale for every command.
+/// One ordered severity scale, and one set of words, for every command and every output
+/// format (table, JSON, SARIF, JUnit, HTML): `info`, `low`, `medium`, `high`, `critical`.
 ///
-/// Drift's vocabulary maps onto it: `warn` = `medium`, `alert` = `high` (both spellings are
-/// accepted by `--fail-on`).
+/// Drift used to say `warn` and `alert`; `--fail-on` and config thresholds still accept
+/// them as input spellings of `medium` and `high`, but nothing prints them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -37,15 +38,6 @@ impl Severity {
             Severity::Medium => "medium",
             Severity::High => "high",
             Severity::Critical => "critical",
-        }
-    }
-    /// The name drift uses for a level: `warn` (= medium) and `alert` (= high); the other
-    /// levels keep their own names.
-    pub fn drift_word(self) -> &'static str {
-        match self {
-            Severity::Medium => "warn",
-            Severity::High => "alert",
-            s => s.as_str(),
         }
     }
 }

@@ -16,8 +16,9 @@ use serde_json::{Map, Value};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Output formats. Each command documents which ones it accepts; asking for another is a
-/// usage error (exit 2), never a silent fallback.
+/// Report formats: how a gate's [`Report`] is written. Each command accepts the subset it
+/// renders, and its `--format` help lists exactly that subset ([`Format::parser`]); the
+/// check-file lines of `hash` are not report formats (`cmd::hash::HashFormat`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Human-readable table (the default).
@@ -34,13 +35,18 @@ pub enum Format {
     Ocsf,
     /// Comma-separated values with a header line (scan views).
     Csv,
-    /// b3sum check-file lines (hash only).
-    B3sum,
-    /// sha256sum check-file lines (hash only).
-    Sha256sum,
 }
 
 impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Table,
+        Format::Json,
+        Format::Jsonl,
+        Format::Sarif,
+        Format::Junit,
+        Format::Ocsf,
+        Format::Csv,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Format::Table => "table",
@@ -50,9 +56,37 @@ impl Format {
             Format::Junit => "junit",
             Format::Ocsf => "ocsf",
             Format::Csv => "csv",
-            Format::B3sum => "b3sum",
-            Format::Sha256sum => "sha256sum",
         }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Format::Table => "human-readable table (the default)",
+            Format::Json => "one JSON document (stable, docs/output.md)",
+            Format::Jsonl => "one JSON finding per line",
+            Format::Sarif => "SARIF 2.1.0 for code-scanning dashboards",
+            Format::Junit => "JUnit XML for CI test dashboards",
+            Format::Ocsf => "OCSF Detection Finding (class 2004), one per line",
+            Format::Csv => "comma-separated rows with a header line (scan views)",
+        }
+    }
+    /// The clap value parser of a command's `--format`: accepts only `allowed` and lists
+    /// only them in `--help` and in the error for anything else, so help never offers a
+    /// format the command then refuses.
+    pub fn parser(
+        allowed: &'static [Format],
+    ) -> impl clap::builder::TypedValueParser<Value = Format> {
+        use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+        PossibleValuesParser::new(
+            allowed
+                .iter()
+                .map(|f| PossibleValue::new(f.name()).help(f.help())),
+        )
+        .map(|s: String| {
+            Format::ALL
+                .into_iter()
+                .find(|f| f.name() == s)
+                .unwrap_or(Format::Table)
+        })
     }
     /// Usage error unless `self` is one of `allowed`.
     pub fn check(self, command: &str, allowed: &[Format]) -> Result<Format> {
@@ -176,6 +210,10 @@ pub struct Report {
     /// `--allow-partial`: skipped inputs are reported but do not make the verdict incomplete
     /// (forensic use on damaged exports).
     pub allow_partial: bool,
+    /// Whether the command has a `--fail-on` option. `verify` and `diff` fail on every
+    /// difference and have none, so their reports carry no `fail_on` (JSON key, summary
+    /// line): an output must not name an option the command does not take.
+    pub has_fail_on: bool,
     /// Display threshold (`scan --min-severity`): findings below it are not listed in any
     /// format, but the verdict and the counts still include them. `Info` lists everything.
     pub min_severity: Severity,
@@ -192,8 +230,24 @@ impl Report {
             extra: Map::new(),
             skipped: Vec::new(),
             allow_partial: false,
+            has_fail_on: true,
             min_severity: Severity::Info,
         }
+    }
+    /// How many findings there are of each severity, worst first, leaving out the
+    /// severities with none: what every format's summary counts.
+    pub fn severity_counts(&self) -> Vec<(Severity, usize)> {
+        Severity::ALL
+            .iter()
+            .rev()
+            .map(|s| {
+                (
+                    *s,
+                    self.findings.iter().filter(|f| f.severity == *s).count(),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
     /// The one verdict rule for every gate (see [`Verdict`]).
     pub fn verdict(&self) -> Verdict {
@@ -251,7 +305,7 @@ impl Report {
             version: env!("CARGO_PKG_VERSION"),
             command: &self.command,
             verdict: self.verdict(),
-            fail_on: self.fail_on.as_str(),
+            fail_on: self.has_fail_on.then(|| self.fail_on.as_str()),
             summary: Summary {
                 counts: &self.summary,
                 skipped: self.skipped_count(),
@@ -265,14 +319,16 @@ impl Report {
 }
 
 /// `--format json`, key order as documented in docs/output.md: tool, version, command,
-/// verdict, fail_on, summary, the command's own keys, allow_partial, skipped, findings.
+/// verdict, fail_on (commands with `--fail-on` only), summary, the command's own keys,
+/// allow_partial, skipped, findings.
 #[derive(serde::Serialize)]
 struct JsonDoc<'a> {
     tool: &'static str,
     version: &'static str,
     command: &'a str,
     verdict: Verdict,
-    fail_on: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fail_on: Option<&'static str>,
     summary: Summary<'a>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
@@ -300,8 +356,7 @@ impl serde::Serialize for Summary<'_> {
     }
 }
 
-/// Render `report` as `format` into `out`. Formats that are command-specific (b3sum lines,
-/// OCSF) are rendered by their command; asking this function for them is a usage error.
+/// Render `report` as `format` into `out`.
 pub fn render(report: &Report, format: Format, out: &mut Output) -> Result<()> {
     let name = out.name();
     let out: &mut dyn Write = out;
@@ -320,10 +375,10 @@ pub fn render(report: &Report, format: Format, out: &mut Output) -> Result<()> {
         Format::Sarif => sarif::write(report, out),
         Format::Junit => junit::write(report, out),
         Format::Ocsf => ocsf::write(report, out),
-        other => {
+        // Rows, not findings: only the scan views (`scan --view`) render CSV.
+        Format::Csv => {
             return Err(Error::usage(format!(
-                "format {} is not available for '{}'",
-                other.name(),
+                "'mlguard {}' writes CSV only for a --view",
                 report.command
             )))
         }

@@ -109,9 +109,21 @@ fn show_list(v: &Value, sep: &str) -> String {
         .map(|i| match i {
             Value::Object(o) => {
                 let v = o.get("value").map(plain).unwrap_or_default();
-                match o.get("events").and_then(Value::as_u64) {
-                    Some(n) => format!("{v} ({n})"),
-                    None => v,
+                // Country / AS of an address (`--geoip`), then the event count.
+                let mut extra: Vec<String> = Vec::new();
+                if let Some(n) = o.get("events").and_then(Value::as_u64) {
+                    extra.push(n.to_string());
+                }
+                if let Some(c) = o.get("country").and_then(Value::as_str) {
+                    extra.push(c.to_string());
+                }
+                if let Some(a) = o.get("asn").and_then(Value::as_u64) {
+                    extra.push(format!("AS{a}"));
+                }
+                if extra.is_empty() {
+                    v
+                } else {
+                    format!("{v} ({})", extra.join(" "))
                 }
             }
             other => plain(other),

@@ -1,13 +1,21 @@
 //! Human table: worst first, aligned columns, then one summary line.
 
 use super::text::{clean, Clean};
-use super::Report;
+use super::{Report, Severity};
 use std::io::{self, Write};
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_from(report, Severity::Info, out)
+}
+
+/// The table with only the findings at or above `shown` listed (drift leaves its `info`
+/// findings to JSON/HTML); the summary line still counts every finding and says how many
+/// are not listed, so the table's count equals the other formats'.
+pub fn write_from(report: &Report, shown: Severity, out: &mut dyn Write) -> io::Result<()> {
     let rows: Vec<[String; 4]> = report
         .sorted_findings()
         .into_iter()
+        .filter(|f| f.severity >= shown)
         .map(|f| {
             [
                 f.severity.as_str().to_string(),
@@ -40,7 +48,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     write_skipped(report, out)?;
-    writeln!(out, "{}", summary_line(report))
+    writeln!(out, "{}", summary_line_from(report, shown))
 }
 
 /// How many `skipped` entries the table lists before pointing at `--format json`.
@@ -127,22 +135,17 @@ pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// `verdict: FAIL (3 findings: 1 high, 2 medium; fail-on high)`
 pub fn summary_line(report: &Report) -> String {
-    use super::Severity;
-    // Drift speaks info / warn / alert (= info, medium, high).
-    let word = |s: Severity| -> &'static str {
-        if report.command == "drift" {
-            s.drift_word()
-        } else {
-            s.as_str()
-        }
-    };
-    let mut counts = Vec::new();
-    for s in Severity::ALL.iter().rev() {
-        let n = report.findings.iter().filter(|f| f.severity == *s).count();
-        if n > 0 {
-            counts.push(format!("{n} {}", word(*s)));
-        }
-    }
+    summary_line_from(report, Severity::Info)
+}
+
+/// The summary line of a table that lists only findings at or above `shown`:
+/// `verdict: FAIL (2 findings: 1 high, 1 info; 1 info not listed (see --format json); fail-on high)`.
+pub fn summary_line_from(report: &Report, shown: Severity) -> String {
+    let counts: Vec<String> = report
+        .severity_counts()
+        .into_iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
     let verdict = report.verdict().word();
     let n = report.findings.len();
     let plural = if n == 1 { "" } else { "s" };
@@ -151,17 +154,33 @@ pub fn summary_line(report: &Report) -> String {
     } else {
         format!("{n} finding{plural}: {}", counts.join(", "))
     }];
+    // `scan --min-severity`: not listed in any format.
     let hidden = report.hidden();
     if hidden > 0 {
         parts.push(format!(
             "{hidden} below --min-severity {} not listed",
-            word(report.min_severity)
+            report.min_severity
+        ));
+    }
+    // Not listed in this table only (drift's info findings): JSON lists them.
+    let unlisted: Vec<String> = report
+        .severity_counts()
+        .into_iter()
+        .filter(|(s, _)| *s < shown && *s >= report.min_severity)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    if !unlisted.is_empty() {
+        parts.push(format!(
+            "{} not listed (see --format json)",
+            unlisted.join(", ")
         ));
     }
     let skipped = skipped_note(report);
     if !skipped.is_empty() {
         parts.push(skipped);
     }
-    parts.push(format!("fail-on {}", word(report.fail_on)));
+    if report.has_fail_on {
+        parts.push(format!("fail-on {}", report.fail_on));
+    }
     format!("verdict: {verdict} ({})", parts.join("; "))
 }

@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod detect;
 pub mod geoip;
+pub mod hint;
 pub mod inference;
 pub mod scenario;
 pub mod sigma;
@@ -78,6 +79,15 @@ pub struct Output {
     /// With `Options::keep_events`: every event read, in time order (raw records only for
     /// sources that keep them).
     pub kept: Vec<Event>,
+    /// With `Options::keep_events` and `--geoip`: the databases, for the views.
+    pub geo: Option<geoip::GeoIp>,
+}
+
+/// `Output` is `Debug`; the databases are shown by name only.
+impl std::fmt::Debug for geoip::GeoIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoIp").finish_non_exhaustive()
+    }
 }
 
 /// Read the inputs and run every detection.
@@ -277,6 +287,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         } else {
             Vec::new()
         },
+        geo: geo.filter(|_| opts.keep_events),
     })
 }
 

@@ -96,8 +96,16 @@ pub(crate) struct Spec {
 #[derive(Debug, Clone)]
 pub(crate) struct Correlation {
     pub spec: Spec,
-    /// Index of each base rule in the rule set, in `rules:` order.
+    /// Index of each base rule in the rule set, in `rules:` order (`usize::MAX` where the
+    /// position is a correlation, see `chain`).
     pub bases: Vec<usize>,
+    /// Per position: the index of the correlation named there (chained correlations).
+    pub chain: Vec<Option<usize>>,
+    /// `(parent correlation, position)` of every correlation that names this one.
+    pub uses: Vec<(u32, u16)>,
+    /// Whether its findings are reported: false when a parent names it with
+    /// `generate: false` (only the outermost correlation reports, as the spec says).
+    pub emit: bool,
     /// Per base position: the record field of each group-by column (aliases applied).
     pub group_fields: Vec<Vec<String>>,
     /// Per base position: the `value_count` field (aliases applied).
@@ -676,8 +684,7 @@ impl Correlation {
         };
         let bases: Vec<Value> = rule_pos
             .iter()
-            .filter_map(|&p| self.bases.get(p))
-            .filter_map(|&i| rule_titles.get(i))
+            .filter_map(|&p| rule_titles.get(p))
             .map(|(id, title)| json!({"id": id, "title": title}))
             .collect();
         let mut f = Finding::new(

@@ -285,9 +285,8 @@ impl RuleSet {
             .iter()
             .flat_map(|(c, _)| std::iter::once(c.id.clone()).chain(c.name.clone()))
             .collect();
-        for (spec, mine) in pending {
-            let (id, file) = (spec.id.clone(), spec.file.clone());
-            match set.add_correlation(spec, &mine, &names) {
+        for (id, file, r) in set.add_pending(pending, &names) {
+            match r {
                 Ok(()) => {
                     report.loaded.push(id);
                     report.correlations += 1;
@@ -333,10 +332,57 @@ impl RuleSet {
             .iter()
             .flat_map(|c| std::iter::once(c.id.clone()).chain(c.name.clone()))
             .collect();
-        for c in corrs {
-            self.add_correlation(c, &mine, &names)?;
+        let pending = corrs.into_iter().map(|c| (c, mine.clone())).collect();
+        for (_, _, r) in self.add_pending(pending, &names) {
+            r?;
         }
         first.ok_or_else(|| "no rule".to_string())
+    }
+
+    /// Register correlations, each after the correlations it names (chains): rounds until
+    /// nothing more can be added; what is left names a correlation that did not load
+    /// (skipped, or a cycle) and gets that reason. Returns `(id, file, result)` for each.
+    fn add_pending(
+        &mut self,
+        mut pending: Vec<(correlation::Spec, Vec<usize>)>,
+        names: &[String],
+    ) -> Vec<(String, String, std::result::Result<(), String>)> {
+        let mut out = Vec::new();
+        loop {
+            let before = pending.len();
+            let mut later = Vec::new();
+            let all: Vec<usize> = (0..self.rules.len()).collect();
+            for (spec, mine) in pending {
+                let waits = spec.rules.iter().any(|r| {
+                    names.contains(r)
+                        && find_ref(&self.rules, &all, r).is_empty()
+                        && !self
+                            .correlations
+                            .iter()
+                            .any(|c| c.spec.id == *r || c.spec.name.as_deref() == Some(r.as_str()))
+                });
+                if waits {
+                    later.push((spec, mine));
+                    continue;
+                }
+                let (id, file) = (spec.id.clone(), spec.file.clone());
+                let r = self.add_correlation(spec, &mine, names);
+                out.push((id, file, r));
+            }
+            if later.is_empty() {
+                break;
+            }
+            if later.len() == before {
+                for (spec, mine) in later {
+                    let (id, file) = (spec.id.clone(), spec.file.clone());
+                    let r = self.add_correlation(spec, &mine, names);
+                    out.push((id, file, r));
+                }
+                break;
+            }
+            pending = later;
+        }
+        out
     }
 
     /// Resolve a correlation's `rules:` (by id, then `name`, then title; the rules of its
@@ -355,6 +401,7 @@ impl RuleSet {
             return Err(format!("correlation rule {} names itself", spec.id));
         }
         let mut bases = Vec::new();
+        let mut chain = Vec::new();
         for r in &spec.rules {
             let mut hits = find_ref(&self.rules, mine, r);
             if hits.is_empty() {
@@ -363,16 +410,24 @@ impl RuleSet {
                     .collect();
                 hits = find_ref(&self.rules, &all, r);
             }
-            match hits.as_slice() {
-                [one] => bases.push(*one),
-                [] => {
-                    let chained = corr_names.contains(r)
-                        || self.correlations.iter().any(|c| {
-                            c.spec.id == *r || c.spec.name.as_deref() == Some(r.as_str())
-                        });
+            let child = self
+                .correlations
+                .iter()
+                .position(|c| c.spec.id == *r || c.spec.name.as_deref() == Some(r.as_str()));
+            match (hits.as_slice(), child) {
+                ([one], _) => {
+                    bases.push(*one);
+                    chain.push(None);
+                }
+                ([], Some(ci)) => {
+                    bases.push(usize::MAX);
+                    chain.push(Some(ci));
+                }
+                ([], None) => {
+                    let chained = corr_names.contains(r);
                     return Err(if chained {
                         format!(
-                            "correlation rule {}: '{r}' is a correlation rule; chained correlations are not supported",
+                            "correlation rule {}: correlation rule '{r}' did not load (it is skipped, or the chain is a cycle)",
                             spec.id
                         )
                     } else {
@@ -382,7 +437,7 @@ impl RuleSet {
                         )
                     });
                 }
-                many => {
+                (many, _) => {
                     return Err(format!(
                         "correlation rule {}: '{r}' names {} rules (titles are not unique); refer to it by id",
                         spec.id,
@@ -393,6 +448,7 @@ impl RuleSet {
         }
         if bases
             .iter()
+            .zip(&chain)
             .collect::<std::collections::BTreeSet<_>>()
             .len()
             != bases.len()
@@ -403,14 +459,9 @@ impl RuleSet {
             ));
         }
         // Aliases are keyed by the base rule's name (spec), or its id or title here.
-        let field_for = |f: &str, rule: &Rule, pos: usize| -> String {
+        let field_for = |f: &str, names: [Option<&str>; 3], pos: usize| -> String {
             if let Some(per) = spec.aliases.get(f) {
-                let keys = [
-                    Some(spec.rules[pos].as_str()),
-                    rule.name.as_deref(),
-                    Some(rule.id.as_str()),
-                    Some(rule.title.as_str()),
-                ];
+                let keys = [Some(spec.rules[pos].as_str()), names[0], names[1], names[2]];
                 for k in keys.into_iter().flatten() {
                     if let Some(real) = per.get(k) {
                         return real.clone();
@@ -421,18 +472,49 @@ impl RuleSet {
         };
         let mut group_fields = Vec::new();
         let mut value_field = Vec::new();
-        for (pos, &i) in bases.iter().enumerate() {
-            let rule = &self.rules[i];
+        for (pos, (&i, ch)) in bases.iter().zip(&chain).enumerate() {
+            let names = match (self.rules.get(i), ch.and_then(|c| self.correlations.get(c))) {
+                (Some(r), _) => [
+                    r.name.as_deref(),
+                    Some(r.id.as_str()),
+                    Some(r.title.as_str()),
+                ],
+                (None, Some(c)) => [
+                    c.spec.name.as_deref(),
+                    Some(c.spec.id.as_str()),
+                    Some(c.spec.title.as_str()),
+                ],
+                (None, None) => [None, None, None],
+            };
             group_fields.push(
                 spec.group_by
                     .iter()
-                    .map(|g| field_for(g, rule, pos))
+                    .map(|g| field_for(g, names, pos))
                     .collect(),
             );
-            value_field.push(spec.field.as_deref().map(|f| field_for(f, rule, pos)));
+            // A correlation's finding has no `value_count` field value.
+            value_field.push(
+                spec.field
+                    .as_deref()
+                    .filter(|_| ch.is_none())
+                    .map(|f| field_for(f, names, pos)),
+            );
         }
         let ci = self.correlations.len() as u32;
+        for (pos, ch) in chain.iter().enumerate() {
+            if let Some(c) = ch.and_then(|c| self.correlations.get_mut(c)) {
+                if c.uses.is_empty() {
+                    c.emit = spec.generate;
+                } else {
+                    c.emit |= spec.generate;
+                }
+                c.uses.push((ci, pos as u16));
+            }
+        }
         for (pos, &i) in bases.iter().enumerate() {
+            if i == usize::MAX {
+                continue;
+            }
             // A private copy of a standalone rule never reports twice under one id.
             let shadowed = self.rules[i].private
                 && self
@@ -452,6 +534,9 @@ impl RuleSet {
         self.correlations.push(correlation::Correlation {
             spec,
             bases,
+            chain,
+            uses: Vec::new(),
+            emit: true,
             group_fields,
             value_field,
         });
@@ -603,16 +688,65 @@ impl RuleSet {
                 v.push(h);
             }
         }
-        let titles: Vec<(String, String)> = self
-            .rules
-            .iter()
-            .map(|r| (r.id.clone(), r.title.clone()))
-            .collect();
         let mut out = Vec::new();
         let mut stats = Vec::new();
-        for (i, (c, hs)) in self.correlations.iter().zip(per).enumerate() {
+        // Children are registered before the correlations that name them, so one pass in
+        // index order feeds every parent before it is swept.
+        for (i, c) in self.correlations.iter().enumerate() {
+            let titles: Vec<(String, String)> = c
+                .bases
+                .iter()
+                .zip(&c.chain)
+                .map(|(&b, ch)| {
+                    match (self.rules.get(b), ch.and_then(|x| self.correlations.get(x))) {
+                        (Some(r), _) => (r.id.clone(), r.title.clone()),
+                        (None, Some(x)) => (x.spec.id.clone(), x.spec.title.clone()),
+                        (None, None) => Default::default(),
+                    }
+                })
+                .collect();
+            let hs = per.get_mut(i).map(std::mem::take).unwrap_or_default();
             let (f, st) = c.sweep(i, hs, &titles, max_groups.max(1));
-            out.extend(f);
+            for &(pj, pos) in &c.uses {
+                let Some(parent) = self.correlations.get(pj as usize) else {
+                    continue;
+                };
+                let fields = parent.group_fields.get(pos as usize);
+                for x in &f {
+                    let group = x.evidence.get("group");
+                    let key = fields
+                        .map(|fs| {
+                            fs.iter()
+                                .map(|g| {
+                                    group
+                                        .and_then(|m| m.get(g))
+                                        .and_then(|v| v.as_str())
+                                        .map(str::to_string)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let time_ms = x
+                        .evidence
+                        .get("time")
+                        .and_then(|t| t.as_str())
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| t.timestamp_millis());
+                    if let Some(v) = per.get_mut(pj as usize) {
+                        v.push(BaseHit {
+                            corr: pj,
+                            pos,
+                            key,
+                            value: None,
+                            time_ms,
+                            at: x.location.clone(),
+                        });
+                    }
+                }
+            }
+            if c.emit {
+                out.extend(f);
+            }
             stats.push(st);
         }
         (out, stats)

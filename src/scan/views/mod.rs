@@ -82,7 +82,7 @@ pub const MAX_EVENTS_PER_FINDING: usize = 1_000;
 pub const MAX_VALUES: usize = 50;
 
 /// What the views were asked for.
-pub struct Options {
+pub struct Options<'a> {
     /// Findings below it are not listed (they still count in the verdict and the counts).
     pub min_severity: Severity,
     /// Timeline: list each finding's events under it.
@@ -94,6 +94,29 @@ pub struct Options {
     pub offset: chrono::FixedOffset,
     /// `--source`, to read the raw records again as the scan read them.
     pub source: crate::input::logs::Forced,
+    /// `--geoip`: country and AS of source IPs in the principal view and the summary.
+    pub geo: Option<&'a crate::scan::geoip::GeoIp>,
+}
+
+/// Country and AS of source IPs, each address looked up once.
+pub struct GeoCache<'a> {
+    geo: &'a crate::scan::geoip::GeoIp,
+    seen: std::collections::HashMap<std::net::IpAddr, crate::scan::geoip::Geo>,
+}
+
+impl<'a> GeoCache<'a> {
+    pub fn new(geo: &'a crate::scan::geoip::GeoIp) -> GeoCache<'a> {
+        GeoCache {
+            geo,
+            seen: Default::default(),
+        }
+    }
+    /// `None` for text that is no address (`AWS Internal`, a service name).
+    pub fn get(&mut self, ip: &str) -> Option<&crate::scan::geoip::Geo> {
+        let ip: std::net::IpAddr = ip.parse().ok()?;
+        let geo = self.geo;
+        Some(self.seen.entry(ip).or_insert_with(|| geo.lookup(ip)))
+    }
 }
 
 /// A built view: rows, or the summary document.
@@ -107,7 +130,7 @@ pub fn build(view: View, findings: &[Finding], events: &[Event], opts: &Options)
     let mut rows = match view {
         View::Timeline => timeline::build(findings, events, opts),
         View::Summary => return Built::Summary(summary::build(findings, events, opts)),
-        View::Principals => principals::build(findings, events),
+        View::Principals => principals::build(findings, events, opts.geo),
         View::Actions => actions::build(findings, events),
         View::Search => search::build(events, opts),
     };

@@ -29,6 +29,8 @@ struct Agg {
     ips: Capped,
     keys: Capped,
     agents: Capped,
+    /// With `--geoip`: source countries (ISO 3166 codes), by events.
+    countries: Capped,
 }
 
 pub fn columns() -> Vec<Column> {
@@ -49,12 +51,18 @@ pub fn columns() -> Vec<Column> {
         Column::new("errors", Kind::List),
         Column::new("regions", Kind::List),
         Column::new("source_ips", Kind::List),
+        Column::new("countries", Kind::List),
         Column::new("access_keys", Kind::List),
         Column::new("user_agents", Kind::List),
     ]
 }
 
-pub fn build(findings: &[Finding], events: &[Event]) -> Rows {
+pub fn build(
+    findings: &[Finding],
+    events: &[Event],
+    geo: Option<&crate::scan::geoip::GeoIp>,
+) -> Rows {
+    let mut cache = geo.map(super::GeoCache::new);
     let mut by: HashMap<&str, Agg> = HashMap::new();
     for e in events {
         let a = by.entry(e.principal.as_str()).or_default();
@@ -87,6 +95,11 @@ pub fn build(findings: &[Finding], events: &[Event]) -> Rows {
         ] {
             if let Some(v) = v {
                 set.add(v);
+            }
+        }
+        if let (Some(c), Some(ip)) = (cache.as_mut(), &e.source_ip) {
+            if let Some(country) = c.get(ip).and_then(|g| g.country.clone()) {
+                a.countries.add(&country);
             }
         }
     }
@@ -134,7 +147,25 @@ pub fn build(findings: &[Finding], events: &[Event]) -> Rows {
         r.insert("actions_failed".into(), a.actions_failed.to_json());
         r.insert("errors".into(), a.errors.to_json());
         r.insert("regions".into(), a.regions.to_json());
-        r.insert("source_ips".into(), a.ips.to_json());
+        let mut ips = a.ips.to_json();
+        if let Some(c) = cache.as_mut() {
+            for v in ips["values"].as_array_mut().into_iter().flatten() {
+                let Some(g) = v["value"].as_str().and_then(|ip| c.get(ip)).cloned() else {
+                    continue;
+                };
+                if let Some(x) = g.country {
+                    v["country"] = x.into();
+                }
+                if let Some(x) = g.asn {
+                    v["asn"] = x.into();
+                }
+                if let Some(x) = g.as_org {
+                    v["as_org"] = x.into();
+                }
+            }
+            r.insert("countries".into(), a.countries.to_json());
+        }
+        r.insert("source_ips".into(), ips);
         r.insert("access_keys".into(), a.keys.to_json());
         r.insert("user_agents".into(), a.agents.to_json());
         rows.rows.push(r);

@@ -69,6 +69,30 @@ pub fn build(findings: &[Finding], events: &[Event], opts: &Options) -> Summary 
             p.findings += 1;
         }
     }
+    // With --geoip: events (and events with hits) per source country.
+    let countries = opts.geo.map(|g| {
+        let mut cache = super::GeoCache::new(g);
+        let mut by: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for (e, hit) in events.iter().zip(&m.hit) {
+            let Some(c) = e
+                .source_ip
+                .as_deref()
+                .and_then(|ip| cache.get(ip))
+                .and_then(|g| g.country.clone())
+            else {
+                continue;
+            };
+            let n = by.entry(c).or_default();
+            n.0 += 1;
+            n.1 += *hit as u64;
+        }
+        let mut v: Vec<(String, (u64, u64))> = by.into_iter().collect();
+        v.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+        v.into_iter()
+            .take(10)
+            .map(|(c, (n, h))| json!({"country": c, "events": n, "events_with_hits": h}))
+            .collect::<Vec<_>>()
+    });
     let mut busiest: Vec<(&chrono::NaiveDate, &(u64, u64))> = days.iter().collect();
     busiest.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
     let busiest: Vec<Value> = busiest
@@ -132,6 +156,9 @@ pub fn build(findings: &[Finding], events: &[Event], opts: &Options) -> Summary 
                "min_severity": opts.min_severity.as_str(), "by_severity": by_sev}),
     );
     doc.insert("busiest_dates".into(), busiest.into());
+    if let Some(c) = countries {
+        doc.insert("countries".into(), c.into());
+    }
     doc.insert("top_findings".into(), top.into());
     doc.insert(
         "sources".into(),
@@ -220,6 +247,20 @@ impl Summary {
                 format!("busiest dates ({})", offset_label(off)),
                 dates.join(", ")
             )?;
+        }
+        if let Some(cs) = d.get("countries").and_then(Value::as_array) {
+            let cs: Vec<String> = cs
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} ({} events, {} with hits)",
+                        clean(c["country"].as_str().unwrap_or("")),
+                        c["events"],
+                        c["events_with_hits"]
+                    )
+                })
+                .collect();
+            writeln!(out, "{:<20} {}", "source countries", cs.join(", "))?;
         }
         if let Some(top) = d["top_findings"].as_object().filter(|t| !t.is_empty()) {
             writeln!(out, "top findings")?;
