@@ -486,6 +486,121 @@ fn fuzz_envelope() {
     assert!(ok > 0);
 }
 
+/// OpenSSF model-signing bundles (key and certificate mode, both made by the real
+/// model_signing CLI) and their statements: `parse_bundle`, then the certificate chain
+/// against the fixture root (`verify_bundle_certificate`), then `parse_statement` on the
+/// payload and on the raw bytes. Errors only; never a panic.
+#[test]
+fn fuzz_model_signing_bundle() {
+    use mlguard::integrity::{model_signing as ms, x509};
+    let fx = |f: &str| std::fs::read(testdata(&format!("model-signing/{f}"))).unwrap();
+    let roots = x509::parse_pem_chain(&fx("root.pem"), "root.pem").unwrap();
+    let mut seeds = vec![
+        Seed::new("datasets.cert.sig", fx("datasets.cert.sig")),
+        Seed::new("datasets.key.sig", fx("datasets.key.sig")),
+    ];
+    let b = ms::parse_bundle(&fx("datasets.key.sig"), Path::new("k.sig")).unwrap();
+    seeds.push(Seed::new("statement.json", b.payload));
+    let name = Path::new("m.sig");
+    let ok = fuzz("model-signing", &seeds, cases(DEFAULT_CASES * 2), &|b| {
+        let mut ok = false;
+        match ms::parse_bundle(b, name) {
+            Ok(bundle) => {
+                ok = true;
+                if matches!(bundle.material, ms::Material::Certificate { .. }) {
+                    if let Err(e) = ms::verify_bundle_certificate(&bundle, &roots, name) {
+                        assert!(matches!(e.exit_code(), 2 | 3), "{e}");
+                    }
+                }
+                let _ = ms::parse_statement(&bundle.payload, name);
+            }
+            Err(e) => assert_eq!(e.exit_code(), 2, "{e}"),
+        }
+        match ms::parse_statement(b, name) {
+            Ok(st) => {
+                assert!(st.resources.len() <= ms::MAX_RESOURCES);
+                true
+            }
+            Err(e) => {
+                assert!(matches!(e.exit_code(), 2 | 3), "{e}");
+                ok
+            }
+        }
+    });
+    assert!(ok > 0, "no mutated bundle or statement parsed");
+}
+
+/// X.509: DER certificates (`parse_certificate`, then the chain check with the mutated
+/// certificate as leaf, intermediate or root) and PEM files (`parse_pem_chain`).
+#[test]
+fn fuzz_certificates() {
+    use mlguard::integrity::x509;
+    let fx = |f: &str| std::fs::read(testdata(&format!("model-signing/{f}"))).unwrap();
+    let pem = |f: &str| x509::parse_pem_chain(&fx(f), f).unwrap().remove(0);
+    let (root, int, leaf) = (pem("root.pem"), pem("int.pem"), pem("leaf.pem"));
+    let roots = std::slice::from_ref(&root);
+    assert!(x509::verify_chain(&[leaf.clone(), int.clone()], roots).is_ok());
+    let seeds = [
+        Seed::new("leaf.der", leaf.der.clone()),
+        Seed::new("int.der", int.der.clone()),
+        Seed::new("root.der", root.der.clone()),
+    ];
+    let ok = fuzz("x509-der", &seeds, cases(DEFAULT_CASES * 2), &|b| {
+        let Ok(c) = x509::parse_certificate(b, "fuzz") else {
+            return false;
+        };
+        let one = std::slice::from_ref(&c);
+        let _ = x509::verify_chain(&[c.clone(), int.clone()], roots);
+        let _ = x509::verify_chain(&[leaf.clone(), c.clone()], roots);
+        let _ = x509::verify_chain(&[leaf.clone(), int.clone()], one);
+        let _ = x509::verify_chain(one, one);
+        true
+    });
+    assert!(ok > 0, "no mutated certificate parsed");
+    let mut both = fx("int.pem");
+    both.extend(fx("root.pem"));
+    let seeds = [
+        Seed::new("chain.pem", both),
+        Seed::new("leaf.pem", fx("leaf.pem")),
+    ];
+    let ok = fuzz("x509-pem", &seeds, cases(DEFAULT_CASES), &|b| {
+        x509::parse_pem_chain(b, "fuzz.pem").is_ok()
+    });
+    assert!(ok > 0);
+}
+
+/// 7z archives: `sevenz::list` and `sevenz::unpack` of every folder (1 MiB cap), then the
+/// whole inspection of the mutated archive. Seeds: picklescan's LZMA2 `malicious1.7z`
+/// and a truncated copy. Errors only; never a panic or an allocation beyond the cap.
+#[test]
+fn fuzz_sevenz() {
+    use mlguard::inspect::{self, sevenz};
+    let lzma2 = std::fs::read(testdata("models/picklescan/malicious1.7z")).unwrap();
+    let mut seeds = vec![Seed::new("malicious1.7z", lzma2.clone())];
+    let mut truncated_tail = lzma2.clone();
+    truncated_tail.truncate(lzma2.len() - 3);
+    seeds.push(Seed::new("cut.7z", truncated_tail));
+    let opts = inspect::Options {
+        max_member_bytes: 1 << 20,
+        ..inspect::Options::default()
+    };
+    let ok = fuzz("7z", &seeds, cases(DEFAULT_CASES * 2), &|b| {
+        let _ = inspect::inspect_bytes("m.7z", b, &opts);
+        match sevenz::list(b) {
+            Ok(l) => {
+                for i in 0..l.streams.folders.len() {
+                    if let Ok(v) = sevenz::unpack(b, &l.streams, i, 1 << 20) {
+                        assert!(v.len() <= 1 << 20);
+                    }
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    assert!(ok > 0, "no mutated 7z parsed");
+}
+
 #[test]
 fn fuzz_proof() {
     let p = made_by_binary(&[

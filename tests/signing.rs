@@ -9,9 +9,18 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::util::testdata;
+
 fn run_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mlguard"))
         .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mlguard")
+}
+fn mlguard_out(args: &[&OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -873,12 +882,26 @@ fn model_signing_bundles_round_trip_and_every_check_fails_closed() {
     b["verificationMaterial"] = json!({"certificate": {"rawBytes": "AAAA"}, "tlogEntries": []});
     write_bundle("cert.sig", &b);
     let o = verify("cert.sig", "ec.pub", &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(
-        err(&o).contains("certificate mode not supported"),
+        err(&o).contains("not a DER X.509 certificate"),
         "{}",
         err(&o)
     );
+    // A key-mode bundle with --certificate-chain: the flag does not apply.
+    let o = run_in(
+        d,
+        &[
+            "verify",
+            "model",
+            "--signature",
+            "model/model.sig",
+            "--certificate-chain",
+            "ec.pub",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("key-mode bundle"), "{}", err(&o));
     let mut b = bundle.clone();
     b["dsseEnvelope"]["signatures"] = json!([]);
     write_bundle("nosig.sig", &b);
@@ -1118,6 +1141,376 @@ fn model_signing_cli_interop() {
         ],
     );
     assert!(o.status.success(), "{}", err(&o));
+}
+
+// ---- model-signing certificate mode ------------------------------------------------------
+
+/// Run a shell pipeline of openssl commands in `d` (the test's own CA), failing loudly.
+fn sh(d: &Path, script: &str) {
+    let o = Command::new("sh")
+        .current_dir(d)
+        .args(["-ec", script])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `NAME.key` (PKCS#8) and `NAME.pem`: self-signed when `issuer` is None, else issued by
+/// `issuer` (its `.pem`/`.key`), with the given extensions and validity in days.
+fn cert(d: &Path, name: &str, curve: &str, issuer: Option<&str>, ext: &str, days: i32) {
+    std::fs::write(d.join(format!("{name}.ext")), ext.replace(';', "\n")).unwrap();
+    sh(
+        d,
+        &format!(
+            "openssl ecparam -name {curve} -genkey -noout -out {name}.sec1
+             openssl pkcs8 -topk8 -nocrypt -in {name}.sec1 -out {name}.key
+             openssl req -new -key {name}.key -subj '/CN={name}' -out {name}.csr 2>/dev/null"
+        ),
+    );
+    let (ca, cakey) = match issuer {
+        Some(i) => (format!("{i}.pem"), format!("{i}.key")),
+        None => (String::new(), format!("{name}.key")),
+    };
+    let sign = if issuer.is_some() {
+        format!(
+            "-CA {ca} -CAkey {cakey} -set_serial 0x{}",
+            hex::encode(name)
+        )
+    } else {
+        format!("-signkey {cakey}")
+    };
+    sh(
+        d,
+        &format!(
+            "openssl x509 -req -in {name}.csr {sign} -days {days} -sha384 -extfile {name}.ext -out {name}.pem 2>/dev/null"
+        ),
+    );
+}
+
+/// Certificate-mode bundles (`model_signing sign certificate`): chains built by openssl in
+/// the test; every rule of the chain check fails closed, tampering is exit 1, and the real
+/// model_signing CLI agrees with mlguard in both directions when it is installed.
+#[test]
+fn model_signing_certificate_mode() {
+    // Bundles the real model_signing 1.1.1 made (testdata/model-signing/README.md) verify
+    // without it, in both modes; the wrong mode's flag is refused.
+    let fx = |f: &str| testdata(&format!("model-signing/{f}"));
+    let data = testdata("datasets");
+    let o = mlguard_out(&[
+        "verify".as_ref(),
+        data.as_os_str(),
+        "--signature".as_ref(),
+        fx("datasets.cert.sig").as_os_str(),
+        "--certificate-chain".as_ref(),
+        fx("root.pem").as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        err(&o).contains("'O=example,CN=mlguard test publisher' via CN=mlguard test intermediate -> CN=mlguard test root"),
+        "{}",
+        err(&o)
+    );
+    let o = mlguard_out(&[
+        "verify".as_ref(),
+        data.as_os_str(),
+        "--signature".as_ref(),
+        fx("datasets.key.sig").as_os_str(),
+        "--pubkey".as_ref(),
+        fx("leaf.pub").as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = mlguard_out(&[
+        "verify".as_ref(),
+        data.as_os_str(),
+        "--signature".as_ref(),
+        fx("datasets.cert.sig").as_os_str(),
+        "--certificate-chain".as_ref(),
+        fx("int.pem").as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+
+    if !have("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    model_dir(d);
+    const CA: &str = "basicConstraints=critical,CA:TRUE;keyUsage=critical,keyCertSign,cRLSign";
+    const INT: &str = "basicConstraints=critical,CA:TRUE,pathlen:0;keyUsage=critical,keyCertSign";
+    const LEAF: &str = "basicConstraints=CA:FALSE;keyUsage=critical,digitalSignature";
+    cert(d, "root", "prime256v1", None, CA, 3650);
+    cert(d, "int", "secp384r1", Some("root"), INT, 1000);
+    cert(d, "leaf", "prime256v1", Some("int"), LEAF, 100);
+    // Same subject as the root, another key: the impostor root.
+    std::fs::create_dir(d.join("evil")).unwrap();
+    cert(&d.join("evil"), "root", "prime256v1", None, CA, 3650);
+    sh(d, "cat int.pem root.pem > chain.pem");
+    let sign = |leaf: &str, chain: &[&str], out: &str| {
+        let (key, pem) = (format!("{leaf}.key"), format!("{leaf}.pem"));
+        let mut a = vec![
+            "sign",
+            "model",
+            "--format",
+            "model-signing",
+            "--key",
+            &key,
+            "--certificate",
+            &pem,
+            "-o",
+            out,
+        ];
+        for c in chain {
+            a.extend(["--certificate-chain", c]);
+        }
+        run_in(d, &a)
+    };
+    let verify = |sig: &str, roots: &[&str]| {
+        let mut a = vec!["verify", "model", "--signature", sig];
+        for r in roots {
+            a.extend(["--certificate-chain", r]);
+        }
+        run_in(d, &a)
+    };
+    let o = sign("leaf", &["chain.pem"], "model/model.sig");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(d.join("model/model.sig")).unwrap()).unwrap();
+    let certs = bundle["verificationMaterial"]["x509CertificateChain"]["certificates"]
+        .as_array()
+        .unwrap();
+    assert_eq!(certs.len(), 3, "leaf, intermediate, root");
+    assert!(bundle["verificationMaterial"].get("publicKey").is_none());
+    // The root alone is enough (the intermediate comes from the bundle).
+    let o = verify("model/model.sig", &["root.pem"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        err(&o).contains("certificate 'CN=leaf' via CN=int -> CN=root"),
+        "{}",
+        err(&o)
+    );
+    // Trust failures (3): an intermediate alone, an impostor root of the same name.
+    let o = verify("model/model.sig", &["int.pem"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(err(&o).contains("self-signed root"), "{}", err(&o));
+    let o = verify("model/model.sig", &["evil/root.pem"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(
+        err(&o).contains("does not verify with the key"),
+        "{}",
+        err(&o)
+    );
+    // Flags of the other mode, or no roots: usage (2).
+    for extra in [&["--pubkey", "root.pem"][..], &[]] {
+        let mut a = vec!["verify", "model", "--signature", "model/model.sig"];
+        a.extend_from_slice(extra);
+        let o = run_in(d, &a);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", err(&o));
+        assert!(err(&o).contains("--certificate-chain"), "{}", err(&o));
+    }
+    // Tampered data: 1.
+    std::fs::write(d.join("model/a-b"), b"changed\n").unwrap();
+    let o = verify("model/model.sig", &["root.pem"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    std::fs::write(d.join("model/a-b"), b"dash\n").unwrap();
+    // A statement re-signed by a key that is not the leaf's: 3.
+    {
+        cert(d, "stray", "prime256v1", None, LEAF, 10);
+        let st = bundle_payload(&bundle);
+        let forged = resign(&bundle, &st, &d.join("stray.key"));
+        std::fs::write(d.join("forged.sig"), serde_json::to_vec(&forged).unwrap()).unwrap();
+        let o = verify("forged.sig", &["root.pem"]);
+        assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+        assert!(
+            err(&o).contains("signing certificate 'CN=leaf'"),
+            "{}",
+            err(&o)
+        );
+    }
+    // Chain rules, each a trust failure naming the rule.
+    for (name, issuer, curve, ext, days) in [
+        (
+            "nokuleaf",
+            "int",
+            "prime256v1",
+            "basicConstraints=CA:FALSE;keyUsage=keyEncipherment",
+            100,
+        ),
+        (
+            "notca",
+            "root",
+            "prime256v1",
+            "basicConstraints=CA:FALSE;keyUsage=digitalSignature,keyCertSign",
+            100,
+        ),
+        ("expint", "root", "secp384r1", INT, -1),
+        (
+            "critleaf",
+            "int",
+            "prime256v1",
+            "basicConstraints=CA:FALSE;keyUsage=digitalSignature;1.2.3.4=critical,ASN1:NULL",
+            100,
+        ),
+    ] {
+        cert(d, name, curve, Some(issuer), ext, days);
+    }
+    // Leaves under the non-CA and the expired intermediate.
+    cert(d, "undernotca", "prime256v1", Some("notca"), LEAF, 50);
+    cert(d, "underexp", "prime256v1", Some("expint"), LEAF, 50);
+    // pathlen:0 on `int` forbids another intermediate below it.
+    cert(d, "int2", "prime256v1", Some("int"), INT, 500);
+    cert(d, "underint2", "prime256v1", Some("int2"), LEAF, 50);
+    for (leaf, chain, want) in [
+        (
+            "nokuleaf",
+            "int.pem",
+            "neither keyUsage digitalSignature nor extendedKeyUsage codeSigning",
+        ),
+        ("critleaf", "int.pem", "unknown critical extension 1.2.3.4"),
+        ("undernotca", "notca.pem", "is not a CA certificate"),
+        ("underexp", "expint.pem", "is not valid at the signing time"),
+        ("underint2", "int2.pem", "pathLenConstraint 0"),
+    ] {
+        let out = format!("{leaf}.sig");
+        let chain_files = [chain, "int.pem"];
+        let o = sign(leaf, &chain_files, &out);
+        assert_eq!(o.status.code(), Some(0), "{leaf}: {}", err(&o));
+        let o = verify(&out, &["root.pem"]);
+        assert_eq!(o.status.code(), Some(3), "{leaf}: {}", err(&o));
+        assert!(err(&o).contains(want), "{leaf}: {}", err(&o));
+    }
+    // Only extendedKeyUsage codeSigning is enough (model_signing's rule).
+    cert(
+        d,
+        "ekuleaf",
+        "secp384r1",
+        Some("int"),
+        "basicConstraints=CA:FALSE;extendedKeyUsage=codeSigning",
+        100,
+    );
+    let o = sign("ekuleaf", &["int.pem"], "eku.sig");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = verify("eku.sig", &["root.pem"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // The key must be the certificate's.
+    let o = run_in(
+        d,
+        &[
+            "sign",
+            "model",
+            "--format",
+            "model-signing",
+            "--key",
+            "stray.key",
+            "--certificate",
+            "leaf.pem",
+            "-o",
+            "x.sig",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(!d.join("x.sig").exists());
+    // Keyless (Rekor entries) is refused with the reason; broken certificate bytes are input errors.
+    let mut b = bundle.clone();
+    b["verificationMaterial"]["tlogEntries"] = json!([{"logIndex": "1"}]);
+    std::fs::write(d.join("keyless.sig"), serde_json::to_vec(&b).unwrap()).unwrap();
+    let o = verify("keyless.sig", &["root.pem"]);
+    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+    assert!(err(&o).contains("keyless"), "{}", err(&o));
+    let mut b = bundle.clone();
+    b["verificationMaterial"] = json!({"certificate": {"rawBytes": "AAAA"}, "tlogEntries": []});
+    std::fs::write(d.join("badcert.sig"), serde_json::to_vec(&b).unwrap()).unwrap();
+    let o = verify("badcert.sig", &["root.pem"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("not a DER X.509 certificate"),
+        "{}",
+        err(&o)
+    );
+    // [trust] certificate_chain in mlguard.toml.
+    std::fs::write(
+        d.join("mlguard.toml"),
+        "[trust]\ncertificate_chain = [\"root.pem\"]\n",
+    )
+    .unwrap();
+    let o = run_in(d, &["verify", "model", "--signature", "model/model.sig"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    std::fs::remove_file(d.join("mlguard.toml")).unwrap();
+
+    if !have_model_signing() {
+        return;
+    }
+    let theirs_verify = |root: &str| {
+        model_signing(
+            d,
+            &[
+                "verify",
+                "certificate",
+                "--certificate_chain",
+                root,
+                "model",
+                "--signature",
+                "model/model.sig",
+            ],
+        )
+    };
+    // Ours → theirs.
+    let o = theirs_verify("root.pem");
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("succeeded"),
+        "model_signing rejected our certificate bundle: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        err(&o)
+    );
+    let o = theirs_verify("evil/root.pem");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("Verification succeeded"));
+    // Theirs → ours, for the P-256 leaf and the P-384 one.
+    for leaf in ["leaf", "ekuleaf"] {
+        let _ = std::fs::remove_file(d.join("model/model.sig"));
+        let o = model_signing(
+            d,
+            &[
+                "sign",
+                "certificate",
+                "--private_key",
+                &format!("{leaf}.key"),
+                "--signing_certificate",
+                &format!("{leaf}.pem"),
+                "--certificate_chain",
+                "int.pem",
+                "--certificate_chain",
+                "root.pem",
+                "model",
+                "--signature",
+                "model/model.sig",
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "model_signing sign certificate: {}",
+            err(&o)
+        );
+        let o = verify("model/model.sig", &["root.pem"]);
+        assert_eq!(o.status.code(), Some(0), "{leaf}: {}", err(&o));
+        assert_eq!(
+            verify("model/model.sig", &["evil/root.pem"]).status.code(),
+            Some(3)
+        );
+        std::fs::write(d.join("model/config.json"), b"{}").unwrap();
+        assert_eq!(
+            verify("model/model.sig", &["root.pem"]).status.code(),
+            Some(1)
+        );
+        let o = theirs_verify("root.pem");
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("Verification succeeded"),
+            "model_signing accepted a tampered model"
+        );
+        std::fs::write(d.join("model/config.json"), b"{\"layers\": 2}\n").unwrap();
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use crate::cli::Global;
 use crate::error::{Error, IoContext};
 use crate::integrity::manifest::Manifest;
-use crate::integrity::{dsse, keys, model_signing};
+use crate::integrity::{dsse, keys, model_signing, x509};
 use crate::report::Output;
 use crate::{progress, Outcome, Result};
 use std::io::Write;
@@ -16,6 +16,8 @@ Examples:
   mlguard sign data.manifest.json --key owner.key -o data.dsse.json
   mlguard sign data.dsse.json --key security.key -o data.dsse.json     (co-sign)
   mlguard sign model/ --format model-signing --key ec.key -o model/model.sig
+  mlguard sign model/ --format model-signing --key leaf.key --certificate leaf.pem \
+      --certificate-chain ca-chain.pem -o model/model.sig     (certificate mode)
 
 The envelope is DSSE (payloadType application/vnd.in-toto+json) around an in-toto
 Statement v1 whose predicate is the manifest; see docs/signing.md.
@@ -34,6 +36,14 @@ pub struct Args {
     /// model_signing bundle of a model directory).
     #[arg(long, value_enum, default_value = "dsse")]
     pub format: SignFormat,
+    /// With --format model-signing: sign in certificate mode with this signing certificate
+    /// (PEM, the certificate of --key), as `model_signing sign certificate` does.
+    #[arg(long, value_name = "CERT.pem")]
+    pub certificate: Option<PathBuf>,
+    /// With --certificate: the chain up to the root (PEM, intermediates and root; repeatable)
+    /// to embed after the signing certificate.
+    #[arg(long, value_name = "CA.pem", requires = "certificate")]
+    pub certificate_chain: Vec<PathBuf>,
     /// Subject name in the statement [default: the manifest's file stem].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -51,6 +61,11 @@ pub enum SignFormat {
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     if args.format == SignFormat::ModelSigning {
         return run_model_signing(args, g);
+    }
+    if args.certificate.is_some() {
+        return Err(Error::usage(
+            "--certificate applies to --format model-signing only (mlguard envelopes are signed by keys)",
+        ));
     }
     let key = keys::read_private(&args.key)?;
     let bytes = std::fs::read(&args.input).with_path(&args.input)?;
@@ -88,12 +103,32 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
 
 fn run_model_signing(args: Args, g: &Global) -> Result<Outcome> {
     let key = keys::read_private_any(&args.key)?;
+    let certs = match &args.certificate {
+        None => None,
+        Some(c) => {
+            let mut leaf = x509::read_pem_chain(c)?;
+            if leaf.len() != 1 {
+                return Err(Error::input(
+                    c,
+                    format!(
+                        "holds {} certificates; give the signing certificate alone and the rest with --certificate-chain",
+                        leaf.len()
+                    ),
+                ));
+            }
+            for p in &args.certificate_chain {
+                leaf.extend(x509::read_pem_chain(p)?);
+            }
+            Some(leaf)
+        }
+    };
     let pb = progress::bytes(0, g.quiet);
     let bundle = model_signing::sign_tree(
         &args.input,
         &key,
         args.output.as_deref(),
         args.name.as_deref(),
+        certs.as_deref(),
         &pb,
     )?;
     pb.finish_and_clear();

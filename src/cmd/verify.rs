@@ -30,10 +30,12 @@ Examples:
   mlguard verify s3://bucket/data/ --manifest m.json --shard 3/8
                                  (check one eighth; combine the parts' exit codes, docs/scale.md)
   mlguard verify model/ --signature model.sig --pubkey key.pub    (OpenSSF model_signing bundle)
+  mlguard verify model/ --signature model.sig --certificate-chain ca.pem   (certificate mode)
 
 --signature takes an mlguard DSSE envelope or a Sigstore bundle written by OpenSSF
-`model_signing sign key` (told apart by its mediaType; ECDSA P-256/P-384 keys; certificate
-mode is refused, exit 3). A bundle's files are checked by SHA-256, leaving out what the
+`model_signing sign key` (--pubkey) or `model_signing sign certificate` (--certificate-chain:
+the chain must end at a self-signed root given there); told apart by its mediaType.
+Sigstore keyless bundles are refused (exit 3). A bundle's files are checked by SHA-256, leaving out what the
 signature's ignore_paths name, the git paths model_signing ignores, and the signature.
 
 Statuses: ok, modified (with the first differing byte range when chunk hashes exist),
@@ -60,6 +62,16 @@ pub struct Args {
     /// How many distinct trusted keys must have signed [default: [trust] threshold, else 1].
     #[arg(long, value_name = "N", requires = "signature")]
     pub threshold: Option<usize>,
+    /// Trusted root certificate(s), PEM, for a certificate-mode model-signing bundle
+    /// (`model_signing sign certificate`); may also hold intermediates; repeatable
+    /// [default: [trust] certificate_chain in mlguard.toml].
+    #[arg(
+        long,
+        value_name = "CA.pem",
+        requires = "signature",
+        conflicts_with_all = ["pubkey", "threshold"]
+    )]
+    pub certificate_chain: Vec<PathBuf>,
     /// Files not in the manifest are reported but do not fail the gate.
     #[arg(long)]
     pub allow_added: bool,
@@ -93,7 +105,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             .chain(&args.signature)
             .map(|p| Input::File(p)),
     );
-    inputs.extend(args.pubkey.iter().map(|p| Input::File(p)));
+    inputs.extend(
+        args.pubkey
+            .iter()
+            .chain(&args.certificate_chain)
+            .map(|p| Input::File(p)),
+    );
     report::check_outputs(&[("-o", args.output.as_deref())], &inputs)?;
     let config = g.load_config()?;
     let mut skip: Vec<PathBuf> = args.output.iter().cloned().collect();
@@ -129,16 +146,27 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
                         "--shard works with mlguard manifests, not with OpenSSF model-signing bundles",
                     ));
                 }
-                let st =
-                    model_signing::open_verified(s, &bytes, &args.pubkey, args.threshold, &config)?;
+                let trust = model_signing::TrustArgs {
+                    pubkeys: &args.pubkey,
+                    threshold: args.threshold,
+                    certificate_chain: &args.certificate_chain,
+                };
+                let (st, signer) = model_signing::open_verified(s, &bytes, &trust, &config)?;
                 g.note(format!(
-                    "signature OK: {} (OpenSSF model-signing, {} files)",
+                    "signature OK: {} (OpenSSF model-signing, {} files, {})",
                     s.display(),
-                    st.resources.len()
+                    st.resources.len(),
+                    Clean(&signer)
                 ));
                 let r = model_signing::verify_tree(&args.path, &st, skip, &pb)?;
                 (r, st.subject_digest)
             } else {
+                if !args.certificate_chain.is_empty() {
+                    return Err(Error::usage(format!(
+                        "{} is an mlguard DSSE envelope: --certificate-chain applies to certificate-mode model-signing bundles only",
+                        s.display()
+                    )));
+                }
                 let (keys, t) = dsse::trusted_keys(&args.pubkey, args.threshold, &config)?;
                 let env = dsse::parse_envelope(&bytes, s)?;
                 let payload = dsse::verify_signatures(&env, &keys, t, s)?;

@@ -23,6 +23,7 @@ pub mod numpy;
 pub mod pickle;
 pub mod policy;
 pub mod proto;
+pub mod sevenz;
 pub mod sniff;
 pub mod tar;
 pub mod zip;
@@ -371,7 +372,11 @@ impl<'a> Ctx<'a> {
                 let r = proto::saved_model(data);
                 self.proto_hits(member, r, "SavedModel")
             }
-            Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::SevenZip => {
+            Kind::SevenZip => {
+                self.saw(depth, "7z");
+                self.sevenz(member, data, depth)
+            }
+            Kind::Bzip2 | Kind::Xz | Kind::Lzma => {
                 self.saw(depth, kind.name());
                 self.problem(
                     member,
@@ -587,6 +592,53 @@ impl<'a> Ctx<'a> {
             // turn) and raw bytes (where the consecutive-pickle walk stops).
             let k = sniff::kind_of(&body[..body.len().min(512)], &e.name);
             self.buffer(Some(&inner), body, &e.name, depth + 1, k);
+        }
+    }
+
+    /// 7z members: each folder is decoded once (within the decompression caps) and its
+    /// files inspected like zip members; what cannot be decoded is a problem per file.
+    fn sevenz(&mut self, member: Option<&str>, data: &[u8], depth: u32) {
+        if depth > MAX_CONTAINER_DEPTH {
+            return self.problem(
+                member,
+                None,
+                format!("containers nested deeper than {MAX_CONTAINER_DEPTH}: not followed"),
+            );
+        }
+        let listing = match sevenz::list(data) {
+            Ok(l) => l,
+            Err(e) => return self.problem(member, None, format!("7z: {e}")),
+        };
+        for (i, _) in listing.streams.folders.iter().enumerate() {
+            let files: Vec<&sevenz::File> =
+                listing.files.iter().filter(|f| f.folder == i).collect();
+            if files.is_empty() {
+                continue;
+            }
+            let cap = self.cap();
+            let out = sevenz::unpack(data, &listing.streams, i, cap);
+            for f in files {
+                self.res.members += 1;
+                let inner = join(member, &f.name);
+                match &out {
+                    Ok(v) => {
+                        let body = usize::try_from(f.offset)
+                            .ok()
+                            .zip(usize::try_from(f.offset.saturating_add(f.size)).ok())
+                            .and_then(|(a, b)| v.get(a..b));
+                        let Some(body) = body else {
+                            self.problem(Some(&inner), None, "7z: file lies outside its folder");
+                            continue;
+                        };
+                        let k = sniff::kind_of(&body[..body.len().min(512)], &f.name);
+                        self.buffer(Some(&inner), body, &f.name, depth + 1, k);
+                    }
+                    Err(e) => self.problem(Some(&inner), None, format!("7z: {e}")),
+                }
+            }
+            if let Ok(v) = &out {
+                self.inflated += v.len() as u64;
+            }
         }
     }
 

@@ -276,6 +276,10 @@ pub struct TrustConfig {
     #[serde(default)]
     pub keys: Vec<PathBuf>,
     pub threshold: Option<usize>,
+    /// Trusted root certificates (PEM) for certificate-mode model-signing bundles,
+    /// relative to the config file.
+    #[serde(default)]
+    pub certificate_chain: Vec<PathBuf>,
 }
 
 /// Resolve trusted keys (command line first, else config) and the threshold (command line,

@@ -13,3 +13,4 @@ pub mod observed;
 pub mod proof;
 pub mod tree;
 pub mod verify;
+pub mod x509;

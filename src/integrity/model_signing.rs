@@ -93,8 +93,13 @@ pub fn is_bundle(bytes: &[u8]) -> bool {
 pub enum Material {
     /// Key mode: a hint (hex SHA-256 of the signer's SPKI PEM). Never trusted, only reported.
     PublicKey { hint: Option<String> },
-    /// Certificate or keyless mode: the named field (`certificate`, `x509CertificateChain`).
-    Certificate(&'static str),
+    /// Certificate (or keyless) mode: the certificates of the named field
+    /// (`x509CertificateChain`: leaf first, then intermediates; `certificate`: the leaf),
+    /// parsed strictly, not yet trusted.
+    Certificate {
+        field: &'static str,
+        certs: Vec<super::x509::Cert>,
+    },
 }
 
 /// A parsed bundle: structure checked, nothing trusted yet.
@@ -105,6 +110,8 @@ pub struct Bundle {
     pub payload_type: String,
     pub payload: Vec<u8>,
     pub signatures: Vec<Vec<u8>>,
+    /// `verificationMaterial.tlogEntries` present (Rekor entries: a keyless bundle).
+    pub tlog_entries: usize,
 }
 
 /// Parse a Sigstore bundle (structure only). Every failure is an input error (exit 2)
@@ -157,10 +164,48 @@ pub fn parse_bundle(bytes: &[u8], name: &Path) -> Result<Bundle> {
             }
         };
         Material::PublicKey { hint }
-    } else if vm.contains_key("certificate") {
-        Material::Certificate("certificate")
-    } else if vm.contains_key("x509CertificateChain") {
-        Material::Certificate("x509CertificateChain")
+    } else if let Some(c) = vm.get("certificate") {
+        let cert = cert_field("verificationMaterial.certificate", c, name)?;
+        Material::Certificate {
+            field: "certificate",
+            certs: vec![cert],
+        }
+    } else if let Some(ch) = vm.get("x509CertificateChain") {
+        let list = ch
+            .get("certificates")
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| {
+                Error::input(
+                    name,
+                    "verificationMaterial.x509CertificateChain.certificates is missing, empty or not a list",
+                )
+            })?;
+        if list.len() > super::x509::MAX_CERTS {
+            return Err(Error::input(
+                name,
+                format!(
+                    "{} certificates in the chain (at most {})",
+                    list.len(),
+                    super::x509::MAX_CERTS
+                ),
+            ));
+        }
+        let certs = list
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                cert_field(
+                    &format!("verificationMaterial.x509CertificateChain.certificates[{i}]"),
+                    c,
+                    name,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Material::Certificate {
+            field: "x509CertificateChain",
+            certs,
+        }
     } else {
         return Err(Error::input(
             name,
@@ -213,13 +258,38 @@ pub fn parse_bundle(bytes: &[u8], name: &Path) -> Result<Bundle> {
         }
         signatures.push(raw);
     }
+    let tlog_entries = match vm.get("tlogEntries") {
+        None | Some(Value::Null) => 0,
+        Some(Value::Array(a)) => a.len(),
+        Some(_) => {
+            return Err(Error::input(
+                name,
+                "verificationMaterial.tlogEntries is not a list",
+            ))
+        }
+    };
     Ok(Bundle {
         media_type: media_type.to_string(),
         material,
         payload_type,
         payload,
         signatures,
+        tlog_entries,
     })
+}
+
+/// One `{"rawBytes": base64 DER}` certificate of the verification material.
+fn cert_field(field: &str, v: &Value, name: &Path) -> Result<super::x509::Cert> {
+    let raw = b64(
+        &format!("{field}.rawBytes"),
+        v.get("rawBytes").unwrap_or(&Value::Null),
+        name,
+    )?;
+    let origin = match field.rsplit_once('[') {
+        Some((_, "0]")) | None => "the bundle's signing certificate".to_string(),
+        Some((_, i)) => format!("the bundle's certificate {}", i.trim_end_matches(']')),
+    };
+    super::x509::parse_certificate(&raw, &origin).map_err(|m| Error::input(name, m))
 }
 
 /// Hash algorithm of the resources.
@@ -524,9 +594,9 @@ pub fn verify_bundle(
 ) -> Result<Statement> {
     let d = name.display();
     let hint = match &b.material {
-        Material::Certificate(field) => {
-            return Err(Error::trust(format!(
-                "{d}: certificate mode not supported (verificationMaterial.{field}): mlguard verifies key-mode bundles (model_signing sign key) only"
+        Material::Certificate { .. } => {
+            return Err(Error::usage(format!(
+                "{d} is a certificate-mode bundle: verify it with --certificate-chain CA.pem (the roots you trust), not --pubkey"
             )))
         }
         Material::PublicKey { hint } => hint.clone(),
@@ -563,18 +633,132 @@ pub fn verify_bundle(
     parse_statement(&b.payload, name)
 }
 
+/// Check a certificate-mode bundle: refuse keyless material, verify the certificate chain
+/// up to one of `roots` (see [`super::x509`]), then the one DSSE signature with the leaf's
+/// key, then the statement. Chain and signature failures are trust failures (exit 3);
+/// algorithms mlguard does not implement are input errors (exit 2).
+pub fn verify_bundle_certificate(
+    b: &Bundle,
+    roots: &[super::x509::Cert],
+    name: &Path,
+) -> Result<(Statement, super::x509::Verified)> {
+    use super::x509::{self, ChainError};
+    let d = name.display();
+    let Material::Certificate { certs, field } = &b.material else {
+        return Err(Error::usage(format!(
+            "{d} is a key-mode bundle (model_signing sign key): verify it with --pubkey KEY.pub, not --certificate-chain"
+        )));
+    };
+    let keyless = b.tlog_entries > 0 || certs.iter().any(x509::is_fulcio);
+    if keyless {
+        return Err(Error::trust(format!(
+            "{d}: Sigstore keyless bundle (Fulcio certificate / Rekor entries in verificationMaterial.{field}) not supported: it needs Sigstore's trust roots, Rekor's signed time and an identity policy, which an offline verifier does not have; sign with `model_signing sign key` or `sign certificate` for offline verification"
+        )));
+    }
+    let v = x509::verify_chain(certs, roots).map_err(|e| match e {
+        ChainError::Unsupported(m) => Error::input(name, m),
+        ChainError::Untrusted(m) => Error::trust(format!("{d}: certificate chain: {m}")),
+    })?;
+    // model_signing signs (and checks) exactly one signature in this mode.
+    if b.signatures.len() != 1 {
+        return Err(Error::trust(format!(
+            "{d}: a certificate-mode bundle carries exactly one signature, this one has {}",
+            b.signatures.len()
+        )));
+    }
+    let msg = dsse::pae(&b.payload_type, &b.payload);
+    if !verifies(&v.key, &msg, &b.signatures[0]) {
+        return Err(Error::trust(format!(
+            "{d}: signature check failed: the signature does not verify with the key of the signing certificate '{}'",
+            v.leaf_subject
+        )));
+    }
+    if b.payload_type != dsse::PAYLOAD_TYPE {
+        return Err(Error::trust(format!(
+            "{d}: payloadType is '{}', expected '{}'",
+            b.payload_type.escape_debug(),
+            dsse::PAYLOAD_TYPE
+        )));
+    }
+    Ok((parse_statement(&b.payload, name)?, v))
+}
+
+/// What `verify --signature BUNDLE` was told to trust.
+#[derive(Debug, Default)]
+pub struct TrustArgs<'a> {
+    pub pubkeys: &'a [PathBuf],
+    pub threshold: Option<usize>,
+    /// `--certificate-chain` files (trusted roots and extra intermediates).
+    pub certificate_chain: &'a [PathBuf],
+}
+
 /// Read a signature file, parse it as a bundle and verify it: the whole trust step of
-/// `mlguard verify --signature BUNDLE`.
+/// `mlguard verify --signature BUNDLE`. Key-mode bundles take `--pubkey`/`[trust] keys`,
+/// certificate-mode ones `--certificate-chain`/`[trust] certificate_chain`; a flag for the
+/// other mode is a usage error. Returns the statement and who signed (for the note).
 pub fn open_verified(
     path: &Path,
     bytes: &[u8],
-    pubkeys: &[PathBuf],
-    threshold: Option<usize>,
+    trust: &TrustArgs,
     config: &Config,
-) -> Result<Statement> {
+) -> Result<(Statement, String)> {
     let b = parse_bundle(bytes, path)?;
-    let (keys, t) = trusted_keys(pubkeys, threshold, config)?;
-    verify_bundle(&b, &keys, t, path)
+    match &b.material {
+        Material::PublicKey { .. } => {
+            if !trust.certificate_chain.is_empty() {
+                return Err(Error::usage(format!(
+                    "{} is a key-mode bundle (model_signing sign key): --certificate-chain does not apply, give --pubkey KEY.pub",
+                    path.display()
+                )));
+            }
+            let (keys, t) = trusted_keys(trust.pubkeys, trust.threshold, config)?;
+            let st = verify_bundle(&b, &keys, t, path)?;
+            Ok((st, "key".into()))
+        }
+        Material::Certificate { .. } => {
+            if !trust.pubkeys.is_empty() || trust.threshold.is_some() {
+                return Err(Error::usage(format!(
+                    "{} is a certificate-mode bundle (model_signing sign certificate): --pubkey/--threshold do not apply, give --certificate-chain CA.pem",
+                    path.display()
+                )));
+            }
+            let tc: TrustConfig = config.section("trust")?;
+            let paths: Vec<PathBuf> = if trust.certificate_chain.is_empty() {
+                tc.certificate_chain
+                    .iter()
+                    .map(|p| config.resolve(p))
+                    .collect()
+            } else {
+                trust.certificate_chain.to_vec()
+            };
+            if paths.is_empty() {
+                return Err(Error::usage(format!(
+                    "{} is a certificate-mode bundle: give --certificate-chain CA.pem (the root certificates you trust; repeatable) or set [trust] certificate_chain in mlguard.toml. mlguard does not fall back to the system's web CAs",
+                    path.display()
+                )));
+            }
+            let mut roots = Vec::new();
+            for p in &paths {
+                roots.extend(super::x509::read_pem_chain(p)?);
+            }
+            let (st, v) = verify_bundle_certificate(&b, &roots, path)?;
+            let mut who = format!(
+                "certificate '{}' via {}",
+                v.leaf_subject,
+                v.path[1..].join(" -> ")
+            );
+            if v.path.len() == 1 {
+                who = format!("certificate '{}' (trusted as given)", v.leaf_subject);
+            }
+            if v.leaf_expired {
+                who.push_str(&format!(
+                    "; the certificate has expired since, accepted: validity is checked at the signing time {} (its notBefore), as model_signing does",
+                    v.at
+                ));
+            }
+            Ok((st, who))
+        }
+    }
 }
 
 /// What is left out of the tree, as model_signing does: the signed `ignore_paths`, the git
@@ -769,12 +953,24 @@ pub fn sign_tree(
     key: &AnyPrivate,
     signature: Option<&Path>,
     name: Option<&str>,
+    certificates: Option<&[super::x509::Cert]>,
     progress: &ProgressBar,
 ) -> Result<Vec<u8>> {
     if matches!(key, AnyPrivate::Ed25519(_)) {
         return Err(Error::usage(
             "model_signing verifies ECDSA keys only: make one with `mlguard keygen --algorithm p256 -o KEY` (or openssl ecparam -name prime256v1 -genkey)",
         ));
+    }
+    if let Some(certs) = certificates {
+        let leaf = certs
+            .first()
+            .ok_or_else(|| Error::usage("no signing certificate given"))?;
+        let k = super::x509::public_key(leaf).map_err(Error::usage)?;
+        if k != key.public() {
+            return Err(Error::usage(
+                "the signing certificate does not hold the public key of --key (give the certificate issued for this key)",
+            ));
+        }
     }
     let mut ignore: Vec<String> = GIT_PATHS.iter().map(|s| s.to_string()).collect();
     if let Some(rel) = signature.and_then(|s| relative_inside(root, s)) {
@@ -882,7 +1078,23 @@ pub fn sign_tree(
     };
     let std_b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let mut vm = Map::new();
-    vm.insert("publicKey".into(), json!({"hint": key_hint(&key.public())}));
+    match certificates {
+        // As `model_signing sign certificate` writes it: the signing certificate, then
+        // the chain given, each as base64 DER.
+        Some(certs) => {
+            let list: Vec<Value> = certs
+                .iter()
+                .map(|c| json!({"rawBytes": std_b64(&c.der)}))
+                .collect();
+            vm.insert(
+                "x509CertificateChain".into(),
+                json!({ "certificates": list }),
+            );
+        }
+        None => {
+            vm.insert("publicKey".into(), json!({"hint": key_hint(&key.public())}));
+        }
+    }
     vm.insert("tlogEntries".into(), json!([]));
     let bundle = json!({
         "mediaType": BUNDLE_MEDIA_TYPE,
