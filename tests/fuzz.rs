@@ -601,6 +601,24 @@ fn fuzz_sevenz() {
     assert!(ok > 0, "no mutated 7z parsed");
 }
 
+/// safetensors header validation (src/inspect/safetensors.rs) on mutated headers: errors
+/// only, never a panic; the unmutated seed validates.
+#[test]
+fn fuzz_safetensors() {
+    use mlguard::inspect::{safetensors, Mem};
+    let header = r#"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"BF16","shape":[6],"data_offsets":[24,36]}}"#;
+    let mut f = (header.len() as u64).to_le_bytes().to_vec();
+    f.extend_from_slice(header.as_bytes());
+    f.resize(f.len() + 36, 0);
+    assert_eq!(safetensors::check(&Mem(&f)), Ok(2));
+    let seeds = vec![Seed::new("model.safetensors", f)];
+    let ok = fuzz("safetensors", &seeds, cases(DEFAULT_CASES), &|b| {
+        let _ = mlguard::inspect::inspect_bytes("m.safetensors", b, &Default::default());
+        safetensors::check(&Mem(b)).is_ok()
+    });
+    assert!(ok > 0, "no mutated header validated");
+}
+
 #[test]
 fn fuzz_proof() {
     let p = made_by_binary(&[

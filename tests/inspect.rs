@@ -618,3 +618,50 @@ fn onnx_and_saved_model() {
     assert_eq!(v["files"][0]["format"], "tf-savedmodel");
     assert_eq!(v["findings"][0]["severity"], "critical");
 }
+
+fn safetensors_file(header: &str, data: usize) -> Vec<u8> {
+    let mut v = (header.len() as u64).to_le_bytes().to_vec();
+    v.extend_from_slice(header.as_bytes());
+    v.resize(v.len() + data, 0);
+    v
+}
+
+#[test]
+fn safetensors_headers_are_validated() {
+    let t = tempfile::tempdir().unwrap();
+    let good = safetensors_file(
+        r#"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[3],"data_offsets":[24,36]}}"#,
+        36,
+    );
+    let p = write(t.path(), "model.safetensors", &good);
+    let (code, v, err) = inspect(&[p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v} {err}");
+    assert_eq!(v["files"][0]["format"], "safetensors");
+    // overlapping tensors, a shape that does not fit its bytes, data past the end of the file:
+    // each makes the verdict incomplete and names the problem
+    for (name, header, data, says) in [
+        (
+            "overlap.safetensors",
+            r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}"#,
+            6,
+            "invalid",
+        ),
+        (
+            "shape.safetensors",
+            r#"{"a":{"dtype":"F32","shape":[1000,1000],"data_offsets":[0,4]}}"#,
+            4,
+            "invalid",
+        ),
+        (
+            "short.safetensors",
+            r#"{"a":{"dtype":"U8","shape":[64],"data_offsets":[0,64]}}"#,
+            8,
+            "cover 64 bytes",
+        ),
+    ] {
+        let p = write(t.path(), name, &safetensors_file(header, data));
+        let (code, v, err) = inspect(&[p.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {v} {err}");
+        assert!(v.to_string().contains(says), "{name}: {v}");
+    }
+}

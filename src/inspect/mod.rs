@@ -23,6 +23,7 @@ pub mod numpy;
 pub mod pickle;
 pub mod policy;
 pub mod proto;
+pub mod safetensors;
 pub mod sevenz;
 pub mod sniff;
 pub mod tar;
@@ -286,7 +287,14 @@ impl<'a> Ctx<'a> {
             self.saw(depth, "zip");
             return self.zip(member, src, depth);
         }
-        if kind == Kind::Other || kind == Kind::Safetensors {
+        if kind == Kind::Safetensors {
+            self.saw(depth, kind.name());
+            if let Err(e) = safetensors::check(src) {
+                self.problem(member, Some(0), e);
+            }
+            return;
+        }
+        if kind == Kind::Other {
             self.saw(depth, kind.name());
             return;
         }
@@ -387,7 +395,13 @@ impl<'a> Ctx<'a> {
                     ),
                 );
             }
-            Kind::Other | Kind::Safetensors => self.saw(depth, kind.name()),
+            Kind::Safetensors => {
+                self.saw(depth, kind.name());
+                if let Err(e) = safetensors::check(&Mem(data)) {
+                    self.problem(member, Some(0), e);
+                }
+            }
+            Kind::Other => self.saw(depth, kind.name()),
         }
     }
 
