@@ -162,15 +162,8 @@ fn source_names() -> clap::builder::PossibleValuesParser {
 
 const INFERENCE: &str = "inference";
 
-const FORMATS: &[Format] = &[
-    Format::Table,
-    Format::Json,
-    Format::Jsonl,
-    Format::Sarif,
-    Format::Junit,
-    Format::Ocsf,
-    Format::Csv,
-];
+/// scan renders every report format.
+const FORMATS: &[Format] = &Format::ALL;
 
 /// What `--view` and its flags asked for, checked: flags that do not apply are usage
 /// errors, never ignored.

@@ -15,7 +15,7 @@
 
 use super::errors::Failure;
 use super::Cx;
-use crate::input::logs::{Event, RecordRef};
+use crate::input::logs::{Event, RecordRef, Source};
 use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -64,6 +64,11 @@ impl<V> Burst<V> {
     }
 }
 
+/// The key every family groups its bursts by: one principal in one account.
+pub fn principal_key(e: &Event) -> String {
+    format!("{}\u{0}{}", e.principal, e.account)
+}
+
 /// Bursts per key: a new burst starts after `gap` without an event of the key.
 pub struct Bursts<V> {
     gap: Duration,
@@ -103,6 +108,17 @@ impl<V> Bursts<V> {
             b.items.push((e.clone_without_raw(), v));
         } else {
             b.more += 1;
+        }
+    }
+
+    /// `observe` of a stashing family: a CloudTrail event's facts, if the per-file pass
+    /// stashed any, go into its principal's burst.
+    pub fn push_stashed(&mut self, stash: &mut Stash<V>, e: &Event) {
+        if e.source != Source::CLOUDTRAIL {
+            return;
+        }
+        if let Some(v) = stash.take(&e.at) {
+            self.push(principal_key(e), e, v);
         }
     }
 

@@ -6,6 +6,7 @@
 //! principals of other tenants, Azure public containers. Decisions in docs/scan.md
 //! ("Exposure"); only [`Op::PolicyChange`] events are looked at.
 
+use super::burst::strings;
 use super::{Coverage, Cx, Detection, Stats};
 use crate::input::logs::{Event, Op};
 use crate::report::{Finding, Severity};
@@ -95,19 +96,6 @@ fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
         .map(|(_, v)| v)
-}
-
-/// A string or a list of strings.
-fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(x)) => vec![x.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// Condition keys that narrow *who* may use an `Allow` (network origin, organisation,

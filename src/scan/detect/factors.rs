@@ -215,15 +215,7 @@ pub fn audit_log_buckets_named(e: &Event) -> Vec<String> {
 
 /// A policy statement's `Action` as a list.
 pub fn actions(st: &Value) -> Vec<String> {
-    match st.get("Action") {
-        Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect(),
-        _ => Vec::new(),
-    }
+    super::burst::strings(st.get("Action"))
 }
 
 /// The S3 object a KMS `Decrypt` was made for (SSE-KMS: the encryption context

@@ -233,13 +233,7 @@ impl Detection for Iam {
     }
 
     fn observe(&mut self, _cx: &Cx, _b: &mut Baseline, e: &Event) {
-        if e.source != Source::CLOUDTRAIL {
-            return;
-        }
-        if let Some(s) = self.stash.take(&e.at) {
-            self.bursts
-                .push(format!("{}\u{0}{}", e.principal, e.account), e, s);
-        }
+        self.bursts.push_stashed(&mut self.stash, e);
     }
 
     fn finish(&mut self, cx: &Cx, _b: &mut Baseline) -> Vec<Finding> {

@@ -77,8 +77,7 @@ impl Detection for LogDeletion {
 
     fn observe(&mut self, _cx: &Cx, _b: &mut Baseline, e: &Event) {
         if e.op == Op::LogDelete {
-            self.bursts
-                .push(format!("{}\u{0}{}", e.principal, e.account), e, ());
+            self.bursts.push(burst::principal_key(e), e, ());
         }
     }
 

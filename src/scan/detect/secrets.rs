@@ -88,13 +88,7 @@ impl Detection for Secrets {
     }
 
     fn observe(&mut self, _cx: &Cx, _b: &mut Baseline, e: &Event) {
-        if e.source != Source::CLOUDTRAIL {
-            return;
-        }
-        if let Some(r) = self.stash.take(&e.at) {
-            self.bursts
-                .push(format!("{}\u{0}{}", e.principal, e.account), e, r);
-        }
+        self.bursts.push_stashed(&mut self.stash, e);
     }
 
     fn finish(&mut self, cx: &Cx, _b: &mut Baseline) -> Vec<Finding> {

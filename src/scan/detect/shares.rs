@@ -159,7 +159,7 @@ impl Detection for Shares {
         let grants = std::mem::take(&mut self.grants);
         let mut bursts: Bursts<usize> = Bursts::new(Duration::minutes(GAP_MINUTES));
         for (i, g) in grants.iter().enumerate() {
-            bursts.push(format!("{}\u{0}{}", g.e.principal, g.e.account), &g.e, i);
+            bursts.push(burst::principal_key(&g.e), &g.e, i);
         }
         let mut out = Vec::new();
         for b in bursts.finish() {

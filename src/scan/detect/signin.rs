@@ -82,7 +82,7 @@ impl Detection for Signin {
         let Some(f) = self.stash.take(&e.at) else {
             return;
         };
-        let key = format!("{}\u{0}{}", e.principal, e.account);
+        let key = burst::principal_key(e);
         // A root login without MFA is reported once, as root use (the worse finding).
         if f.no_mfa && !f.root {
             self.no_mfa.push(key.clone(), e, f);
