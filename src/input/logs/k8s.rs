@@ -46,6 +46,12 @@ impl LogSource for K8s {
     fn containers(&self) -> &'static [&'static str] {
         &["items"]
     }
+    fn logsource(&self, _e: &Event) -> Option<(&'static str, Option<&'static str>)> {
+        Some(("kubernetes", Some("audit")))
+    }
+    fn mapping_yaml(&self) -> &'static str {
+        include_str!("mappings/k8s.yml")
+    }
     fn counted(&self, rec: &Value) -> bool {
         // Records without a stage go to `parse`, which rejects them by name.
         let Some(stage) = rec.get("stage").and_then(Value::as_str) else {
