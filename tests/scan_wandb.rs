@@ -106,7 +106,7 @@ fn a_normal_hour_is_quiet_and_a_bulk_pull_is_found_against_own_history() {
         ));
     }
     let a = ndjson(d, "normal.ndjson", &normal);
-    let (code, v, err) = scan_json(&[a.clone()], &["--baseline-days", "3"]);
+    let (code, v, err) = scan_json(&[a], &["--baseline-days", "3"]);
     assert_eq!(code, 0, "{err} {v:#}");
     assert_eq!(v["summary"]["events"]["wandb"], 125, "{v}");
     assert!(v["findings"].as_array().unwrap().is_empty(), "{v:#}");
@@ -331,7 +331,7 @@ fn unreadable_records_are_listed_with_file_and_line_and_make_the_verdict_incompl
     );
     let p = d.join("2026-03-02.ndjson");
     std::fs::write(&p, text).unwrap();
-    let (code, v, err) = scan_json(&[p.clone()], &[]);
+    let (code, v, err) = scan_json(std::slice::from_ref(&p), &[]);
     assert_eq!(code, 2, "{err}");
     assert_eq!(v["verdict"], "incomplete");
     assert_eq!(v["summary"]["events"]["wandb"], 2, "{v}");
