@@ -288,3 +288,34 @@ fn a_mapped_identity_is_folded_into_the_ip_chain_and_bad_config_names_the_file()
         assert!(err.contains("bad.toml") && err.contains(want), "{bad}: {err}");
     }
 }
+
+#[test]
+fn managed_cluster_wrappers_name_their_cluster_for_k8s_clusters() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = t.path().join("m.toml");
+    // GKE `resource.labels.cluster_name`, AKS `.../managedClusters/TRAIN-AKS` (any case).
+    std::fs::write(
+        &cfg,
+        "[environments.dev]\nk8s_clusters = [\"train-aks\"]\n[environments.prod]\nk8s_clusters = [\"train-gke\"]\n",
+    )
+    .unwrap();
+    let o = bin()
+        .arg("scan")
+        .arg(crate::util::testdata("scan/k8s-managed/gke.json"))
+        .arg(crate::util::testdata("scan/k8s-managed/aks.json"))
+        .args(["--format", "json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = coverage(&v);
+    let reason = c["reason"].as_str().unwrap();
+    assert_eq!(c["status"], "active", "{reason}");
+    // Every touch of both files was placed, in two environments.
+    let n: Vec<u64> = reason
+        .split(|ch: char| !ch.is_ascii_digit())
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert!(n.len() >= 3 && n[0] > 0 && n[0] == n[1], "{reason}");
+    assert!(reason.contains("in 2 environment(s)"), "{reason}");
+}

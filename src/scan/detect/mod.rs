@@ -41,6 +41,7 @@ mod secrets;
 mod shares;
 mod signin;
 mod volume;
+mod wandb;
 
 use super::assets::{bucket_of, AssetKind, AssetMap};
 use crate::input::logs::{Event, Op};
@@ -102,6 +103,12 @@ pub struct Settings {
     /// `[identities]` (its own section; `scan` sets it).
     #[serde(skip)]
     pub identities: chains::Identities,
+    /// Hours after a W&B API key is created during which artifact reads from a new IP of
+    /// the same actor are reported.
+    pub wandb_key_window_hours: f64,
+    /// W&B deletion calls (projects, runs, artifacts) by one actor in one burst (no gap
+    /// over an hour) before they are a deletion burst.
+    pub wandb_deletes_per_burst: u64,
 }
 
 impl Default for Settings {
@@ -135,6 +142,8 @@ impl Default for Settings {
             chain_ignore_ips: Vec::new(),
             environments: Default::default(),
             identities: Default::default(),
+            wandb_key_window_hours: 24.0,
+            wandb_deletes_per_burst: 5,
         }
     }
 }
@@ -294,6 +303,7 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
         Box::new(signin::Signin::default()),
         Box::new(k8s_pod::K8sPod),
         Box::new(k8s_exec::K8sExec),
+        Box::new(wandb::Wandb::default()),
         Box::new(registry::Registry::default()),
         Box::new(export::Export),
         Box::new(behaviour::Behaviour::default()),
