@@ -2,9 +2,12 @@
 //! distribution distances (drift), the Shapiro–Wilk test (inference logs).
 //!
 //! * [`special`]: normal / Kolmogorov / gamma / chi-square tails, ln Γ, the normal quantile.
+//! * [`exact`]: exact binomial / hypergeometric (Fisher) tests with mid-p, Fisher's method,
+//!   Tarone's count of testable hypotheses.
 //! * [`sketch`]: KS, Wasserstein, PSI, Jensen–Shannon, chi-square homogeneity on profile sketches.
 //! * [`swilk`]: Shapiro–Wilk W (Royston AS R94).
 
+pub mod exact;
 pub mod sketch;
 pub mod special;
 pub mod swilk;
