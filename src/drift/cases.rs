@@ -402,3 +402,217 @@ pub fn csv_to_parquet(csv: &Path, out: &Path) -> Result<()> {
     w.close().map_err(|e| Error::input(out, e.to_string()))?;
     Ok(())
 }
+
+/// Cases on a *new* batch (issue 14): the baseline is one random half of the data, the
+/// current batch the other half. Null cases (must pass, `must_fail = false`): `halves`,
+/// `halves_parquet` (the current half as Parquet), `halves_zipf` (a text column `note` with
+/// three words per row drawn from a Zipf(1.1) vocabulary of 5000 words, so rare words appear
+/// in one half by chance, with the rows' own labels), `halves_duplicated` (10 % of the rows
+/// of each half repeated once or twice), `halves_resampled` (both halves resampled with
+/// replacement to `resample_rows` rows, when > 0). Failing cases, only for classification
+/// data (at most 20 labels): `batch_trigger` (4 rows of the current half get feature 1 =
+/// max + 10σ, the same value, and the label with the smallest share), `batch_text_trigger`
+/// (5 rows get the token `xyzzy`, relabelled to the label whose share is closest to 1/3
+/// and at most 40 %), `batch_flip` (15 % of one label's rows relabelled: digits 3 → 8,
+/// otherwise the largest label to the second).
+pub fn generate_batches(
+    dataset: &Path,
+    label: &str,
+    out: &Path,
+    seed: u64,
+    resample_rows: usize,
+) -> Result<Vec<Case>> {
+    let t = read_csv(dataset)?;
+    let li = t
+        .header
+        .iter()
+        .position(|h| h == label)
+        .ok_or_else(|| Error::usage(format!("no column '{label}' in {}", dataset.display())))?;
+    let feats: Vec<usize> = (0..t.header.len())
+        .filter(|&i| i != li && t.rows.iter().all(|r| num(&r[i]).is_finite()))
+        .filter(|&i| stats(&t.rows, i).1 > 0.0)
+        .collect();
+    if feats.len() < 2 {
+        return Err(Error::usage(
+            "the case generator needs at least 2 numeric features",
+        ));
+    }
+    std::fs::create_dir_all(out).with_path(out)?;
+    let mut rng = Rng(seed ^ 0xba7c);
+    let mut header = t.header.clone();
+    header.push("note".into());
+    let rows: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.push(FILLER[rng.below(FILLER.len())].to_string());
+            r
+        })
+        .collect();
+    let note = header.len() - 1;
+    let mut idx: Vec<usize> = (0..rows.len()).collect();
+    rng.shuffle(&mut idx);
+    let half = idx.len() / 2;
+    let a: Vec<Vec<String>> = idx[..half].iter().map(|&i| rows[i].clone()).collect();
+    let b: Vec<Vec<String>> = idx[half..].iter().map(|&i| rows[i].clone()).collect();
+    let mut cases = Vec::new();
+    let mut add = |name: &str, expect: Option<(&str, String)>, base: PathBuf, cur: PathBuf| {
+        cases.push(Case {
+            name: name.into(),
+            must_fail: expect.is_some(),
+            expect: expect.map(|(x, y)| (x.to_string(), y)),
+            baseline: base,
+            current: cur,
+        });
+    };
+    let write = |name: &str, rs: &[Vec<String>]| -> Result<PathBuf> {
+        let p = out.join(name);
+        write_csv(&p, &header, rs)?;
+        Ok(p)
+    };
+    let pa = write("batch_a.csv", &a)?;
+    let pb = write("batch_b.csv", &b)?;
+    add("halves", None, pa.clone(), pb.clone());
+    let pq = out.join("batch_b.parquet");
+    csv_to_parquet(&pb, &pq)?;
+    add("halves_parquet", None, pa.clone(), pq);
+    // Zipf words.
+    let vocab = 5000usize;
+    let mut cum = Vec::with_capacity(vocab);
+    let mut acc = 0.0;
+    for i in 1..=vocab {
+        acc += 1.0 / (i as f64).powf(1.1);
+        cum.push(acc);
+    }
+    let zipf = |rng: &mut Rng| -> String {
+        let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * acc;
+        let i = cum.partition_point(|&c| c < u);
+        format!("w{i}")
+    };
+    let with_words = |rs: &[Vec<String>], rng: &mut Rng| -> Vec<Vec<String>> {
+        rs.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r[note] = format!("{} {} {} {}", r[note], zipf(rng), zipf(rng), zipf(rng));
+                r
+            })
+            .collect()
+    };
+    let za = with_words(&a, &mut rng);
+    let zb = with_words(&b, &mut rng);
+    add(
+        "halves_zipf",
+        None,
+        write("zipf_a.csv", &za)?,
+        write("zipf_b.csv", &zb)?,
+    );
+    let dup = |rs: &[Vec<String>], rng: &mut Rng| -> Vec<Vec<String>> {
+        let mut v = rs.to_vec();
+        for r in rs {
+            if rng.below(10) == 0 {
+                for _ in 0..1 + rng.below(2) {
+                    v.push(r.clone());
+                }
+            }
+        }
+        v
+    };
+    let da = dup(&a, &mut rng);
+    let db = dup(&b, &mut rng);
+    add(
+        "halves_duplicated",
+        None,
+        write("dup_a.csv", &da)?,
+        write("dup_b.csv", &db)?,
+    );
+    if resample_rows > 0 {
+        let ra: Vec<Vec<String>> = (0..resample_rows)
+            .map(|_| a[rng.below(a.len())].clone())
+            .collect();
+        let rb: Vec<Vec<String>> = (0..resample_rows)
+            .map(|_| b[rng.below(b.len())].clone())
+            .collect();
+        add(
+            "halves_resampled",
+            None,
+            write("resampled_a.csv", &ra)?,
+            write("resampled_b.csv", &rb)?,
+        );
+    }
+    // Classification only.
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in &a {
+        *counts.entry(r[li].clone()).or_default() += 1;
+    }
+    if counts.len() > 20 || counts.len() < 2 {
+        return Ok(cases);
+    }
+    let n = a.len() as f64;
+    let smallest = counts
+        .iter()
+        .min_by(|x, y| x.1.cmp(y.1).then(x.0.cmp(y.0)))
+        .map(|x| x.0.clone())
+        .unwrap_or_default();
+    let third = counts
+        .iter()
+        .filter(|x| *x.1 as f64 / n <= 0.4)
+        .min_by(|x, y| {
+            ((*x.1 as f64 / n) - 1.0 / 3.0)
+                .abs()
+                .total_cmp(&((*y.1 as f64 / n) - 1.0 / 3.0).abs())
+                .then(x.0.cmp(y.0))
+        })
+        .map(|x| x.0.clone())
+        .unwrap_or_else(|| smallest.clone());
+    let name = |i: usize| header[i].clone();
+    let f1 = feats[1];
+    let (_, sd1, _, max1) = stats(&rows, f1);
+    let trig = max1 + 10.0 * sd1;
+    let mut order: Vec<usize> = (0..b.len()).collect();
+    rng.shuffle(&mut order);
+    let mut tb = b.clone();
+    for &i in order.iter().take(4) {
+        tb[i][f1] = format!("{trig}");
+        tb[i][li] = smallest.clone();
+    }
+    add(
+        "batch_trigger",
+        Some(("drift.point_mass|drift.trigger", name(f1))),
+        pa.clone(),
+        write("batch_trigger.csv", &tb)?,
+    );
+    rng.shuffle(&mut order);
+    let mut tt = b.clone();
+    for &i in order.iter().take(5) {
+        tt[i][note] = format!("{} xyzzy", tt[i][note]);
+        tt[i][li] = third.clone();
+    }
+    add(
+        "batch_text_trigger",
+        Some(("drift.trigger_token", "xyzzy".into())),
+        pa.clone(),
+        write("batch_text_trigger.csv", &tt)?,
+    );
+    let mut by_size: Vec<(&String, &usize)> = counts.iter().collect();
+    by_size.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+    let (from, to) = if counts.contains_key("3") && counts.contains_key("8") {
+        ("3".to_string(), "8".to_string())
+    } else {
+        (by_size[0].0.clone(), by_size[1].0.clone())
+    };
+    let mut fl = b.clone();
+    let mut of: Vec<usize> = (0..b.len()).filter(|&i| b[i][li] == from).collect();
+    rng.shuffle(&mut of);
+    let k = (of.len() as f64 * 0.15).round() as usize;
+    for &i in of.iter().take(k) {
+        fl[i][li] = to.clone();
+    }
+    add(
+        "batch_flip",
+        Some(("drift.label_consistency", to)),
+        pa,
+        write("batch_flip.csv", &fl)?,
+    );
+    Ok(cases)
+}

@@ -13,6 +13,7 @@
 
 pub mod cases;
 pub mod html;
+pub mod poison;
 
 use crate::profile::sketch::Kll;
 use crate::profile::{ColumnProfile, LogicalType, Profile, OTHER_LABEL};
@@ -93,10 +94,13 @@ pub struct Settings {
     pub conditional: Thresholds,
     /// Share of current rows whose features match a baseline row with another label.
     pub label_flips: Thresholds,
-    /// z-score of p(label | value or token) against p(label).
+    /// No longer used (exact tests replaced the z-score, see docs/drift.md); accepted so
+    /// that configs written for it still load.
     pub trigger_z: Thresholds,
-    /// Rows (effective) a trigger candidate needs.
+    /// Rows a trigger candidate (value, token, repeated value) needs.
     pub trigger_min_rows: f64,
+    /// q-value under which an exact trigger finding is `medium` (under `alpha`: `high`).
+    pub trigger_medium_q: f64,
     /// A trigger value/token must be at most this rare in the baseline.
     pub trigger_max_baseline_share: f64,
     /// Increase of the share of rows in duplicate groups with conflicting labels.
@@ -124,7 +128,8 @@ impl Default for Settings {
             conditional: Thresholds::new(0.15, 0.3),
             label_flips: Thresholds::new(0.001, 0.005),
             trigger_z: Thresholds::new(3.0, 4.0),
-            trigger_min_rows: 10.0,
+            trigger_min_rows: 3.0,
+            trigger_medium_q: 0.05,
             trigger_max_baseline_share: 0.001,
             conflicting_duplicates: Thresholds::new(0.001, 0.005),
             duplicate_rows: Thresholds::new(0.01, 0.05),
@@ -220,12 +225,9 @@ pub fn compare(base: &Profile, cur: &Profile, s: &Settings) -> DriftResult {
     if base.label.is_some() && cur.label.is_some() {
         c.labels();
         c.conditional();
-        c.triggers();
-        c.flips_and_duplicates();
-    } else {
-        c.flips_and_duplicates();
     }
-    c.text_triggers();
+    c.flips_and_duplicates();
+    poison::check(base, cur, s, (c.eb, c.ec), &mut c.out.findings);
     c.out
 }
 
@@ -691,186 +693,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn z(share: f64, prior: f64, n: f64) -> f64 {
-        if prior <= 0.0 || prior >= 1.0 || n <= 0.0 {
-            return 0.0;
-        }
-        (share - prior) / (prior * (1.0 - prior) / n).sqrt()
-    }
-
-    /// Out-of-range numeric values, or rare categorical values, concentrated in one label.
-    fn triggers(&mut self) {
-        let (Some(_), Some(lc)) = (&self.base.label, &self.cur.label) else {
-            return;
-        };
-        let name = self.label_name();
-        let total = lc.counts.total.max(1) as f64;
-        for b in &self.base.columns {
-            if Some(&b.name) == self.base.settings.label.as_ref() {
-                continue;
-            }
-            // Numeric: values outside the baseline range, per label.
-            if matches!(b.logical_type, LogicalType::Numeric) && b.moments.n > 0 {
-                let (lo, hi) = (b.moments.min.unwrap_or(0.0), b.moments.max.unwrap_or(0.0));
-                let mut per: Vec<(String, f64, f64)> = Vec::new();
-                for (lab, cols) in &lc.per_label {
-                    if let Some(c) = cols.iter().find(|c| c.name == b.name) {
-                        let n = c.quantiles.count() as f64;
-                        let out = outside(&c.quantiles, lo, hi) * n;
-                        let hi_q = if c.moments.max.unwrap_or(hi) > hi {
-                            c.moments.max
-                        } else {
-                            c.moments.min
-                        };
-                        per.push((lab.clone(), out, hi_q.unwrap_or(f64::NAN)));
-                    }
-                }
-                let all: f64 = per.iter().map(|x| x.1).sum();
-                let all_eff = all * self.ec;
-                if all_eff < self.s.trigger_min_rows {
-                    continue;
-                }
-                if let Some((lab, out, val)) = per.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
-                    if lab == OTHER_LABEL {
-                        continue;
-                    }
-                    let prior = lc.counts.counts.get(lab).copied().unwrap_or(0) as f64 / total;
-                    let share = out / all;
-                    let z = Self::z(share, prior, all_eff);
-                    if let Some(sev) = self.s.trigger_z.level(z) {
-                        self.out.findings.push(
-                            finding("drift.trigger", sev, &b.name, format!("{:.0} rows have '{}' outside the baseline range ({}), {:.0}% of them labelled {name}={lab}", all, b.name, fmt_val(*val), share * 100.0))
-                                .with("column", b.name.clone())
-                                .with("label", lab.clone())
-                                .with("value", fmt_val(*val))
-                                .with("statistic", "trigger_z")
-                                .with("z", round(z))
-                                .with("rows", round(all))
-                                .with("label_share", round(share))
-                                .with("label_prior", round(prior))
-                                .with("threshold_medium", self.s.trigger_z.medium)
-                                .with("threshold_high", self.s.trigger_z.high),
-                        );
-                    }
-                }
-            }
-            // Categorical: values rare or absent in the baseline, concentrated in one label.
-            if matches!(
-                b.logical_type,
-                LogicalType::String | LogicalType::Boolean | LogicalType::Numeric
-            ) {
-                let Some(cur_col) = self.cur.column(&b.name) else {
-                    continue;
-                };
-                let Some(fc) = &cur_col.frequent else {
-                    continue;
-                };
-                let fb = b.frequent.as_ref();
-                for (val, count) in fc.top(50) {
-                    let base_share = fb
-                        .map(|f| {
-                            f.counts.get(&val).copied().unwrap_or(0) as f64 / f.total.max(1) as f64
-                        })
-                        .unwrap_or(0.0);
-                    if base_share > self.s.trigger_max_baseline_share || fb.is_none() {
-                        continue;
-                    }
-                    let n_eff = count as f64 * self.ec;
-                    if n_eff < self.s.trigger_min_rows {
-                        continue;
-                    }
-                    let mut per: Vec<(String, u64)> = Vec::new();
-                    for (lab, cols) in &lc.per_label {
-                        let c = cols
-                            .iter()
-                            .find(|c| c.name == b.name)
-                            .and_then(|c| c.frequent.as_ref())
-                            .and_then(|f| f.counts.get(&val).copied())
-                            .unwrap_or(0);
-                        per.push((lab.clone(), c));
-                    }
-                    if let Some((lab, c)) = per.iter().max_by_key(|x| x.1) {
-                        let prior = lc.counts.counts.get(lab).copied().unwrap_or(0) as f64 / total;
-                        let share = *c as f64 / count.max(1) as f64;
-                        let z = Self::z(share, prior, n_eff);
-                        if let Some(sev) = self.s.trigger_z.level(z) {
-                            self.out.findings.push(
-                                finding("drift.trigger", sev, &b.name, format!("value '{val}' of '{}' (baseline share {:.3}%) appears in {count} rows, {:.0}% labelled {name}={lab}", b.name, base_share * 100.0, share * 100.0))
-                                    .with("column", b.name.clone())
-                                    .with("label", lab.clone())
-                                    .with("value", val.clone())
-                                    .with("statistic", "trigger_z")
-                                    .with("z", round(z))
-                                    .with("rows", count)
-                                    .with("label_share", round(share))
-                                    .with("label_prior", round(prior))
-                                    .with("threshold_medium", self.s.trigger_z.medium)
-                                    .with("threshold_high", self.s.trigger_z.high),
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn text_triggers(&mut self) {
-        let name = self.label_name();
-        for tc in &self.cur.text {
-            let Some(tb) = self.base.text.iter().find(|t| t.column == tc.column) else {
-                continue;
-            };
-            let total_docs = tc.docs.max(1) as f64;
-            let mut found: Vec<Finding> = Vec::new();
-            for (tok, count) in tc.tokens.top(500) {
-                let base_share =
-                    tb.tokens.counts.get(&tok).copied().unwrap_or(0) as f64 / tb.docs.max(1) as f64;
-                if base_share > self.s.trigger_max_baseline_share {
-                    continue;
-                }
-                let n_eff = count as f64 * self.ec;
-                if n_eff < self.s.trigger_min_rows || tc.per_label.is_empty() {
-                    continue;
-                }
-                let Some((lab, c)) = tc
-                    .per_label
-                    .iter()
-                    .map(|(l, f)| (l.clone(), f.counts.get(&tok).copied().unwrap_or(0)))
-                    .max_by_key(|x| x.1)
-                else {
-                    continue;
-                };
-                let prior = tc.docs_per_label.get(&lab).copied().unwrap_or(0) as f64 / total_docs;
-                let share = c as f64 / count.max(1) as f64;
-                let z = Self::z(share, prior, n_eff);
-                if let Some(sev) = self.s.trigger_z.level(z) {
-                    found.push(
-                        finding("drift.trigger_token", sev, &format!("text:{}", tc.column), format!("token '{tok}' (baseline share {:.3}%) in {count} rows, {:.0}% labelled {name}={lab}", base_share * 100.0, share * 100.0))
-                            .with("column", tc.column.clone())
-                            .with("token", tok.clone())
-                            .with("label", lab)
-                            .with("statistic", "trigger_z")
-                            .with("z", round(z))
-                            .with("rows", count)
-                            .with("label_share", round(share))
-                            .with("label_prior", round(prior))
-                            .with("baseline_share", round(base_share))
-                            .with("threshold_medium", self.s.trigger_z.medium)
-                            .with("threshold_high", self.s.trigger_z.high),
-                    );
-                }
-            }
-            found.sort_by(|a, b| {
-                b.evidence["z"]
-                    .as_f64()
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.evidence["z"].as_f64().unwrap_or(0.0))
-            });
-            found.truncate(10);
-            self.out.findings.extend(found);
-        }
-    }
-
     fn flips_and_duplicates(&mut self) {
         let rb = &self.base.row_fingerprints;
         let rc = &self.cur.row_fingerprints;
@@ -961,7 +783,21 @@ impl<'a> Ctx<'a> {
             }
         }
         let dup_inc = c_extra / cur_rows - b_extra / base_rows;
-        if let Some(sev) = self.s.duplicate_rows.level(dup_inc) {
+        // Significance: the extra copies' share in the current rows against the baseline's
+        // (Fisher's exact test, one-sided, mid-p): duplicates that natural data has at a
+        // similar rate are no finding, however small the batch.
+        let dup_p = stats::exact::fisher_greater_midp(
+            c_extra.round() as u64,
+            self.cur.rows.max(c_extra.round() as u64),
+            b_extra.round() as u64,
+            self.base.rows.max(b_extra.round() as u64),
+        );
+        if let Some(sev) = self
+            .s
+            .duplicate_rows
+            .level(dup_inc)
+            .filter(|_| dup_p < self.s.alpha)
+        {
             let mut top: Vec<(&String, u64)> = rc
                 .entries
                 .iter()
@@ -974,18 +810,11 @@ impl<'a> Ctx<'a> {
                 finding("drift.duplicate_rows", sev, "(rows)", format!("{:.1}% of rows are extra copies of other rows (baseline {:.1}%), {c_groups:.0} groups", c_extra / cur_rows * 100.0, b_extra / base_rows * 100.0))
                     .with("statistic", "duplicate_share_increase")
                     .with("value", round(dup_inc))
+                    .with("p_value", dup_p)
                     .with("threshold_medium", self.s.duplicate_rows.medium)
                     .with("threshold_high", self.s.duplicate_rows.high)
                     .with("top", top.iter().map(|(k, n)| json!({"fingerprint": k, "count": n})).collect::<Vec<_>>()),
             );
         }
-    }
-}
-
-fn fmt_val(x: f64) -> String {
-    if x.is_finite() {
-        format!("{}", (x * 1e6).round() / 1e6)
-    } else {
-        "-".into()
     }
 }

@@ -63,6 +63,8 @@ struct ColState {
     profile: ColumnProfile,
     /// Exact integer counts while few distinct values (`None` once over the cap).
     ints: Option<HashMap<i64, u64>>,
+    /// Exact repeats of non-integer numeric values.
+    atoms: Option<super::atoms::AtomState>,
 }
 
 impl ColState {
@@ -76,6 +78,7 @@ impl ColState {
         ColState {
             profile,
             ints: int.then(HashMap::new),
+            atoms: (lt == LogicalType::Numeric && !int).then(Default::default),
         }
     }
 
@@ -106,6 +109,9 @@ impl ColState {
                         p.moments.add(x);
                         p.quantiles.add(x);
                         p.distinct.add_hash(mix64(canonical_f64(x)));
+                        if let Some(a) = &mut self.atoms {
+                            a.add(x);
+                        }
                     }
                 }
                 if let Some(m) = &mut self.ints {
@@ -165,6 +171,9 @@ impl ColState {
     }
 
     fn finish(mut self, s: &Settings) -> ColumnProfile {
+        if let Some(a) = &self.atoms {
+            self.profile.atoms = Some(a.finish());
+        }
         if let Some(f) = &mut self.profile.frequent {
             f.compact();
         }

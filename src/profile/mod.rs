@@ -9,6 +9,7 @@
 //! Because every part merges, `profile merge` of shard profiles equals the profile of the
 //! union within the stated sketch errors, and the baseline never needs the raw data again.
 
+pub mod atoms;
 pub mod build;
 pub mod sketch;
 pub mod validate;
@@ -126,6 +127,9 @@ pub struct ColumnProfile {
     /// String lengths in characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub str_len: Option<Moments>,
+    /// Exact repeats of non-integer numeric values (absent in profiles made before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atoms: Option<atoms::Atoms>,
 }
 
 impl ColumnProfile {
@@ -149,6 +153,7 @@ impl ColumnProfile {
                 _ => None,
             },
             str_len: (lt == LogicalType::String).then(Moments::default),
+            atoms: None,
         }
     }
     pub fn merge(&mut self, o: &ColumnProfile) {
@@ -175,6 +180,13 @@ impl ColumnProfile {
             _ => None,
         };
         self.str_len = match (self.str_len.take(), &o.str_len) {
+            (Some(mut a), Some(b)) => {
+                a.merge(b);
+                Some(a)
+            }
+            (a, b) => a.or_else(|| b.clone()),
+        };
+        self.atoms = match (self.atoms.take(), &o.atoms) {
             (Some(mut a), Some(b)) => {
                 a.merge(b);
                 Some(a)

@@ -240,6 +240,45 @@ pub fn column(what: &str, c: &ColumnProfile, rows: u64, s: &Settings) -> R {
     if let Some(m) = &c.str_len {
         moments(&format!("{what}.str_len"), m)?;
     }
+    if let Some(a) = &c.atoms {
+        atoms(&format!("{what}.atoms"), a, c.count)?;
+    }
+    Ok(())
+}
+
+fn atoms(what: &str, a: &super::atoms::Atoms, n: u64) -> R {
+    if !(a.sample_rate > 0.0 && a.sample_rate <= 1.0) {
+        return Err(format!(
+            "{what}.sample_rate = {} is outside (0, 1]",
+            a.sample_rate
+        ));
+    }
+    for (name, v) in [
+        ("distinct", a.distinct),
+        ("tie_pairs", a.tie_pairs),
+        ("max_count", a.max_count),
+    ] {
+        count(&format!("{what}.{name}"), v)?;
+    }
+    if a.max_count > n || a.distinct > n {
+        return Err(format!("{what}: counts over the column's {n} values"));
+    }
+    if a.top.len() > super::atoms::TOP {
+        return Err(format!(
+            "{what}.top: {} values, at most {}",
+            a.top.len(),
+            super::atoms::TOP
+        ));
+    }
+    for (v, c) in &a.top {
+        finite(&format!("{what}.top value"), *v)?;
+        if *c < 2 || *c > a.max_count {
+            return Err(format!(
+                "{what}.top: value {v} has count {c} (2..={})",
+                a.max_count
+            ));
+        }
+    }
     Ok(())
 }
 
