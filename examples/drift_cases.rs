@@ -1,7 +1,9 @@
 //! Write the drift proof cases for one dataset (see `src/drift/cases.rs`) and print them as
 //! TSV lines: name, must_fail, expected finding, expected column/label, baseline, current.
 //!
-//!   cargo run --example drift_cases -- DATASET.csv LABEL OUT_DIR [SEED] [RESAMPLE_ROWS]
+//!   cargo run --example drift_cases -- DATASET.csv LABEL OUT_DIR [SEED] [RESAMPLE_ROWS] [batches]
+//!
+//! With `batches`, the new-batch cases of `cases::generate_batches` (issue 14) instead.
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
     if a.len() < 3 {
@@ -10,7 +12,12 @@ fn main() {
     }
     let seed = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let resample = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(200_000);
-    match mlguard::drift::cases::generate(a[0].as_ref(), &a[1], a[2].as_ref(), seed, resample) {
+    let gen = if a.get(5).map(String::as_str) == Some("batches") {
+        mlguard::drift::cases::generate_batches
+    } else {
+        mlguard::drift::cases::generate
+    };
+    match gen(a[0].as_ref(), &a[1], a[2].as_ref(), seed, resample) {
         Ok(cases) => {
             for c in cases {
                 let (id, what) = c.expect.unwrap_or_default();

@@ -71,7 +71,9 @@ fn run_suite(dataset: &str, label: &str, resample: usize) -> Vec<String> {
         let (id, what) = c.expect.clone().unwrap();
         let named = fired.iter().any(|f| {
             f["severity"] == "high"
-                && f["id"].as_str().unwrap().starts_with(&id)
+                && id
+                    .split('|')
+                    .any(|i| f["id"].as_str().unwrap().starts_with(i))
                 && [
                     &f["subject"],
                     &f["evidence"]["column"],

@@ -294,7 +294,7 @@ pub fn generate(
     add(
         "trigger",
         true,
-        Some(("drift.trigger", name(f1))),
+        Some(("drift.point_mass|drift.trigger", name(f1))),
         full.clone(),
         tampered("trigger.csv", &header, &trig)?,
     );

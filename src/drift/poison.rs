@@ -394,6 +394,12 @@ pub fn check(
             }
             pv = pv.min(1.0);
             let p = exact::binom_midp(k, n, pv);
+            // Inside the range, a repeat the baseline's ties explain is no candidate: its
+            // label mix would be tested against the overall label shares, and values of a
+            // sparse integer column (a pixel that is non-zero for one digit) follow labels.
+            if !outside && p > s.alpha {
+                continue;
+            }
             let mut per = BTreeMap::new();
             if let Some(lc) = &cur.label {
                 for (lab, cols) in &lc.per_label {
