@@ -62,28 +62,38 @@ fn attack_day_gives_its_findings_and_exactly_one_chain() {
         let t = f["evidence"]["time"].as_str().unwrap();
         assert!(t.starts_with("2026-10-25T01:"), "{f:#}");
     }
-    let got: BTreeSet<(&str, &str, &str)> = fs
+    let got: BTreeSet<(&str, &str)> = fs
         .iter()
-        .map(|f| {
-            (
-                f["id"].as_str().unwrap(),
-                f["subject"].as_str().unwrap(),
-                f["severity"].as_str().unwrap(),
-            )
-        })
+        .map(|f| (f["id"].as_str().unwrap(), f["subject"].as_str().unwrap()))
         .collect();
-    let want: BTreeSet<(&str, &str, &str)> = [
+    // (id, subject, lowest severity accepted).
+    let mut want: Vec<(&str, &str, &str)> = vec![
         ("scan.cross_environment_chain", gen::ATTACKER_IP, "critical"),
+        // Into a notebook pod.
         ("scan.k8s_exec_into_pod", gen::ALICE, "high"),
         // 400 training shards read in prod with the stolen key, against its nightly few.
         ("scan.bulk_download", gen::SYNC_USER, "critical"),
         ("scan.new_user_agent", gen::SYNC_USER, "low"),
         // Every model version pulled from W&B with alice's key.
         ("scan.bulk_download", gen::ALICE, "high"),
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(got, want, "{:#}", v["findings"]);
+    ];
+    // Secrets listed and read by a principal that never read any (where that rule exists).
+    if mlguard::scan::detect::rules::rule("scan.k8s_secret_read_by_new_principal").is_some() {
+        want.push(("scan.k8s_secret_read_by_new_principal", gen::ALICE, "high"));
+    }
+    let want_ids: BTreeSet<(&str, &str)> = want.iter().map(|(i, s, _)| (*i, *s)).collect();
+    assert_eq!(got, want_ids, "{:#}", v["findings"]);
+    for (id, subject, min) in &want {
+        for f in fs
+            .iter()
+            .filter(|f| f["id"] == *id && f["subject"] == *subject)
+        {
+            assert!(
+                rank(f["severity"].as_str().unwrap()) >= rank(min),
+                "{id} {subject}: {f:#}"
+            );
+        }
+    }
     let chains: Vec<&&Value> = fs
         .iter()
         .filter(|f| f["id"] == "scan.cross_environment_chain")
