@@ -22,6 +22,8 @@ mod scale;
 mod scan;
 mod scan_exposure;
 mod scan_geoip;
+mod scan_k8s;
+mod scan_mlplat;
 mod scan_severity;
 mod scan_views;
 mod sigma;
