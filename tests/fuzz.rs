@@ -971,7 +971,7 @@ fn fuzz_ml_platform_detections() {
             }
         }
     }
-    for p in files_under(&testdata("scan/k8s/falco"), ".json") {
+    for p in files_under(&testdata("scan/k8s-falco"), ".json") {
         seeds.push(Seed::file(&p));
     }
     let plain = detect::Settings::default();

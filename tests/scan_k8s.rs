@@ -1,4 +1,4 @@
-//! Kubernetes / Kubeflow detections on falco's real audit traces (testdata/scan/k8s/falco,
+//! Kubernetes / Kubeflow detections on falco's real audit traces (testdata/scan/k8s-falco,
 //! Apache-2.0) and on crafted records for what the traces do not have (exec into training
 //! pods, Kubeflow jobs, GPU pods, secrets by new principals, anonymous access).
 
@@ -108,12 +108,12 @@ const NOT_HONOURED: &[&str] = &[
 ];
 
 fn falco(name: &str) -> PathBuf {
-    td(&format!("scan/k8s/falco/{name}.json"))
+    td(&format!("scan/k8s-falco/{name}.json"))
 }
 
 #[test]
 fn every_falco_trace_is_classified() {
-    let dir = td("scan/k8s/falco");
+    let dir = td("scan/k8s-falco");
     let mut listed: Vec<&str> = ATTACKS
         .iter()
         .map(|a| a.0)
@@ -124,8 +124,9 @@ fn every_falco_trace_is_classified() {
     listed.sort();
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
             Path::new(&p)
                 .file_stem()
                 .unwrap()
@@ -187,7 +188,7 @@ fn falco_benign_and_not_honoured_traces_raise_nothing() {
 fn falco_directory_as_a_whole() {
     // All traces in one scan: the six attack findings, nothing else; the malformed trace
     // is skipped (incomplete without --allow-partial), and its warning named.
-    let (code, v, err) = scan(&[td("scan/k8s/falco")], &["--allow-partial"]);
+    let (code, v, err) = scan(&[td("scan/k8s-falco")], &["--allow-partial"]);
     assert_eq!(code, 1, "{err}");
     let mut got = ids(&v);
     got.sort();
