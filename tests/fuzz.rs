@@ -924,6 +924,10 @@ fn fuzz_detections() {
             aws("ssm.amazonaws.com", "GetParameters", serde_json::json!({"names": ["/a", "/b"], "withDecryption": true})),
             aws("logs.amazonaws.com", "DeleteLogGroup", serde_json::json!({"logGroupName": "aws-cloudtrail-logs"})),
             root,
+            // W&B (the member-change evidence is read from the raw record).
+            serde_json::json!({"timestamp": "2026-11-03T12:00:00Z", "action": "organization:update_member",
+                "actor_email": "a@corp.example", "actor_ip": "198.51.100.7", "user_email": "e@x.example",
+                "entity_name": "acme", "response_code": 200}),
         ])
         .collect();
     let seeds: Vec<Seed> = recs
@@ -931,7 +935,37 @@ fn fuzz_detections() {
         .enumerate()
         .map(|(i, r)| Seed::new(&format!("rec{i}.json"), serde_json::to_vec(r).unwrap()))
         .collect();
-    let settings = detect::Settings::default();
+    // Environments and an identity, so the cross-environment chains run on mutated events
+    // too (the seeds' accounts in two environments; the record file in a third).
+    let mut settings = detect::Settings::default();
+    for (name, acct, path) in [
+        ("dev", "111122223333", ""),
+        ("prod", "444455556666", ""),
+        ("lab", "", "rec*"),
+    ] {
+        let e = detect::chains::Environment {
+            aws_accounts: [acct]
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string())
+                .collect(),
+            paths: [path]
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string())
+                .collect(),
+            ..Default::default()
+        };
+        settings.environments.insert(name.into(), e);
+    }
+    settings.identities.insert(
+        "p".into(),
+        detect::chains::Identity {
+            aws_arns: vec!["arn:aws:*".into()],
+            k8s_users: vec!["*".into()],
+            ..Default::default()
+        },
+    );
     let amap = assets::AssetMap::new(&assets::AssetConfig::default()).unwrap();
     let ok = fuzz("detections", &seeds, cases(DEFAULT_CASES), &|b| {
         let r = logs::read::read_bytes(Path::new("rec.json"), b, None);

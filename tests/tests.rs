@@ -18,6 +18,7 @@ mod hostile;
 mod inference;
 mod inspect;
 mod integrity;
+mod ml_scenario;
 mod profile;
 mod scale;
 mod scan;
