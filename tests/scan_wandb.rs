@@ -397,3 +397,40 @@ fn coverage_says_the_wandb_detections_are_blind_without_wandb_input() {
         assert!(c["reason"].as_str().unwrap().contains("no W&B"), "{c}");
     }
 }
+
+#[test]
+fn bad_wandb_settings_are_usage_errors_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = ndjson(
+        d,
+        "a.ndjson",
+        &[read(
+            "2026-03-02T10:00:00Z",
+            "ana@acme.ai",
+            "198.51.100.10",
+            1,
+        )],
+    );
+    for (cfg, key) in [
+        ("wandb_key_window_hours = -1.0", "wandb_key_window_hours"),
+        ("wandb_key_window_hours = nan", "wandb_key_window_hours"),
+        ("wandb_deletes_per_burst = 0", "wandb_deletes_per_burst"),
+    ] {
+        let c = d.join("mlguard.toml");
+        std::fs::write(&c, format!("[scan]\n{cfg}\n")).unwrap();
+        let o = bin()
+            .arg("scan")
+            .arg(&p)
+            .arg("--config")
+            .arg(&c)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cfg}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(key) && err.contains("mlguard.toml"),
+            "{cfg}: {err}"
+        );
+    }
+}
