@@ -674,10 +674,20 @@ fn hostile_names_are_escaped() {
     let h = std::fs::read_to_string(&html).unwrap();
     assert_self_contained(&h, "drift report");
     assert!(!h.contains("<b onmouseover") && !h.contains('\u{1b}'));
-    assert!(h.contains("&lt;b onmouseover=&quot;x&quot;&gt;\\u{1b}[2J&#39;"), "not escaped");
+    assert!(
+        h.contains("&lt;b onmouseover=&quot;x&quot;&gt;\\u{1b}[2J&#39;"),
+        "not escaped"
+    );
     // Its section's id is made of safe characters only, and the overview links to it.
     let ids: Vec<&str> = attrs(&h, "id");
-    let sec = ids.iter().find(|i| i.starts_with("col-") && i.len() > 10).unwrap();
-    assert!(sec.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "{sec}");
+    let sec = ids
+        .iter()
+        .find(|i| i.starts_with("col-") && i.len() > 10)
+        .unwrap();
+    assert!(
+        sec.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+        "{sec}"
+    );
     assert!(h.contains(&format!("href=\"#{sec}\"")));
 }

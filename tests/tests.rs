@@ -9,6 +9,7 @@
 mod util;
 
 mod aws_detect;
+mod chains;
 mod cli;
 mod config_example;
 mod drift;
@@ -29,5 +30,6 @@ mod scan_views;
 mod scan_wandb;
 mod sigma;
 mod sigma_correlation;
+mod sigma_k8s;
 mod signing;
 mod storage;

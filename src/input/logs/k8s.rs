@@ -37,7 +37,22 @@ impl LogSource for K8s {
     fn unwrap(&self, rec: Value) -> Result<Value, String> {
         match wrapper(&rec) {
             None => Ok(rec),
-            Some(w) => w.unwrap(rec),
+            Some(w) => {
+                // The wrapper names the cluster, the Event does not: kept as an annotation
+                // (annotations are a string map, so the Event stays valid) that becomes the
+                // event's account (`[environments] k8s_clusters`).
+                let cluster = cluster_of(w, &rec);
+                let mut ev = w.unwrap(rec)?;
+                if let (Some(c), Some(o)) = (cluster, ev.as_object_mut()) {
+                    let a = o
+                        .entry("annotations")
+                        .or_insert_with(|| Value::Object(Default::default()));
+                    if let Some(a) = a.as_object_mut() {
+                        a.insert(CLUSTER_ANNOTATION.into(), c.into());
+                    }
+                }
+                Ok(ev)
+            }
         }
     }
     fn parse(&self, rec: Value, at: RecordRef) -> Parsed {
@@ -47,6 +62,12 @@ impl LogSource for K8s {
         // `logEvents`: CloudWatch Logs subscription deliveries (Firehose / Lambda);
         // `events`: `aws logs get-log-events` / `filter-log-events` output.
         &["items", "logEvents", "events"]
+    }
+    fn logsource(&self, _e: &Event) -> Option<(&'static str, Option<&'static str>)> {
+        Some(("kubernetes", Some("audit")))
+    }
+    fn mapping_yaml(&self) -> &'static str {
+        include_str!("mappings/k8s.yml")
     }
     fn counted(&self, rec: &Value) -> bool {
         // Records without a stage go to `parse`, which rejects them by name.
@@ -91,6 +112,32 @@ enum Wrapper {
     Aks,
     /// EKS: a CloudWatch Logs event, the audit event as JSON text in `message`.
     Eks,
+}
+
+/// The annotation a wrapper's cluster name is kept in (the event's account).
+pub const CLUSTER_ANNOTATION: &str = "mlguard.dev/cluster";
+
+/// The cluster a managed wrapper names: GKE `resource.labels.cluster_name`, AKS the
+/// `managedClusters/<name>` of `resourceId`, EKS the `/aws/eks/<name>/cluster` log group
+/// when the record carries `logGroup` (subscription deliveries name it once per delivery,
+/// not per event: such files need `[environments] paths`).
+fn cluster_of(w: Wrapper, rec: &Value) -> Option<String> {
+    let c = match w {
+        Wrapper::Gke => s(rec, "resource/labels/cluster_name")?,
+        Wrapper::Aks => {
+            let id = s(rec, "resourceId")?;
+            let lower = id.to_ascii_lowercase();
+            let at = lower.find("/managedclusters/")? + "/managedclusters/".len();
+            id[at..].split('/').next()?.to_string()
+        }
+        Wrapper::Eks => {
+            let g = s(rec, "logGroup")?;
+            g.strip_prefix("/aws/eks/")?
+                .strip_suffix("/cluster")?
+                .to_string()
+        }
+    };
+    (!c.is_empty()).then_some(c)
 }
 
 /// Does the text look like a JSON audit event (cheap: the full parse is in `unwrap`)?
@@ -343,7 +390,13 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
         source: Source::K8S,
         principal,
         principal_type,
-        account: String::new(),
+        // Raw events name no cluster; a managed wrapper's cluster is kept in an annotation.
+        account: rec
+            .get("annotations")
+            .and_then(|a| a.get(CLUSTER_ANNOTATION))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         action,
         service: "kubernetes".into(),
         resource: res,

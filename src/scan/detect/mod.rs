@@ -22,6 +22,7 @@
 
 mod behaviour;
 mod burst;
+pub mod chains;
 pub mod errors;
 mod export;
 mod exposure;
@@ -92,6 +93,16 @@ pub struct Settings {
     /// Entra ID tenants of the organisation: Azure role assignments to principals of
     /// other tenants are external.
     pub trusted_tenants: Vec<String>,
+    /// Cross-environment chains: the longest gap (minutes) between two touches of one chain.
+    pub chain_window_minutes: i64,
+    /// Addresses / CIDRs never used as a chain's join key (NAT, VPN or proxy egress).
+    pub chain_ignore_ips: Vec<String>,
+    /// `[environments]` (its own section; `scan` sets it).
+    #[serde(skip)]
+    pub environments: chains::Environments,
+    /// `[identities]` (its own section; `scan` sets it).
+    #[serde(skip)]
+    pub identities: chains::Identities,
     /// Hours after a W&B API key is created during which artifact reads from a new IP of
     /// the same actor are reported.
     pub wandb_key_window_hours: f64,
@@ -127,6 +138,10 @@ impl Default for Settings {
             audit_log_buckets: Vec::new(),
             trusted_domains: Vec::new(),
             trusted_tenants: Vec::new(),
+            chain_window_minutes: 60,
+            chain_ignore_ips: Vec::new(),
+            environments: Default::default(),
+            identities: Default::default(),
             wandb_key_window_hours: 24.0,
             wandb_deletes_per_burst: 5,
         }
@@ -295,6 +310,7 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
         Box::new(volume::Volume::default()),
         Box::new(llm::Llm::default()),
         Box::new(off_hours::OffHours::new(s)?),
+        Box::new(chains::Chains::new(s)?),
     ])
 }
 

@@ -181,6 +181,19 @@ pub static RULES: &[Rule] = &[
         "the account's root credentials used",
     ),
     r(
+        "scan.cross_environment_chain",
+        High,
+        &[
+            "attack:T1078.004",
+            "attack:T1550.001",
+            "attack:T1552",
+            "attack:T1530",
+            "atlas:AML.T0055",
+            "atlas:AML.T0025",
+        ],
+        "one source IP, access key or mapped identity touching ML assets or secrets in two or more environments (or reading secrets in two or more clouds) within the window",
+    ),
+    r(
         "scan.wandb_key_then_new_ip",
         High,
         &["attack:T1098.001", "attack:T1078.004", "atlas:AML.T0035"],
