@@ -924,6 +924,10 @@ fn fuzz_detections() {
             aws("ssm.amazonaws.com", "GetParameters", serde_json::json!({"names": ["/a", "/b"], "withDecryption": true})),
             aws("logs.amazonaws.com", "DeleteLogGroup", serde_json::json!({"logGroupName": "aws-cloudtrail-logs"})),
             root,
+            // W&B (the member-change evidence is read from the raw record).
+            serde_json::json!({"timestamp": "2026-11-03T12:00:00Z", "action": "organization:update_member",
+                "actor_email": "a@corp.example", "actor_ip": "198.51.100.7", "user_email": "e@x.example",
+                "entity_name": "acme", "response_code": 200}),
         ])
         .collect();
     let seeds: Vec<Seed> = recs
