@@ -67,20 +67,18 @@ fn attack_day_gives_its_findings_and_exactly_one_chain() {
         .map(|f| (f["id"].as_str().unwrap(), f["subject"].as_str().unwrap()))
         .collect();
     // (id, subject, lowest severity accepted).
-    let mut want: Vec<(&str, &str, &str)> = vec![
+    let want: Vec<(&str, &str, &str)> = vec![
         ("scan.cross_environment_chain", gen::ATTACKER_IP, "critical"),
-        // Into a notebook pod.
-        ("scan.k8s_exec_into_pod", gen::ALICE, "high"),
+        // A notebook pod in the Kubeflow namespace: a training / notebook workload.
+        ("scan.k8s_exec_into_pod", gen::ALICE, "critical"),
+        // Her first secret read in the cluster, after a baseline without any.
+        ("scan.k8s_secret_read_by_new_principal", gen::ALICE, "high"),
         // 400 training shards read in prod with the stolen key, against its nightly few.
         ("scan.bulk_download", gen::SYNC_USER, "critical"),
         ("scan.new_user_agent", gen::SYNC_USER, "low"),
         // Every model version pulled from W&B with alice's key.
         ("scan.bulk_download", gen::ALICE, "high"),
     ];
-    // Secrets listed and read by a principal that never read any (where that rule exists).
-    if mlguard::scan::detect::rules::rule("scan.k8s_secret_read_by_new_principal").is_some() {
-        want.push(("scan.k8s_secret_read_by_new_principal", gen::ALICE, "high"));
-    }
     let want_ids: BTreeSet<(&str, &str)> = want.iter().map(|(i, s, _)| (*i, *s)).collect();
     assert_eq!(got, want_ids, "{:#}", v["findings"]);
     for (id, subject, min) in &want {
