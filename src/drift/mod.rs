@@ -13,11 +13,11 @@
 
 pub mod cases;
 pub mod html;
-pub mod stats;
 
 use crate::profile::sketch::Kll;
 use crate::profile::{ColumnProfile, LogicalType, Profile, OTHER_LABEL};
 use crate::report::{Finding, Severity};
+use crate::stats;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -10,7 +10,6 @@
 pub mod detect;
 pub mod gen;
 pub mod read;
-pub mod swilk;
 
 use crate::config::Config;
 use crate::report::{Finding, Severity};
