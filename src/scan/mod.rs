@@ -105,6 +105,20 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             ),
         ));
     }
+    // W&B: a key window of hours (up to 30 days), at least one deletion per burst.
+    let w = settings.wandb_key_window_hours;
+    if !(w.is_finite() && w > 0.0 && w <= 720.0) {
+        return Err(config.invalid(
+            "scan",
+            format!("wandb_key_window_hours {w} must be a number of hours in (0, 720]"),
+        ));
+    }
+    if settings.wandb_deletes_per_burst == 0 {
+        return Err(config.invalid(
+            "scan",
+            "wandb_deletes_per_burst must be at least 1".to_string(),
+        ));
+    }
     settings.environments = config.section("environments")?;
     settings.identities = config.section("identities")?;
     if let Some(d) = opts.baseline_days {
