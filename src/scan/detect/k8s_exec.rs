@@ -5,8 +5,8 @@
 //! enough that each one is worth a look.
 
 use super::{Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op, Source};
-use crate::report::{Finding, Severity};
 
 pub struct K8sExec;
 

@@ -5,8 +5,8 @@
 //! level `Request` or above for pods (the `requestObject`); without it nothing can be seen.
 
 use super::{logging::control_plane, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Source};
-use crate::report::{Finding, Severity};
 use serde_json::Value;
 
 pub struct K8sPod;

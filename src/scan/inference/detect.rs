@@ -3,7 +3,7 @@
 use super::read::{Client, Log};
 use super::swilk::shapiro_wilk;
 use super::Settings;
-use crate::report::{Finding, Severity};
+use crate::finding::{Finding, Severity};
 use std::collections::HashMap;
 
 pub const ATLAS_EXTRACT: &str = "atlas:AML.T0024.002"; // Exfiltration via AI Inference API: Extract AI Model
