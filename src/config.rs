@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub const SECTIONS: &[&str] = &[
     "assets",
     "drift",
+    "environments",
+    "identities",
     "inference",
     "input",
     "inspect",

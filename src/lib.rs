@@ -27,5 +27,6 @@ pub mod profile;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod stats;
 
 pub use error::{Error, Outcome, Result};

@@ -29,6 +29,10 @@ fn check_sections(text: &str, what: &str) -> Config {
         c.section::<mlguard::scan::assets::AssetConfig>("assets")
             .err(),
         c.section::<mlguard::scan::sigma::Settings>("sigma").err(),
+        c.section::<mlguard::scan::detect::chains::Environments>("environments")
+            .err(),
+        c.section::<mlguard::scan::detect::chains::Identities>("identities")
+            .err(),
         c.section::<mlguard::scan::inference::Settings>("inference")
             .err(),
         c.section::<mlguard::inspect::policy::Section>("inspect")

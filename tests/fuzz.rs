@@ -759,6 +759,63 @@ fn fuzz_azure() {
     log_target("azure", "azure", &seeds);
 }
 
+#[test]
+fn fuzz_wandb() {
+    // No public W&B audit log exists: the documented record shapes, as NDJSON (bucket
+    // sync) and as an `/admin/audit_logs` page.
+    let rec = |ts: &str, action: &str, extra: Value| {
+        let mut r = serde_json::json!({"timestamp": ts, "action": action,
+            "actor_email": "ana@acme.ai", "actor_user_id": "VXNlcjox", "actor_ip": "198.51.100.10",
+            "response_code": 200, "cli_version": "0.19.1", "entity_name": "acme", "project_name": "llm"});
+        for (k, v) in extra.as_object().unwrap() {
+            r[k] = v.clone();
+        }
+        r
+    };
+    let recs = [
+        rec(
+            "2026-03-02T10:00:00Z",
+            "artifact:read",
+            serde_json::json!({"artifact_qualified_name": "acme/llm/w:v3", "artifact_digest": "ab12"}),
+        ),
+        rec(
+            "2026-03-02T10:01:00Z",
+            "user:create_api_key",
+            serde_json::json!({"user_email": "ana@acme.ai"}),
+        ),
+        rec(
+            "2026-03-02T10:02:00Z",
+            "project:delete",
+            serde_json::json!({"project_asset": "UHJvamVjdDox", "response_code": "403"}),
+        ),
+        rec(
+            "2026-03-02T10:03:00Z",
+            "organization:update_member",
+            serde_json::json!({"user_email": "eve@x.example"}),
+        ),
+    ];
+    let ndjson: String = recs.iter().map(|r| format!("{r}\n")).collect();
+    let page = serde_json::json!({"audit_logs": recs, "range_start_time": "2026-03-02T00:00:00Z",
+        "range_end_time": "2026-03-03T00:00:00Z", "count": 4, "next_cursor": "x"});
+    let seeds = [
+        Seed::new("wandb.ndjson", ndjson.into_bytes()),
+        Seed::new("wandb-page.json", serde_json::to_vec(&page).unwrap()),
+    ];
+    log_target("wandb", "wandb", &seeds);
+}
+
+#[test]
+fn fuzz_k8s() {
+    // Raw audit events and the GKE / AKS / EKS envelopes (the unwrapping parses JSON text
+    // inside records).
+    let mut seeds: Vec<Seed> = files_under(&testdata("scan/k8s-managed"), ".json")
+        .iter()
+        .map(|p| Seed::file(p))
+        .collect();
+    seeds.push(Seed::file(&testdata("scan/k8s-managed/raw.jsonl")));
+    log_target("k8s", "k8s", &seeds);
+}
+
 /// The built-in detections on mutated records: the document parsers of exposure (bucket
 /// policies, ACLs, public access block, GCP IAM deltas, Azure role-assignment bodies) and
 /// the severity factors (trail destinations, SSE-KMS contexts) read untrusted JSON.

@@ -9,6 +9,7 @@
 mod util;
 
 mod aws_detect;
+mod chains;
 mod cli;
 mod config_example;
 mod drift;
@@ -22,9 +23,12 @@ mod scale;
 mod scan;
 mod scan_exposure;
 mod scan_geoip;
+mod scan_k8s_managed;
 mod scan_severity;
 mod scan_views;
+mod scan_wandb;
 mod sigma;
 mod sigma_correlation;
+mod sigma_k8s;
 mod signing;
 mod storage;

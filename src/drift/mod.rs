@@ -12,11 +12,11 @@
 //! Thresholds are in `[drift]` (overridable per column); defaults in docs/drift.md.
 
 pub mod html;
-pub mod stats;
 
 use crate::finding::{Finding, Severity};
 use crate::profile::sketch::Kll;
 use crate::profile::{ColumnProfile, LogicalType, Profile, OTHER_LABEL};
+use crate::stats;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -81,6 +81,8 @@ pub const BUILTIN_MODELS: &[&str] = &[
     "bedrock:*",
     "arn:aws:sagemaker:*:model/*",
     "arn:aws:sagemaker:*:model-package/*",
+    "wandb://*:*",
+    "wandb://*/artifacts/*",
 ];
 pub const BUILTIN_TRAINING: &[&str] = &[
     "*/train*/*",
@@ -116,7 +118,12 @@ fn glob(p: &str, place: &str) -> Result<Glob> {
 /// `s3://bucket/...` → `s3://bucket`; `azblob://acct/container/...` → `azblob://acct/container`.
 pub fn bucket_of(resource: &str) -> Option<String> {
     let (scheme, rest) = resource.split_once("://")?;
-    let n = if scheme == "azblob" { 2 } else { 1 };
+    // Containers live in a storage account; W&B projects in an entity (team).
+    let n = if scheme == "azblob" || scheme == "wandb" {
+        2
+    } else {
+        1
+    };
     let parts: Vec<&str> = rest.splitn(n + 1, '/').collect();
     if parts.len() < n
         || parts

@@ -104,6 +104,8 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             ),
         ));
     }
+    settings.environments = config.section("environments")?;
+    settings.identities = config.section("identities")?;
     if let Some(d) = opts.baseline_days {
         settings.baseline_days = crate::limits::baseline_days(d)
             .map_err(|e| crate::Error::usage(format!("--baseline-days {e}")))?;

@@ -32,19 +32,42 @@ impl LogSource for K8s {
         Source::K8S
     }
     fn sniff(&self, rec: &Value) -> bool {
-        let api_ok = match rec.get("apiVersion").and_then(Value::as_str) {
-            Some(v) => v.starts_with("audit.k8s.io/"),
-            None => true,
-        };
-        api_ok
-            && rec.get("kind").and_then(Value::as_str) == Some("Event")
-            && rec.get("auditID").is_some()
+        raw_event(rec) || wrapper(rec).is_some()
+    }
+    fn unwrap(&self, rec: Value) -> Result<Value, String> {
+        match wrapper(&rec) {
+            None => Ok(rec),
+            Some(w) => {
+                // The wrapper names the cluster, the Event does not: kept as an annotation
+                // (annotations are a string map, so the Event stays valid) that becomes the
+                // event's account (`[environments] k8s_clusters`).
+                let cluster = cluster_of(w, &rec);
+                let mut ev = w.unwrap(rec)?;
+                if let (Some(c), Some(o)) = (cluster, ev.as_object_mut()) {
+                    let a = o
+                        .entry("annotations")
+                        .or_insert_with(|| Value::Object(Default::default()));
+                    if let Some(a) = a.as_object_mut() {
+                        a.insert(CLUSTER_ANNOTATION.into(), c.into());
+                    }
+                }
+                Ok(ev)
+            }
+        }
     }
     fn parse(&self, rec: Value, at: RecordRef) -> Parsed {
         parse(rec, at)
     }
     fn containers(&self) -> &'static [&'static str] {
-        &["items"]
+        // `logEvents`: CloudWatch Logs subscription deliveries (Firehose / Lambda);
+        // `events`: `aws logs get-log-events` / `filter-log-events` output.
+        &["items", "logEvents", "events"]
+    }
+    fn logsource(&self, _e: &Event) -> Option<(&'static str, Option<&'static str>)> {
+        Some(("kubernetes", Some("audit")))
+    }
+    fn mapping_yaml(&self) -> &'static str {
+        include_str!("mappings/k8s.yml")
     }
     fn counted(&self, rec: &Value) -> bool {
         // Records without a stage go to `parse`, which rejects them by name.
@@ -66,6 +89,207 @@ impl LogSource for K8s {
             _ => true,
         }
     }
+}
+
+/// An audit event as the API server writes it.
+fn raw_event(rec: &Value) -> bool {
+    let api_ok = match rec.get("apiVersion").and_then(Value::as_str) {
+        Some(v) => v.starts_with("audit.k8s.io/"),
+        None => true,
+    };
+    api_ok
+        && rec.get("kind").and_then(Value::as_str) == Some("Event")
+        && rec.get("auditID").is_some()
+}
+
+/// The managed-Kubernetes envelopes around an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrapper {
+    /// GKE: a Cloud Logging entry whose `protoPayload.serviceName` is `k8s.io`.
+    Gke,
+    /// AKS: a diagnostic record of category `kube-audit` / `kube-audit-admin`, the event
+    /// as JSON text in `properties.log`.
+    Aks,
+    /// EKS: a CloudWatch Logs event, the audit event as JSON text in `message`.
+    Eks,
+}
+
+/// The annotation a wrapper's cluster name is kept in (the event's account).
+pub const CLUSTER_ANNOTATION: &str = "mlguard.dev/cluster";
+
+/// The cluster a managed wrapper names: GKE `resource.labels.cluster_name`, AKS the
+/// `managedClusters/<name>` of `resourceId`, EKS the `/aws/eks/<name>/cluster` log group
+/// when the record carries `logGroup` (subscription deliveries name it once per delivery,
+/// not per event: such files need `[environments] paths`).
+fn cluster_of(w: Wrapper, rec: &Value) -> Option<String> {
+    let c = match w {
+        Wrapper::Gke => s(rec, "resource/labels/cluster_name")?,
+        Wrapper::Aks => {
+            let id = s(rec, "resourceId")?;
+            let lower = id.to_ascii_lowercase();
+            let at = lower.find("/managedclusters/")? + "/managedclusters/".len();
+            id[at..].split('/').next()?.to_string()
+        }
+        Wrapper::Eks => {
+            let g = s(rec, "logGroup")?;
+            g.strip_prefix("/aws/eks/")?
+                .strip_suffix("/cluster")?
+                .to_string()
+        }
+    };
+    (!c.is_empty()).then_some(c)
+}
+
+/// Does the text look like a JSON audit event (cheap: the full parse is in `unwrap`)?
+fn looks_like_event(text: &str) -> bool {
+    text.trim_start().starts_with('{') && text.contains("\"auditID\"")
+}
+
+fn wrapper(rec: &Value) -> Option<Wrapper> {
+    if rec
+        .pointer("/protoPayload/serviceName")
+        .and_then(Value::as_str)
+        == Some("k8s.io")
+    {
+        return Some(Wrapper::Gke);
+    }
+    if matches!(
+        rec.get("category").and_then(Value::as_str),
+        Some("kube-audit" | "kube-audit-admin")
+    ) && rec.pointer("/properties/log").is_some()
+    {
+        return Some(Wrapper::Aks);
+    }
+    if rec
+        .get("message")
+        .and_then(Value::as_str)
+        .is_some_and(looks_like_event)
+        && !raw_event(rec)
+    {
+        return Some(Wrapper::Eks);
+    }
+    None
+}
+
+/// An audit event given as JSON text (AKS `properties.log`, EKS `message`).
+fn inner(text: Option<&Value>, what: &str) -> Result<Value, String> {
+    let Some(text) = text.and_then(Value::as_str) else {
+        return Err(format!("{what} is not a string"));
+    };
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("{what} is not a JSON Kubernetes audit event: {e}"))?;
+    if !raw_event(&v) {
+        return Err(format!(
+            "{what} is JSON but not a Kubernetes audit event (no kind Event / auditID)"
+        ));
+    }
+    Ok(v)
+}
+
+impl Wrapper {
+    fn unwrap(self, rec: Value) -> Result<Value, String> {
+        match self {
+            Wrapper::Aks => inner(
+                rec.pointer("/properties/log"),
+                "AKS kube-audit properties.log",
+            ),
+            Wrapper::Eks => inner(rec.get("message"), "EKS CloudWatch log event message"),
+            Wrapper::Gke => gke(&rec),
+        }
+    }
+}
+
+/// gRPC status code (Cloud Logging `status.code`) → the HTTP status the API server sent.
+fn http_of_grpc(code: i64) -> i64 {
+    match code {
+        0 => 200,
+        1 => 499,
+        3 | 9 | 11 => 400,
+        4 => 504,
+        5 => 404,
+        6 | 10 => 409,
+        7 => 403,
+        8 => 429,
+        12 => 501,
+        14 => 503,
+        16 => 401,
+        _ => 500,
+    }
+}
+
+/// A GKE Cloud Logging entry → the audit event it records. `resourceName`
+/// (`core/v1/namespaces/NS/pods/NAME/exec`, `rbac.authorization.k8s.io/v1/clusterroles/X`)
+/// gives the object reference, the last component of `methodName`
+/// (`io.k8s.core.v1.pods.exec.create`) the verb, `authenticationInfo.principalEmail` the
+/// user, `requestMetadata.callerIp` the one source IP, `request` / `response` the
+/// request / response objects, `operation.id` the audit id. One entry is one request:
+/// the stage is `ResponseStarted` for exec / attach / port-forward, else
+/// `ResponseComplete`, so it is counted once as a raw event would be.
+fn gke(rec: &Value) -> Result<Value, String> {
+    let pp = &rec["protoPayload"];
+    let method = s(pp, "methodName").ok_or("GKE audit entry without protoPayload.methodName")?;
+    let verb = method.rsplit('.').next().unwrap_or_default().to_string();
+    let name = s(pp, "resourceName").unwrap_or_default();
+    let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+    let mut object = serde_json::Map::new();
+    if parts.len() >= 3 {
+        let (group, version) = (parts[0], parts[1]);
+        let mut rest = &parts[2..];
+        if rest.len() >= 3 && rest[0] == "namespaces" {
+            object.insert("namespace".into(), rest[1].into());
+            rest = &rest[2..];
+        }
+        let keys = ["resource", "name", "subresource"];
+        for (k, v) in keys.iter().zip(rest.iter()) {
+            object.insert((*k).into(), (*v).into());
+        }
+        if group != "core" {
+            object.insert("apiGroup".into(), group.into());
+        }
+        object.insert("apiVersion".into(), version.into());
+    }
+    let long_running = matches!(
+        object.get("subresource").and_then(Value::as_str),
+        Some("exec" | "attach" | "portforward")
+    );
+    let code = pp
+        .pointer("/status/code")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let mut ev = serde_json::json!({
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "level": if pp.get("request").is_some() { "Request" } else { "Metadata" },
+        "auditID": s(rec, "operation/id").or_else(|| s(rec, "insertId")).unwrap_or_default(),
+        "stage": if long_running { "ResponseStarted" } else { "ResponseComplete" },
+        "requestURI": format!("/{name}"),
+        "verb": verb,
+        "objectRef": Value::Object(object),
+        "responseStatus": {"code": if long_running && code == 0 { 101 } else { http_of_grpc(code) }},
+        "stageTimestamp": rec.get("timestamp").cloned().unwrap_or(Value::Null),
+        "requestReceivedTimestamp": rec.get("timestamp").cloned().unwrap_or(Value::Null),
+    });
+    if let Some(u) = s(pp, "authenticationInfo/principalEmail") {
+        ev["user"] = serde_json::json!({"username": u});
+    }
+    if let Some(ip) = s(pp, "requestMetadata/callerIp") {
+        ev["sourceIPs"] = serde_json::json!([ip]);
+    }
+    if let Some(ua) = s(pp, "requestMetadata/callerSuppliedUserAgent") {
+        ev["userAgent"] = ua.into();
+    }
+    if let Some(m) = s(pp, "status/message") {
+        ev["responseStatus"]["message"] = m.into();
+    }
+    for (from, to) in [("request", "requestObject"), ("response", "responseObject")] {
+        if let Some(v) = pp.get(from).filter(|v| v.is_object()) {
+            ev[to] = v.clone();
+        }
+    }
+    if let Some(l) = rec.get("labels").filter(|v| v.is_object()) {
+        ev["annotations"] = l.clone();
+    }
+    Ok(ev)
 }
 
 /// The operation kind of a verb on a resource/subresource.
@@ -166,7 +390,13 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
         source: Source::K8S,
         principal,
         principal_type,
-        account: String::new(),
+        // Raw events name no cluster; a managed wrapper's cluster is kept in an annotation.
+        account: rec
+            .get("annotations")
+            .and_then(|a| a.get(CLUSTER_ANNOTATION))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         action,
         service: "kubernetes".into(),
         resource: res,

@@ -18,6 +18,7 @@ pub mod k8s;
 pub mod mlflow;
 pub mod read;
 pub mod registry;
+pub mod wandb;
 
 pub use fields::{normalize_ip, parse_time};
 pub use registry::{LogSource, Source, REGISTRY};
@@ -477,8 +478,11 @@ fn push_record(
         line,
     };
     let ev = match source.or_else(|| registry::sniff(&rec)) {
-        Some(s) if !s.counted(&rec) => return,
-        Some(s) => s.parse(rec, at),
+        Some(s) => match s.unwrap(rec) {
+            Err(why) => Err((at, why)),
+            Ok(rec) if !s.counted(&rec) => return,
+            Ok(rec) => s.parse(rec, at),
+        },
         None => Err((at, format!("record is not a {} event", known_kinds()))),
     };
     match ev {

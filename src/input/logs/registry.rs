@@ -49,6 +49,14 @@ pub trait LogSource: Sync + Send {
     fn sniff(&self, rec: &Value) -> bool;
     /// Parse one record (already unwrapped from its container) into an event.
     fn parse(&self, rec: Value, at: RecordRef) -> Parsed;
+    /// A record of this source that arrives inside another platform's envelope (a GKE
+    /// Cloud Logging entry, an AKS diagnostic record, an EKS CloudWatch log event): the
+    /// record inside, or why it cannot be read. Called once per record, after sniffing
+    /// (or `--source`) and before [`LogSource::counted`] and [`LogSource::parse`], so
+    /// the event's raw record is the inner one.
+    fn unwrap(&self, rec: Value) -> std::result::Result<Value, String> {
+        Ok(rec)
+    }
     /// `false` for a record that was read but repeats another record of the same request
     /// (Kubernetes writes one record per stage of a call): not an event, and not a skip,
     /// since nothing in it goes unread — its request is counted from its counted stage.
@@ -98,10 +106,13 @@ pub trait LogSource: Sync + Send {
 /// Every source, in sniffing order (wrappers before the formats they wrap).
 pub static REGISTRY: &[&dyn LogSource] = &[
     &super::cloudtrail::CloudTrail,
+    // Before GCP and Azure: GKE and AKS wrap Kubernetes audit events in their records.
+    &super::k8s::K8s,
     &super::gcp::Gcp,
     &super::azure::Azure,
     &super::mlflow::Mlflow,
-    &super::k8s::K8s,
+    // Loosest sniff (`action` + an actor field): after the others.
+    &super::wandb::Wandb,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static dyn LogSource> {

@@ -22,6 +22,7 @@
 
 mod behaviour;
 mod burst;
+pub mod chains;
 pub mod errors;
 mod export;
 mod exposure;
@@ -40,6 +41,7 @@ mod secrets;
 mod shares;
 mod signin;
 mod volume;
+mod wandb;
 
 use super::assets::{bucket_of, AssetKind, AssetMap};
 use crate::finding::{Finding, Severity};
@@ -91,6 +93,22 @@ pub struct Settings {
     /// Entra ID tenants of the organisation: Azure role assignments to principals of
     /// other tenants are external.
     pub trusted_tenants: Vec<String>,
+    /// Cross-environment chains: the longest gap (minutes) between two touches of one chain.
+    pub chain_window_minutes: i64,
+    /// Addresses / CIDRs never used as a chain's join key (NAT, VPN or proxy egress).
+    pub chain_ignore_ips: Vec<String>,
+    /// `[environments]` (its own section; `scan` sets it).
+    #[serde(skip)]
+    pub environments: chains::Environments,
+    /// `[identities]` (its own section; `scan` sets it).
+    #[serde(skip)]
+    pub identities: chains::Identities,
+    /// Hours after a W&B API key is created during which artifact reads from a new IP of
+    /// the same actor are reported.
+    pub wandb_key_window_hours: f64,
+    /// W&B deletion calls (projects, runs, artifacts) by one actor in one burst (no gap
+    /// over an hour) before they are a deletion burst.
+    pub wandb_deletes_per_burst: u64,
 }
 
 impl Default for Settings {
@@ -120,6 +138,12 @@ impl Default for Settings {
             audit_log_buckets: Vec::new(),
             trusted_domains: Vec::new(),
             trusted_tenants: Vec::new(),
+            chain_window_minutes: 60,
+            chain_ignore_ips: Vec::new(),
+            environments: Default::default(),
+            identities: Default::default(),
+            wandb_key_window_hours: 24.0,
+            wandb_deletes_per_burst: 5,
         }
     }
 }
@@ -279,12 +303,14 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
         Box::new(signin::Signin::default()),
         Box::new(k8s_pod::K8sPod),
         Box::new(k8s_exec::K8sExec),
+        Box::new(wandb::Wandb::default()),
         Box::new(registry::Registry::default()),
         Box::new(export::Export),
         Box::new(behaviour::Behaviour::default()),
         Box::new(volume::Volume::default()),
         Box::new(llm::Llm::default()),
         Box::new(off_hours::OffHours::new(s)?),
+        Box::new(chains::Chains::new(s)?),
     ])
 }
 

@@ -180,6 +180,37 @@ pub static RULES: &[Rule] = &[
         &["attack:T1078.004"],
         "the account's root credentials used",
     ),
+    r(
+        "scan.cross_environment_chain",
+        High,
+        &[
+            "attack:T1078.004",
+            "attack:T1550.001",
+            "attack:T1552",
+            "attack:T1530",
+            "atlas:AML.T0055",
+            "atlas:AML.T0025",
+        ],
+        "one source IP, access key or mapped identity touching ML assets or secrets in two or more environments (or reading secrets in two or more clouds) within the window",
+    ),
+    r(
+        "scan.wandb_key_then_new_ip",
+        High,
+        &["attack:T1098.001", "attack:T1078.004", "atlas:AML.T0035"],
+        "a W&B API key created, then artifacts read by the same actor from an IP it never used",
+    ),
+    r(
+        "scan.wandb_deletion_burst",
+        High,
+        &["attack:T1485", "attack:T1070"],
+        "a burst of W&B project / run / artifact deletions by one actor",
+    ),
+    r(
+        "scan.wandb_member_change",
+        Medium,
+        &["attack:T1098", "attack:T1136.003"],
+        "a W&B organisation / team member, role or service-account change",
+    ),
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {

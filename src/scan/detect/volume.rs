@@ -4,7 +4,7 @@
 
 use super::{factors, glob_match, hour_of, Baseline, Coverage, Cx, Detection, Stats};
 use crate::finding::{Finding, Severity};
-use crate::input::logs::{Event, Op};
+use crate::input::logs::{Event, Op, Source};
 use crate::scan::assets::{bucket_of, AssetKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -177,7 +177,8 @@ impl Detection for Volume {
             if factors::service_mediated(e) {
                 a.service_reads += 1;
             }
-        } else if e.op == Op::ObjectDelete {
+        } else if e.op == Op::ObjectDelete && e.source != Source::WANDB {
+            // W&B deletions (projects, runs, artifacts) are `scan.wandb_deletion_burst`'s.
             let ml = cx.kind_of(e).is_some();
             let d = self
                 .deletes
@@ -362,7 +363,7 @@ impl Detection for Volume {
                 } else if decrypts > 0 {
                     format!("no object-read events; {decrypts} SSE-KMS decrypts of S3 objects stand in for them")
                 } else {
-                    "no object-level data events (S3 data events, GCS data_access, Azure StorageRead) in the input".into()
+                    "no object-level data events (S3 data events, GCS data_access, Azure StorageRead, W&B artifact:read) in the input".into()
                 },
             ),
             Coverage::new(

@@ -1,9 +1,9 @@
 //! The detectors. Each returns at most one finding per client.
 
 use super::read::{Client, Log};
-use super::swilk::shapiro_wilk;
 use super::Settings;
 use crate::finding::{Finding, Severity};
+use crate::stats::swilk::shapiro_wilk;
 use std::collections::HashMap;
 
 pub const ATLAS_EXTRACT: &str = "atlas:AML.T0024.002"; // Exfiltration via AI Inference API: Extract AI Model

@@ -9,7 +9,6 @@
 
 pub mod detect;
 pub mod read;
-pub mod swilk;
 
 use crate::config::Config;
 use crate::finding::{Finding, Severity};

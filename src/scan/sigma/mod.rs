@@ -1048,6 +1048,22 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
         1 => parsed.remove(0),
         _ => Cond::Or(parsed),
     };
+    // A field the product's mapping declares unmappable (absent from its records, with no
+    // faithful equivalent): the rule could never be evaluated as written, so it is skipped
+    // with the mapping's reason rather than loaded to match nothing.
+    if let Some(p) = &product {
+        let unmappable = &crate::input::logs::registry::mapping_for(p).unmappable;
+        for sel in &selections {
+            for item in sel.groups.iter().flatten() {
+                if let Some((f, why)) = unmappable.iter().find(|(f, _)| *f == item.field) {
+                    return Err(format!(
+                        "selection '{}': field '{f}' cannot be mapped for product {p}: {why}",
+                        sel.name
+                    ));
+                }
+            }
+        }
+    }
     Ok(Rule {
         id,
         name: ystr(get("name")),

@@ -28,55 +28,7 @@ fn poly(c: &[f64], x: f64) -> f64 {
 /// Upper tail of the normal distribution N(m, s²) at y.
 fn pnorm_upper(y: f64, m: f64, s: f64) -> f64 {
     // One erfc for the crate (Numerical Recipes `erfcc`, fractional error < 1.2e-7).
-    crate::drift::stats::normal_sf((y - m) / s)
-}
-
-/// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
-pub fn qnorm(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969_683_028_665_376e1,
-        2.209_460_984_245_205e2,
-        -2.759_285_104_469_687e2,
-        1.383_577_518_672_69e2,
-        -3.066_479_806_614_716e1,
-        2.506_628_277_459_239,
-    ];
-    const B: [f64; 5] = [
-        -5.447_609_879_822_406e1,
-        1.615_858_368_580_409e2,
-        -1.556_989_798_598_866e2,
-        6.680_131_188_771_972e1,
-        -1.328_068_155_288_572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784_894_002_430_293e-3,
-        -3.223_964_580_411_365e-1,
-        -2.400_758_277_161_838,
-        -2.549_732_539_343_734,
-        4.374_664_141_464_968,
-        2.938_163_982_698_783,
-    ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
-    let plow = 0.02425;
-    if p < plow {
-        let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    } else if p <= 1.0 - plow {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    } else {
-        let q = (-2.0 * (1.0 - p).ln()).sqrt();
-        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    }
+    super::normal_sf((y - m) / s)
 }
 
 /// Royston's half-coefficients a_1..a_{n/2} (positive, largest first), for n >= 3.
@@ -91,7 +43,7 @@ fn coefficients(n: usize) -> Vec<f64> {
     let an25 = an + 0.25;
     // m_i (negative for the lower half)
     let mut a: Vec<f64> = (1..=nn2)
-        .map(|i| qnorm((i as f64 - 0.375) / an25))
+        .map(|i| super::qnorm((i as f64 - 0.375) / an25))
         .collect();
     let summ2 = 2.0 * a.iter().map(|v| v * v).sum::<f64>();
     let ssumm2 = summ2.sqrt();
@@ -247,12 +199,5 @@ mod tests {
         assert!(shapiro_wilk(&[5.0; 10]).is_none());
         assert!(shapiro_wilk(&[1.0, f64::NAN, 3.0]).is_none());
         assert!(shapiro_wilk(&vec![1.0; 5001]).is_none());
-    }
-
-    #[test]
-    fn qnorm_known_points() {
-        assert!(qnorm(0.5).abs() < 1e-12);
-        assert!(close(qnorm(0.975), 1.959_963_984_540_054, 1e-8));
-        assert!(close(qnorm(0.001), -3.090_232_306_167_813_5, 1e-8));
     }
 }

@@ -1,0 +1,127 @@
+//! SigmaHQ's 16 Kubernetes audit rules, unmodified, through the Kubernetes field mapping
+//! (`src/input/logs/mappings/k8s.yml`) on Falco's real audit traces: the load report, and
+//! which rule fires on which trace when the real binary scans them.
+
+use crate::util::{bin, testdata};
+use mlguard::scan::sigma::RuleSet;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const RULES: &str = "sigma/rules/application/kubernetes";
+
+#[test]
+fn sigmahq_kubernetes_rules_load_or_are_skipped_with_the_mapping_reason() {
+    let (set, rep) = RuleSet::load_dir(&testdata(RULES)).unwrap();
+    assert_eq!(rep.loaded.len() + rep.skipped.len(), 16, "{rep:?}");
+    assert_eq!(rep.loaded.len(), 15, "skipped: {:?}", rep.skipped);
+    assert_eq!(set.len(), 15);
+    assert_eq!(rep.skipped.len(), 1);
+    let (file, why) = &rep.skipped[0];
+    assert!(
+        file.ends_with("kubernetes_audit_privileged_pod_creation.yml"),
+        "{file}"
+    );
+    assert!(
+        why.contains("field 'capabilities' cannot be mapped for product kubernetes")
+            && why.contains("'drop' lists"),
+        "{why}"
+    );
+    assert!(rep.not_rules.is_empty() && rep.ignored.is_empty());
+    let counts: Vec<((String, String), usize)> = set.logsource_counts().into_iter().collect();
+    assert_eq!(
+        counts,
+        vec![(("kubernetes".to_string(), "audit".to_string()), 15)]
+    );
+}
+
+/// Rule file stem → trace file names it fired on, from one `scan --rules` over the traces.
+fn fired(v: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in v["findings"].as_array().unwrap() {
+        let id = f["id"].as_str().unwrap();
+        if !id.starts_with("sigma.") {
+            continue;
+        }
+        let rule = f["evidence"]["rule_file"].as_str().unwrap();
+        let rule = std::path::Path::new(rule)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .trim_start_matches("kubernetes_audit_")
+            .to_string();
+        let at = f["location"]["file"].as_str().unwrap();
+        let name = std::path::Path::new(at)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        // JSON Lines records carry their line; a one-event `.json` file has none.
+        let at = match f["location"]["line"].as_u64() {
+            Some(l) => format!("{name}:{l}"),
+            None => name,
+        };
+        out.entry(rule).or_default().insert(at);
+    }
+    out
+}
+
+#[test]
+fn falco_traces_fire_the_rules_their_names_say_through_the_binary() {
+    let o = bin()
+        .arg("scan")
+        .arg(testdata("scan/k8s"))
+        .arg("--rules")
+        .arg(testdata(RULES))
+        .args(["--format", "json", "--allow-partial"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
+    });
+    // 6 events of falco-audit.jsonl + one per trace file; the one skip is the rule.
+    assert_eq!(v["summary"]["events"]["k8s"], 11, "{v}");
+    assert_eq!(v["summary"]["skipped"], 1, "{v}");
+    assert_eq!(v["skipped"][0]["what"], "rule");
+    assert_eq!(v["sigma"]["loaded"], 15);
+    assert_eq!(v["sigma"]["skipped"].as_array().map(Vec::len), Some(1));
+    let got = fired(&v);
+    let want: BTreeMap<String, BTreeSet<String>> = [
+        // objectRef.apiGroup rbac.authorization.k8s.io + clusterrolebindings create.
+        (
+            "rolebinding_modification",
+            &["attach_cluster_admin_role.json"][..],
+        ),
+        // Secrets created (the falco-audit.jsonl line) and deleted.
+        (
+            "secrets_modified_or_deleted",
+            &["delete_secret.json", "falco-audit.jsonl:5"][..],
+        ),
+        (
+            "serviceaccount_creation",
+            &["create_serviceaccount.json"][..],
+        ),
+        (
+            "pod_in_system_namespace",
+            &["create_pod_kube_system_namespace.json"][..],
+        ),
+        ("deployment_deleted", &["delete_deployment.json"][..]),
+        // `hostPath` mapped to requestObject.spec.volumes[].hostPath.path: the /etc mount
+        // pod (line 2) fires, the plain pods (lines 1, 3) do not.
+        ("hostpath_mount", &["falco-audit.jsonl:2"][..]),
+    ]
+    .into_iter()
+    .map(|(r, fs)| (r.to_string(), fs.iter().map(|s| s.to_string()).collect()))
+    .collect();
+    assert_eq!(got, want, "{:#}", v["findings"]);
+    // The benign traces (a configmap, a plain pod, a deployment created) fire nothing.
+    for benign in [
+        "falco-audit.jsonl:3",
+        "falco-audit.jsonl:4",
+        "falco-audit.jsonl:6",
+    ] {
+        assert!(
+            got.values().all(|fs| !fs.contains(benign)),
+            "{benign}: {got:?}"
+        );
+    }
+}
