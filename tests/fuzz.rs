@@ -895,6 +895,10 @@ fn fuzz_detections() {
             aws("ssm.amazonaws.com", "GetParameters", serde_json::json!({"names": ["/a", "/b"], "withDecryption": true})),
             aws("logs.amazonaws.com", "DeleteLogGroup", serde_json::json!({"logGroupName": "aws-cloudtrail-logs"})),
             root,
+            // W&B (the member-change evidence is read from the raw record).
+            serde_json::json!({"timestamp": "2026-11-03T12:00:00Z", "action": "organization:update_member",
+                "actor_email": "a@corp.example", "actor_ip": "198.51.100.7", "user_email": "e@x.example",
+                "entity_name": "acme", "response_code": 200}),
         ])
         .collect();
     let seeds: Vec<Seed> = recs
@@ -902,7 +906,37 @@ fn fuzz_detections() {
         .enumerate()
         .map(|(i, r)| Seed::new(&format!("rec{i}.json"), serde_json::to_vec(r).unwrap()))
         .collect();
-    let settings = detect::Settings::default();
+    // Environments and an identity, so the cross-environment chains run on mutated events
+    // too (the seeds' accounts in two environments; the record file in a third).
+    let mut settings = detect::Settings::default();
+    for (name, acct, path) in [
+        ("dev", "111122223333", ""),
+        ("prod", "444455556666", ""),
+        ("lab", "", "rec*"),
+    ] {
+        let e = detect::chains::Environment {
+            aws_accounts: [acct]
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string())
+                .collect(),
+            paths: [path]
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string())
+                .collect(),
+            ..Default::default()
+        };
+        settings.environments.insert(name.into(), e);
+    }
+    settings.identities.insert(
+        "p".into(),
+        detect::chains::Identity {
+            aws_arns: vec!["arn:aws:*".into()],
+            k8s_users: vec!["*".into()],
+            ..Default::default()
+        },
+    );
     let amap = assets::AssetMap::new(&assets::AssetConfig::default()).unwrap();
     let ok = fuzz("detections", &seeds, cases(DEFAULT_CASES), &|b| {
         let r = logs::read::read_bytes(Path::new("rec.json"), b, None);
@@ -914,6 +948,61 @@ fn fuzz_detections() {
         n += det.run(&amap, &r.events).len();
         n > 0
     });
+    assert!(ok > 0, "no mutated record gave a finding");
+}
+
+/// The ML-platform and Kubernetes detections on mutated records: SageMaker lifecycle
+/// scripts (base64 decoded and searched), request parameters searched for roles and output
+/// paths, Vertex request bodies, Azure ML operation names, Kubernetes pod specs (nested
+/// Kubeflow replica templates), RBAC rules, exec request URIs. Seeds: every record of the
+/// ML-platform samples and the falco traces; run with and without a baseline.
+#[test]
+fn fuzz_ml_platform_detections() {
+    use mlguard::scan::{assets, detect};
+    let mut seeds: Vec<Seed> = Vec::new();
+    for (f, key) in [
+        ("scan/mlplat/cloudtrail/sagemaker.json", "Records"),
+        ("scan/mlplat/gcp/vertex.json", "entries"),
+        ("scan/mlplat/azure/azureml-activity.json", "records"),
+    ] {
+        let v: Value = serde_json::from_slice(&std::fs::read(testdata(f)).unwrap()).unwrap();
+        for (i, r) in v[key].as_array().unwrap().iter().enumerate() {
+            // The interesting records (not the many routine baseline ones).
+            if i % 3 == 0 || i + 12 > v[key].as_array().unwrap().len() {
+                seeds.push(Seed::new(
+                    &format!("{key}{i}.json"),
+                    serde_json::to_vec(r).unwrap(),
+                ));
+            }
+        }
+    }
+    for p in files_under(&testdata("scan/k8s-falco"), ".json") {
+        seeds.push(Seed::file(&p));
+    }
+    let plain = detect::Settings::default();
+    let learning = detect::Settings {
+        baseline_days: 0.0001,
+        ..detect::Settings::default()
+    };
+    let amap = assets::AssetMap::new(&assets::AssetConfig::default()).unwrap();
+    let ok = fuzz(
+        "ml_platform_detections",
+        &seeds,
+        cases(DEFAULT_CASES),
+        &|b| {
+            let r = logs::read::read_bytes(Path::new("rec.json"), b, None);
+            let mut n = 0;
+            for s in [&plain, &learning] {
+                let mut det = detect::Detector::new(s, None).unwrap();
+                for e in &r.events {
+                    n += det.record(&amap, e).len();
+                }
+                n += det.run(&amap, &r.events).len();
+                let _ = det.coverage(&amap, None);
+            }
+            n > 0
+        },
+    );
     assert!(ok > 0, "no mutated record gave a finding");
 }
 
