@@ -45,6 +45,10 @@ gcp_projects = ["acme-ml-prod"]
 k8s_users = ["alice@acme.io"]
 gcp_emails = ["alice@acme.io"]
 wandb_emails = ["alice@acme.io"]
+
+# Carol releases models: her weekly Vertex AI endpoint deploys are approved ones.
+[scan]
+approvers = ["carol@acme.io"]
 "#;
 
 #[derive(Debug, Clone)]

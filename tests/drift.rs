@@ -414,7 +414,7 @@ fn one_severity_vocabulary_and_the_same_counts_in_every_format() {
         .next()
         .unwrap();
     assert!(html.contains(counts), "HTML lacks '{counts}'");
-    assert!(html.contains("<td>high</td>") && html.contains("fail-on <b>high</b>"));
+    assert!(html.contains("sev-high\">high</span>") && html.contains("fail-on <b>high</b>"));
     for out in [&table, &html, &json.to_string()] {
         for old in [
             ">alert<",

@@ -74,7 +74,10 @@ fn attack_day_gives_its_findings_and_exactly_one_chain() {
         .collect();
     let want: BTreeSet<(&str, &str, &str)> = [
         ("scan.cross_environment_chain", gen::ATTACKER_IP, "critical"),
-        ("scan.k8s_exec_into_pod", gen::ALICE, "high"),
+        // A notebook pod in the Kubeflow namespace: a training / notebook workload.
+        ("scan.k8s_exec_into_pod", gen::ALICE, "critical"),
+        // Her first secret read in the cluster, after a baseline without any.
+        ("scan.k8s_secret_read_by_new_principal", gen::ALICE, "high"),
         // 400 training shards read in prod with the stolen key, against its nightly few.
         ("scan.bulk_download", gen::SYNC_USER, "critical"),
         ("scan.new_user_agent", gen::SYNC_USER, "low"),

@@ -15,6 +15,7 @@ mod config_example;
 mod drift;
 mod fuzz;
 mod hostile;
+mod html;
 mod inference;
 mod inspect;
 mod integrity;

@@ -53,7 +53,9 @@ pub struct Args {
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Also write a self-contained HTML report (inline SVG, no network, no JavaScript).
+    /// Also write the drift report as one self-contained HTML file (inline SVG and CSS, no
+    /// script, no network): verdict, findings linked to their columns, every column by
+    /// drift score, histograms and CDFs, category shares, trigger values and tokens.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Also save the current data's profile (when CURRENT is data).
@@ -201,11 +203,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     report
         .extra
         .insert("current".into(), cur_name.clone().into());
-    report
-        .extra
-        .insert("columns".into(), res.columns.clone().into());
+    report.extra.insert(
+        "columns".into(),
+        serde_json::to_value(&res.columns).unwrap_or_default(),
+    );
     if let Some(h) = &args.html {
-        let html = drift::html::render(&report, &res.columns, &base_name, &cur_name);
+        let html = report::html::drift::render(&report, &res.columns, &base_name, &cur_name);
         std::fs::write(h, html).with_path(h)?;
         g.note(format!("HTML report: {}", h.display()));
     }

@@ -1,6 +1,7 @@
 //! The report layer: every command hands a [`Report`] (verdict + findings) to [`render`],
 //! which writes it in the requested [`Format`]. A new detector never writes its own format.
 
+pub mod html;
 pub mod junit;
 pub mod ocsf;
 pub mod rows;
