@@ -144,4 +144,6 @@ pub enum Command {
     Inspect(cmd::inspect::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(cmd::completions::Args),
+    /// Print a man page (roff), or write them all with --dir.
+    Man(cmd::man::Args),
 }

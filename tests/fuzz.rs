@@ -625,9 +625,15 @@ fn fuzz_profile_load_and_merge() {
         "cultivar",
     ]);
     let base = Profile::load(&scratch("base.json", &iris)).unwrap();
+    // Format 2 (packed sketches) as written now, and a format 1 profile (JSON arrays, plain
+    // base64, the fingerprint map) as older mlguard wrote it.
     let seeds = [
         Seed::new("iris.profile.json", iris),
         Seed::new("wine.profile.json", wine),
+        Seed::new(
+            "iris.v1.profile.json",
+            std::fs::read(testdata("profiles/iris.v1.json")).unwrap(),
+        ),
     ];
     let ok = fuzz("profile", &seeds, cases(DEFAULT_CASES), &|b| {
         let path = scratch("p.json", b);
@@ -645,6 +651,56 @@ fn fuzz_profile_load_and_merge() {
         true
     });
     assert!(ok > 0);
+}
+
+/// Format 2's packed payloads (a KLL sketch's items text, HLL registers, the fingerprint
+/// entries' binary records), mutated after inflating and packed again: mutating the base64
+/// text of a profile mostly stops at the base64 or DEFLATE check, so this is how the
+/// decoders behind them see hostile bytes.
+#[test]
+fn fuzz_profile_packed_payloads() {
+    use mlguard::profile::sketch::{pack, unpack};
+    let wine = made_by_binary(&[
+        "profile",
+        testdata("datasets/wine.csv").to_str().unwrap(),
+        "--label",
+        "cultivar",
+    ]);
+    let base: Value = serde_json::from_slice(&wine).unwrap();
+    let slots = [
+        "/columns/0/quantiles/packed",
+        "/columns/0/distinct/packed",
+        "/row_fingerprints/entries/packed",
+    ];
+    let seeds: Vec<Seed> = slots
+        .iter()
+        .map(|s| {
+            let packed = base.pointer(s).and_then(Value::as_str).unwrap();
+            Seed::new(s, unpack(packed, 1 << 30).unwrap())
+        })
+        .collect();
+    let ok = fuzz("profile-packed", &seeds, cases(DEFAULT_CASES), &|b| {
+        let mut any = false;
+        for s in &slots {
+            let mut v = base.clone();
+            *v.pointer_mut(s).unwrap() = pack(b).into();
+            let path = scratch("packed.json", &serde_json::to_vec(&v).unwrap());
+            match Profile::load(&path) {
+                Ok(p) => {
+                    let mut d = p.clone();
+                    let _ = d.merge(&p);
+                    let _ = d.to_json();
+                    any = true;
+                }
+                Err(e) => assert_eq!(e.exit_code(), 2, "{e}"),
+            }
+        }
+        any
+    });
+    assert!(
+        ok > 0,
+        "no mutated payload was valid: the harness only tests errors"
+    );
 }
 
 #[test]
