@@ -1,4 +1,4 @@
-//! The command line as a user meets it (issue 17): `--format` help lists exactly what each
+//! The command line as a user meets it: `--format` help lists exactly what each
 //! command renders, `profile merge`/`profile show` are real subcommands with their own flags,
 //! `verify` names both of its sources. The real binary, on small trees built here.
 

@@ -927,7 +927,7 @@ fn ignore_file_must_be_a_regular_file_in_the_tree() {
 }
 
 /// verify and diff have no --fail-on (every difference fails), so no output names one
-/// (issue 17: `verify --format json` carried `"fail_on": "high"`).
+/// (`verify --format json` once carried `"fail_on": "high"`).
 #[test]
 fn verify_and_diff_outputs_name_no_fail_on_level() {
     let t = tree();

@@ -564,7 +564,7 @@ fn run_bounded(cmd: &mut std::process::Command) -> Output {
     child.wait_with_output().unwrap()
 }
 
-/// Hand-edited profiles from issue 13: each is refused on load with exit 2, naming the
+/// Hand-edited (hostile) profiles: each is refused on load with exit 2, naming the
 /// file and the field, by `drift` (baseline or current) and `profile merge` — no panic,
 /// no endless loop, no huge allocation.
 #[test]

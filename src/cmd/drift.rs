@@ -48,7 +48,7 @@ pub struct Args {
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
     /// Output format.
-    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
+    #[arg(long, default_value = "table", value_parser = crate::cli::formats(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]

@@ -104,8 +104,8 @@ pub struct BuildArgs {
     #[arg(
         long = "input-format",
         alias = "format",
-        value_enum,
-        value_name = "FORMAT"
+        value_name = "FORMAT",
+        value_parser = crate::cli::choice(INPUT_FORMATS)
     )]
     pub input_format: Option<TableFormat>,
     /// CSV delimiter [default: ',' or tab for .tsv].
@@ -131,6 +131,15 @@ pub struct BuildArgs {
     #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::input::shard::parse_arg)]
     pub shard: Option<crate::input::shard::Shard>,
 }
+
+/// `--input-format` values.
+const INPUT_FORMATS: &[(TableFormat, &str, &str)] = &[
+    (TableFormat::Parquet, "parquet", ""),
+    (TableFormat::Csv, "csv", ""),
+    (TableFormat::Tsv, "tsv", ""),
+    (TableFormat::Jsonl, "jsonl", ""),
+    (TableFormat::Ipc, "ipc", ""),
+];
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     match args.command {
