@@ -1,4 +1,4 @@
-//! Write the drift proof cases for one dataset (see `src/drift/cases.rs`) and print them as
+//! Write the drift proof cases for one dataset (see `crates/testgen/src/cases.rs`) and print them as
 //! TSV lines: name, must_fail, expected finding, expected column/label, baseline, current.
 //!
 //!   cargo run --example drift_cases -- DATASET.csv LABEL OUT_DIR [SEED] [RESAMPLE_ROWS]
@@ -10,7 +10,7 @@ fn main() {
     }
     let seed = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let resample = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(200_000);
-    match mlguard::drift::cases::generate(a[0].as_ref(), &a[1], a[2].as_ref(), seed, resample) {
+    match mlguard_testgen::cases::generate(a[0].as_ref(), &a[1], a[2].as_ref(), seed, resample) {
         Ok(cases) => {
             for c in cases {
                 let (id, what) = c.expect.unwrap_or_default();

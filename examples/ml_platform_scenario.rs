@@ -11,7 +11,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
-use mlguard::scan::inference::gen::Rng;
+use mlguard_testgen::Rng;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! Fuzzing as part of the tests: a seeded mutation loop (stable Rust, no nightly, no
-//! extra crate) over real seed files for every parser of untrusted input, driven in-process
+//! fuzzing crate) over real seed files for every parser of untrusted input, driven in-process
 //! through the library. Each case must return (an `Ok` or an input error): a panic fails
 //! the test with the case's seed and a copy of the input under `target/fuzz-failures/`, and
 //! a case that runs longer than [`CASE_LIMIT`] aborts the run with the same information (a
@@ -14,6 +14,7 @@ use mlguard::input::logs::{self, registry};
 use mlguard::input::table;
 use mlguard::integrity::{dsse, manifest::Manifest, proof::Proof};
 use mlguard::profile::Profile;
+use mlguard_testgen::Rng;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,37 +43,7 @@ fn base_seed() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------
-// A small PRNG (xorshift64*) and the mutators
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix64 of the seed, so nearby seeds give unrelated streams; never zero.
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-}
+// The mutators (over the test tooling's one seeded RNG)
 
 const INTERESTING_BYTES: &[u8] = &[0, 1, 0x7f, 0x80, 0xff, b'"', b'\n', b'\r', b',', b'{'];
 const INTERESTING_INTS: &[u64] = &[
@@ -123,7 +94,7 @@ fn mutate_bytes(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
             }
             1 if n > 0 => {
                 let i = rng.below(n);
-                d[i] = rng.next() as u8;
+                d[i] = rng.next_u64() as u8;
             }
             2 if n > 0 => {
                 let i = rng.below(n);
@@ -158,7 +129,7 @@ fn mutate_bytes(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
             7 if n > 0 => d.truncate(rng.below(n)),
             _ => {
                 let i = rng.below(n + 1);
-                let b = rng.next() as u8;
+                let b = rng.next_u64() as u8;
                 d.insert(i, b);
             }
         }
@@ -177,7 +148,7 @@ fn hostile_value(rng: &mut Rng, depth: usize) -> Value {
         5 => serde_json::json!([1e308, -1e308, 5e-324][rng.below(3)]),
         6 => Value::String(String::new()),
         7 => Value::String(INTERESTING_TOKENS[rng.below(INTERESTING_TOKENS.len())].into()),
-        8 => serde_json::json!(rng.next() % 100_000),
+        8 => serde_json::json!(rng.next_u64() % 100_000),
         9 => Value::Array(
             (0..rng.below(4))
                 .map(|_| hostile_value(rng, depth + 1))
@@ -654,9 +625,15 @@ fn fuzz_profile_load_and_merge() {
         "cultivar",
     ]);
     let base = Profile::load(&scratch("base.json", &iris)).unwrap();
+    // Format 2 (packed sketches) as written now, and a format 1 profile (JSON arrays, plain
+    // base64, the fingerprint map) as older mlguard wrote it.
     let seeds = [
         Seed::new("iris.profile.json", iris),
         Seed::new("wine.profile.json", wine),
+        Seed::new(
+            "iris.v1.profile.json",
+            std::fs::read(testdata("profiles/iris.v1.json")).unwrap(),
+        ),
     ];
     let ok = fuzz("profile", &seeds, cases(DEFAULT_CASES), &|b| {
         let path = scratch("p.json", b);
@@ -674,6 +651,56 @@ fn fuzz_profile_load_and_merge() {
         true
     });
     assert!(ok > 0);
+}
+
+/// Format 2's packed payloads (a KLL sketch's items text, HLL registers, the fingerprint
+/// entries' binary records), mutated after inflating and packed again: mutating the base64
+/// text of a profile mostly stops at the base64 or DEFLATE check, so this is how the
+/// decoders behind them see hostile bytes.
+#[test]
+fn fuzz_profile_packed_payloads() {
+    use mlguard::profile::sketch::{pack, unpack};
+    let wine = made_by_binary(&[
+        "profile",
+        testdata("datasets/wine.csv").to_str().unwrap(),
+        "--label",
+        "cultivar",
+    ]);
+    let base: Value = serde_json::from_slice(&wine).unwrap();
+    let slots = [
+        "/columns/0/quantiles/packed",
+        "/columns/0/distinct/packed",
+        "/row_fingerprints/entries/packed",
+    ];
+    let seeds: Vec<Seed> = slots
+        .iter()
+        .map(|s| {
+            let packed = base.pointer(s).and_then(Value::as_str).unwrap();
+            Seed::new(s, unpack(packed, 1 << 30).unwrap())
+        })
+        .collect();
+    let ok = fuzz("profile-packed", &seeds, cases(DEFAULT_CASES), &|b| {
+        let mut any = false;
+        for s in &slots {
+            let mut v = base.clone();
+            *v.pointer_mut(s).unwrap() = pack(b).into();
+            let path = scratch("packed.json", &serde_json::to_vec(&v).unwrap());
+            match Profile::load(&path) {
+                Ok(p) => {
+                    let mut d = p.clone();
+                    let _ = d.merge(&p);
+                    let _ = d.to_json();
+                    any = true;
+                }
+                Err(e) => assert_eq!(e.exit_code(), 2, "{e}"),
+            }
+        }
+        any
+    });
+    assert!(
+        ok > 0,
+        "no mutated payload was valid: the harness only tests errors"
+    );
 }
 
 #[test]
@@ -894,7 +921,7 @@ fn fuzz_detections() {
             "resourceId": "/subscriptions/S/x", "category": "Administrative", "resultType": "Success",
             "properties": {"requestbody": "{\"Properties\": {\"PrincipalId\": \"p\", \"PrincipalType\": \"ForeignGroup\", \"PrincipalTenantId\": \"t2\"}}"}}),
     ];
-    // The AWS families (issue 18): documents they parse (trust policies, inline policies,
+    // The AWS families: documents they parse (trust policies, inline policies,
     // share lists, Lambda permissions, SSM name lists) and the sign-in fields they read.
     let aws = |source: &str, name: &str, rp: Value| {
         let mut r = ct(name, rp);

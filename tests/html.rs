@@ -9,7 +9,7 @@
 
 use crate::util as common;
 use common::bin;
-use mlguard::drift::cases;
+use mlguard_testgen::cases;
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};

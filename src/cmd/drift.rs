@@ -48,7 +48,7 @@ pub struct Args {
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
     /// Output format.
-    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
+    #[arg(long, default_value = "table", value_parser = crate::cli::formats(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -137,7 +137,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let cur = if is_profile {
         Profile::load(&args.current[0])?
     } else {
-        let pb = crate::progress::items(0, "units", g.quiet);
+        let pb = crate::progress::bytes(0, g.quiet);
         let mut st = base.settings.clone();
         st.fingerprint_columns = Some(base.row_fingerprints.columns.clone());
         let p = profile::profile_paths(&args.current, None, &st, &pb, &|m| g.note(m))?;

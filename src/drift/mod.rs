@@ -11,12 +11,11 @@
 //!
 //! Thresholds are in `[drift]` (overridable per column); defaults in docs/drift.md.
 
-pub mod cases;
 pub mod columns;
 
+use crate::finding::{Finding, Severity};
 use crate::profile::sketch::Kll;
 use crate::profile::{ColumnProfile, LogicalType, Profile, OTHER_LABEL};
-use crate::report::{Finding, Severity};
 use crate::stats;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

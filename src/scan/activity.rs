@@ -6,8 +6,8 @@
 //! out, so a year of logs costs the same memory as a day.
 
 use super::assets::{AssetKind, AssetMap};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::Event;
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 

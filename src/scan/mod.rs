@@ -11,13 +11,12 @@ pub mod detect;
 pub mod geoip;
 pub mod hint;
 pub mod inference;
-pub mod scenario;
 pub mod sigma;
 pub mod views;
 
 use crate::config::Config;
+use crate::finding::Finding;
 use crate::input::logs::{self, Event, LogSource, Warning};
-use crate::report::Finding;
 use crate::Result;
 use std::path::{Path, PathBuf};
 
@@ -205,7 +204,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         .iter()
         .map(|r| (r.file.display().to_string(), r.line, r.index))
         .collect();
-    let repeat = |l: Option<&crate::report::Location>| {
+    let repeat = |l: Option<&crate::finding::Location>| {
         l.is_some_and(|l| dup.contains(&(l.file.clone(), l.line, l.record)))
     };
     let mut findings = Vec::new();
@@ -255,8 +254,8 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             continue;
         };
         let raised = match f.id.as_str() {
-            "scan.public_or_external_access" => Some(crate::report::Severity::Critical),
-            "scan.versioning_disabled" => Some(crate::report::Severity::High),
+            "scan.public_or_external_access" => Some(crate::finding::Severity::Critical),
+            "scan.versioning_disabled" => Some(crate::finding::Severity::High),
             _ => None,
         };
         if let Some(r) = raised {

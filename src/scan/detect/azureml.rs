@@ -9,8 +9,8 @@
 //! routinely for the identities that work in the workspace.
 
 use super::{first_time, needs_baseline, Baseline, Coverage, Cx, Detection, Seen, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 
 #[derive(Default)]
 pub struct AzureMl {

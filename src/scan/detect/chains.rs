@@ -43,8 +43,8 @@
 
 use super::burst::Stash;
 use super::{asset_location, Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op, RecordRef};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;

@@ -12,9 +12,9 @@
 //! not matter.
 
 use super::{Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::k8s::KUBEFLOW_RESOURCES;
 use crate::input::logs::{Event, Op, RecordRef, Source};
-use crate::report::{Finding, Severity};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Mutex;

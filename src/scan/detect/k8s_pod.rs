@@ -10,8 +10,8 @@
 //! seen.
 
 use super::{logging::control_plane, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Source};
-use crate::report::{Finding, Severity};
 use serde_json::Value;
 
 pub struct K8sPod;

@@ -9,8 +9,8 @@
 //! (`system:apiserver`) is not reported.
 
 use super::{logging::control_plane, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Source};
-use crate::report::{Finding, Severity};
 use serde_json::Value;
 
 pub struct K8sRbac;
@@ -278,5 +278,26 @@ impl Detection for K8sRbac {
             );
         }
         vec![c]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grants;
+    use serde_json::json;
+
+    #[test]
+    fn rbac_grants() {
+        let (g, full) =
+            grants(&json!({"rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}));
+        assert_eq!(g, ["*:*"]);
+        assert!(full);
+        let (g, full) = grants(&json!({"rules": [
+            {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}));
+        assert_eq!(g, ["create:pods/exec", "impersonate:users"]);
+        assert!(!full);
+        assert!(grants(&json!({"rules": "nonsense"})).0.is_empty());
     }
 }

@@ -7,8 +7,8 @@
 
 use super::burst::Stash;
 use super::{first_time, needs_baseline, Baseline, Coverage, Cx, Detection, Seen, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op, Source};
-use crate::report::{Finding, Severity};
 use serde_json::Value;
 
 #[derive(Default)]

@@ -7,9 +7,9 @@
 //! Kubernetes pods / Deployments are not ML jobs by themselves.
 
 use super::{first_time, needs_baseline, Baseline, Coverage, Cx, Detection, Seen, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::k8s::KUBEFLOW_RESOURCES;
 use crate::input::logs::{Event, Op, Source};
-use crate::report::{Finding, Severity};
 
 #[derive(Default)]
 pub struct MlJobs {

@@ -50,8 +50,8 @@ mod volume;
 mod wandb;
 
 use super::assets::{bucket_of, AssetKind, AssetMap};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,7 +2,7 @@
 //! description. Families build findings through `Cx::finding`, which takes the tags from
 //! here; a unit test checks this table against the rule table in docs/scan.md.
 
-use crate::report::Severity;
+use crate::finding::Severity;
 use std::collections::BTreeMap;
 
 pub struct Rule {

@@ -5,8 +5,8 @@
 //! Model exports are `scan.model_export` (every cloud, operation kind `model_export`).
 
 use super::{Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op, Source};
-use crate::report::{Finding, Severity};
 use serde_json::Value;
 
 #[derive(Default)]
