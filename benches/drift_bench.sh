@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drift proof cases (src/drift/cases.rs) over scikit-learn's datasets, through
+# Drift proof cases (crates/testgen/src/cases.rs) over scikit-learn's datasets, through
 # `mlguard drift` and Evidently's default DataDriftPreset, in one run: false-alarm rate on
 # the null cases, detection rate on the failing cases. Then the HTML report of one failing
 # case is rendered by headless Chromium to a PNG (bench-out/drift/report.png).

@@ -1,4 +1,4 @@
-//! Inference-log monitoring benchmark (issue 7): detection quality on seeded generated logs
+//! Inference-log monitoring benchmark: detection quality on seeded generated logs
 //! and throughput on a large log under /tmp.
 //!
 //!   cargo bench --bench inference -- [--seeds N] [--queries N] [--dir /tmp/mlguard-inference]
@@ -13,8 +13,8 @@
 //! time-interleaved), which does not change the work the scanner does.
 
 use mlguard::config::Config;
-use mlguard::scan::inference::gen::{self, GenConfig, Kind};
 use mlguard::scan::inference::{scan, Options};
+use mlguard_testgen::inference::{self as gen, GenConfig, Kind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Inference-log monitoring benchmark (issue 7): detection quality over seeded generated logs
+# Inference-log monitoring benchmark: detection quality over seeded generated logs
 # and throughput (queries/s) on a large CSV log under /tmp. No peer tool implements PRADA /
 # inference-log scanning as a CLI, so this benchmark reports mlguard's own figures only.
 #   benches/inference.sh [SEEDS] [QUERIES]

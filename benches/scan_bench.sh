@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark `mlguard scan` (every built-in detection, plus the SigmaHQ cloud rules) against
 # `jq` doing a single field filter over the same CloudTrail files, in one run.
-# Data: the documented insider scenario (src/scan/scenario.rs) scaled up, gzipped
+# Data: the documented insider scenario (crates/testgen/src/scenario.rs) scaled up, gzipped
 # {"Records": [...]} files in the AWSLogs layout, generated under bench-out/scan.
 #
 # Usage: benches/scan_bench.sh [SCALE] [DAYS]     (default 300 x 30 days ~ 1.1M events)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peak memory of `mlguard verify` on a large manifest (issue 13: a 92 MB manifest took
+# Peak memory of `mlguard verify` on a large manifest (a 92 MB manifest once took
 # 3.3 GB), against `b3sum --check` on the same tree as the streaming peer.
 # Builds a tree of $FILES tiny files (500 directories), hashes it once, then measures
 # (peak RSS from /usr/bin/time -v, one run each):

@@ -1,4 +1,4 @@
-//! Write the drift proof cases for one dataset (see `src/drift/cases.rs`) and print them as
+//! Write the drift proof cases for one dataset (see `crates/testgen/src/cases.rs`) and print them as
 //! TSV lines: name, must_fail, expected finding, expected column/label, baseline, current.
 //!
 //!   cargo run --example drift_cases -- DATASET.csv LABEL OUT_DIR [SEED] [RESAMPLE_ROWS] [batches]
@@ -13,9 +13,9 @@ fn main() {
     let seed = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let resample = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(200_000);
     let gen = if a.get(5).map(String::as_str) == Some("batches") {
-        mlguard::drift::cases::generate_batches
+        mlguard_testgen::cases::generate_batches
     } else {
-        mlguard::drift::cases::generate
+        mlguard_testgen::cases::generate
     };
     match gen(a[0].as_ref(), &a[1], a[2].as_ref(), seed, resample) {
         Ok(cases) => {

@@ -1,9 +1,9 @@
 //! Write a seeded sample inference log (benign clients querying scikit-learn's digits plus
-//! the four attacker kinds; see `src/scan/inference/gen.rs`) as a default-schema CSV, and
+//! the four attacker kinds; see `crates/testgen/src/inference.rs`) as a default-schema CSV, and
 //! print which client is which so a scan's findings can be checked by eye.
 //!
 //!   cargo run --example inference_log -- OUT.csv [SEED] [DIGITS_CSV]
-use mlguard::scan::inference::gen::{generate, load_csv, write_csv, GenConfig};
+use mlguard_testgen::inference::{generate, load_csv, write_csv, GenConfig};
 use std::path::Path;
 
 fn main() {
@@ -20,7 +20,7 @@ fn main() {
         .get(2)
         .map(String::as_str)
         .unwrap_or("testdata/datasets/digits.csv");
-    let run = || -> mlguard::error::Result<()> {
+    let run = || -> mlguard_testgen::Result<()> {
         let g = generate(&load_csv(Path::new(digits))?, &cfg);
         write_csv(&g, Path::new(out))?;
         println!(

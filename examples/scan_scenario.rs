@@ -1,8 +1,8 @@
 //! Write the documented `mlguard scan` scenario (a normal month of CloudTrail plus an insider
-//! pulling the model bucket at night; see `src/scan/scenario.rs`).
+//! pulling the model bucket at night; see `crates/testgen/src/scenario.rs`).
 //!
 //!   cargo run --example scan_scenario -- OUT_DIR [SEED] [DAYS] [SCALE]
-use mlguard::scan::scenario::{write, Scenario};
+use mlguard_testgen::scenario::{write, Scenario};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -61,6 +61,51 @@ impl Global {
     }
 }
 
+/// The value parser of a flag that takes one of a library enum's values: library types carry
+/// no clap derives, so each flag lists its values as `(value, name, help)` (`help` may be
+/// empty). Only the listed names are accepted, and `--help` lists exactly them.
+pub fn choice<T: Clone + Send + Sync + 'static>(
+    values: &'static [(T, &'static str, &'static str)],
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(values.iter().map(|(_, name, help)| {
+        let v = PossibleValue::new(*name);
+        if help.is_empty() {
+            v
+        } else {
+            v.help(*help)
+        }
+    }))
+    .try_map(move |s: String| {
+        values
+            .iter()
+            .find(|(_, name, _)| *name == s)
+            .map(|(v, _, _)| v.clone())
+            .ok_or_else(|| format!("unknown value '{s}'"))
+    })
+}
+
+/// The value parser of a command's `--format`: accepts only `allowed` (the report formats
+/// the command renders) and lists only them in `--help` and in the error for anything else,
+/// so help never offers a format the command then refuses.
+pub fn formats(
+    allowed: &'static [crate::report::Format],
+) -> impl clap::builder::TypedValueParser<Value = crate::report::Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        allowed
+            .iter()
+            .map(|f| PossibleValue::new(f.name()).help(f.help())),
+    )
+    .try_map(move |s: String| {
+        allowed
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown format '{s}'"))
+    })
+}
+
 /// `--allow-partial`, accepted by every gate (verify, drift, scan).
 #[derive(Debug, Clone, Copy, clap::Args, Default)]
 pub struct Partial {
@@ -99,4 +144,6 @@ pub enum Command {
     Inspect(cmd::inspect::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(cmd::completions::Args),
+    /// Print a man page (roff), or write them all with --dir.
+    Man(cmd::man::Args),
 }

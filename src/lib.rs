@@ -8,7 +8,8 @@
 //!
 //! * [`input`]: reading the world: directory walks, Arrow record batches, audit-log events.
 //! * [`integrity`], [`profile`], [`drift`], [`scan`], [`inspect`]: the cores.
-//! * [`report`]: the one [`report::Finding`] type and its renderers.
+//! * [`finding`]: the one [`finding::Finding`] type every core returns.
+//! * [`report`]: the renderers (table, JSON, SARIF, JUnit, OCSF, rows) and the one escaper.
 //! * [`error`]: the one error type and the exit-code contract.
 //! * [`cmd`]: one thin file per subcommand, with its usage text beside its code.
 
@@ -17,6 +18,7 @@ pub mod cmd;
 pub mod config;
 pub mod drift;
 pub mod error;
+pub mod finding;
 pub mod input;
 pub mod inspect;
 pub mod integrity;

@@ -1,4 +1,4 @@
-//! The everyday AWS detections, deduplication and error descriptions (issue 18), end to end:
+//! The everyday AWS detections, deduplication and error descriptions, end to end:
 //! the real binary on the Stratus Red Team recordings in `testdata/scan/` and on small
 //! synthetic CloudTrail records for negatives and thresholds.
 

@@ -1,5 +1,5 @@
 //! Fuzzing as part of the tests: a seeded mutation loop (stable Rust, no nightly, no
-//! extra crate) over real seed files for every parser of untrusted input, driven in-process
+//! fuzzing crate) over real seed files for every parser of untrusted input, driven in-process
 //! through the library. Each case must return (an `Ok` or an input error): a panic fails
 //! the test with the case's seed and a copy of the input under `target/fuzz-failures/`, and
 //! a case that runs longer than [`CASE_LIMIT`] aborts the run with the same information (a
@@ -14,6 +14,7 @@ use mlguard::input::logs::{self, registry};
 use mlguard::input::table;
 use mlguard::integrity::{dsse, manifest::Manifest, proof::Proof};
 use mlguard::profile::Profile;
+use mlguard_testgen::Rng;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,37 +43,7 @@ fn base_seed() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------
-// A small PRNG (xorshift64*) and the mutators
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix64 of the seed, so nearby seeds give unrelated streams; never zero.
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-}
+// The mutators (over the test tooling's one seeded RNG)
 
 const INTERESTING_BYTES: &[u8] = &[0, 1, 0x7f, 0x80, 0xff, b'"', b'\n', b'\r', b',', b'{'];
 const INTERESTING_INTS: &[u64] = &[
@@ -123,7 +94,7 @@ fn mutate_bytes(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
             }
             1 if n > 0 => {
                 let i = rng.below(n);
-                d[i] = rng.next() as u8;
+                d[i] = rng.next_u64() as u8;
             }
             2 if n > 0 => {
                 let i = rng.below(n);
@@ -158,7 +129,7 @@ fn mutate_bytes(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
             7 if n > 0 => d.truncate(rng.below(n)),
             _ => {
                 let i = rng.below(n + 1);
-                let b = rng.next() as u8;
+                let b = rng.next_u64() as u8;
                 d.insert(i, b);
             }
         }
@@ -177,7 +148,7 @@ fn hostile_value(rng: &mut Rng, depth: usize) -> Value {
         5 => serde_json::json!([1e308, -1e308, 5e-324][rng.below(3)]),
         6 => Value::String(String::new()),
         7 => Value::String(INTERESTING_TOKENS[rng.below(INTERESTING_TOKENS.len())].into()),
-        8 => serde_json::json!(rng.next() % 100_000),
+        8 => serde_json::json!(rng.next_u64() % 100_000),
         9 => Value::Array(
             (0..rng.below(4))
                 .map(|_| hostile_value(rng, depth + 1))
@@ -654,9 +625,15 @@ fn fuzz_profile_load_and_merge() {
         "cultivar",
     ]);
     let base = Profile::load(&scratch("base.json", &iris)).unwrap();
+    // Format 2 (packed sketches) as written now, and a format 1 profile (JSON arrays, plain
+    // base64, the fingerprint map) as older mlguard wrote it.
     let seeds = [
         Seed::new("iris.profile.json", iris),
         Seed::new("wine.profile.json", wine),
+        Seed::new(
+            "iris.v1.profile.json",
+            std::fs::read(testdata("profiles/iris.v1.json")).unwrap(),
+        ),
     ];
     let ok = fuzz("profile", &seeds, cases(DEFAULT_CASES), &|b| {
         let path = scratch("p.json", b);
@@ -674,6 +651,56 @@ fn fuzz_profile_load_and_merge() {
         true
     });
     assert!(ok > 0);
+}
+
+/// Format 2's packed payloads (a KLL sketch's items text, HLL registers, the fingerprint
+/// entries' binary records), mutated after inflating and packed again: mutating the base64
+/// text of a profile mostly stops at the base64 or DEFLATE check, so this is how the
+/// decoders behind them see hostile bytes.
+#[test]
+fn fuzz_profile_packed_payloads() {
+    use mlguard::profile::sketch::{pack, unpack};
+    let wine = made_by_binary(&[
+        "profile",
+        testdata("datasets/wine.csv").to_str().unwrap(),
+        "--label",
+        "cultivar",
+    ]);
+    let base: Value = serde_json::from_slice(&wine).unwrap();
+    let slots = [
+        "/columns/0/quantiles/packed",
+        "/columns/0/distinct/packed",
+        "/row_fingerprints/entries/packed",
+    ];
+    let seeds: Vec<Seed> = slots
+        .iter()
+        .map(|s| {
+            let packed = base.pointer(s).and_then(Value::as_str).unwrap();
+            Seed::new(s, unpack(packed, 1 << 30).unwrap())
+        })
+        .collect();
+    let ok = fuzz("profile-packed", &seeds, cases(DEFAULT_CASES), &|b| {
+        let mut any = false;
+        for s in &slots {
+            let mut v = base.clone();
+            *v.pointer_mut(s).unwrap() = pack(b).into();
+            let path = scratch("packed.json", &serde_json::to_vec(&v).unwrap());
+            match Profile::load(&path) {
+                Ok(p) => {
+                    let mut d = p.clone();
+                    let _ = d.merge(&p);
+                    let _ = d.to_json();
+                    any = true;
+                }
+                Err(e) => assert_eq!(e.exit_code(), 2, "{e}"),
+            }
+        }
+        any
+    });
+    assert!(
+        ok > 0,
+        "no mutated payload was valid: the harness only tests errors"
+    );
 }
 
 #[test]
@@ -894,7 +921,7 @@ fn fuzz_detections() {
             "resourceId": "/subscriptions/S/x", "category": "Administrative", "resultType": "Success",
             "properties": {"requestbody": "{\"Properties\": {\"PrincipalId\": \"p\", \"PrincipalType\": \"ForeignGroup\", \"PrincipalTenantId\": \"t2\"}}"}}),
     ];
-    // The AWS families (issue 18): documents they parse (trust policies, inline policies,
+    // The AWS families: documents they parse (trust policies, inline policies,
     // share lists, Lambda permissions, SSM name lists) and the sign-in fields they read.
     let aws = |source: &str, name: &str, rp: Value| {
         let mut r = ct(name, rp);
@@ -924,6 +951,10 @@ fn fuzz_detections() {
             aws("ssm.amazonaws.com", "GetParameters", serde_json::json!({"names": ["/a", "/b"], "withDecryption": true})),
             aws("logs.amazonaws.com", "DeleteLogGroup", serde_json::json!({"logGroupName": "aws-cloudtrail-logs"})),
             root,
+            // W&B (the member-change evidence is read from the raw record).
+            serde_json::json!({"timestamp": "2026-11-03T12:00:00Z", "action": "organization:update_member",
+                "actor_email": "a@corp.example", "actor_ip": "198.51.100.7", "user_email": "e@x.example",
+                "entity_name": "acme", "response_code": 200}),
         ])
         .collect();
     let seeds: Vec<Seed> = recs
@@ -931,7 +962,37 @@ fn fuzz_detections() {
         .enumerate()
         .map(|(i, r)| Seed::new(&format!("rec{i}.json"), serde_json::to_vec(r).unwrap()))
         .collect();
-    let settings = detect::Settings::default();
+    // Environments and an identity, so the cross-environment chains run on mutated events
+    // too (the seeds' accounts in two environments; the record file in a third).
+    let mut settings = detect::Settings::default();
+    for (name, acct, path) in [
+        ("dev", "111122223333", ""),
+        ("prod", "444455556666", ""),
+        ("lab", "", "rec*"),
+    ] {
+        let e = detect::chains::Environment {
+            aws_accounts: [acct]
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string())
+                .collect(),
+            paths: [path]
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string())
+                .collect(),
+            ..Default::default()
+        };
+        settings.environments.insert(name.into(), e);
+    }
+    settings.identities.insert(
+        "p".into(),
+        detect::chains::Identity {
+            aws_arns: vec!["arn:aws:*".into()],
+            k8s_users: vec!["*".into()],
+            ..Default::default()
+        },
+    );
     let amap = assets::AssetMap::new(&assets::AssetConfig::default()).unwrap();
     let ok = fuzz("detections", &seeds, cases(DEFAULT_CASES), &|b| {
         let r = logs::read::read_bytes(Path::new("rec.json"), b, None);
@@ -943,6 +1004,61 @@ fn fuzz_detections() {
         n += det.run(&amap, &r.events).len();
         n > 0
     });
+    assert!(ok > 0, "no mutated record gave a finding");
+}
+
+/// The ML-platform and Kubernetes detections on mutated records: SageMaker lifecycle
+/// scripts (base64 decoded and searched), request parameters searched for roles and output
+/// paths, Vertex request bodies, Azure ML operation names, Kubernetes pod specs (nested
+/// Kubeflow replica templates), RBAC rules, exec request URIs. Seeds: every record of the
+/// ML-platform samples and the falco traces; run with and without a baseline.
+#[test]
+fn fuzz_ml_platform_detections() {
+    use mlguard::scan::{assets, detect};
+    let mut seeds: Vec<Seed> = Vec::new();
+    for (f, key) in [
+        ("scan/mlplat/cloudtrail/sagemaker.json", "Records"),
+        ("scan/mlplat/gcp/vertex.json", "entries"),
+        ("scan/mlplat/azure/azureml-activity.json", "records"),
+    ] {
+        let v: Value = serde_json::from_slice(&std::fs::read(testdata(f)).unwrap()).unwrap();
+        for (i, r) in v[key].as_array().unwrap().iter().enumerate() {
+            // The interesting records (not the many routine baseline ones).
+            if i % 3 == 0 || i + 12 > v[key].as_array().unwrap().len() {
+                seeds.push(Seed::new(
+                    &format!("{key}{i}.json"),
+                    serde_json::to_vec(r).unwrap(),
+                ));
+            }
+        }
+    }
+    for p in files_under(&testdata("scan/k8s-falco"), ".json") {
+        seeds.push(Seed::file(&p));
+    }
+    let plain = detect::Settings::default();
+    let learning = detect::Settings {
+        baseline_days: 0.0001,
+        ..detect::Settings::default()
+    };
+    let amap = assets::AssetMap::new(&assets::AssetConfig::default()).unwrap();
+    let ok = fuzz(
+        "ml_platform_detections",
+        &seeds,
+        cases(DEFAULT_CASES),
+        &|b| {
+            let r = logs::read::read_bytes(Path::new("rec.json"), b, None);
+            let mut n = 0;
+            for s in [&plain, &learning] {
+                let mut det = detect::Detector::new(s, None).unwrap();
+                for e in &r.events {
+                    n += det.record(&amap, e).len();
+                }
+                n += det.run(&amap, &r.events).len();
+                let _ = det.coverage(&amap, None);
+            }
+            n > 0
+        },
+    );
     assert!(ok > 0, "no mutated record gave a finding");
 }
 

@@ -1,9 +1,9 @@
-//! Inference-log monitoring (issue 7), driven through the library until `scan --source
+//! Inference-log monitoring, driven through the library until `scan --source
 //! inference` is wired: generated logs with known attackers, text endpoints, config errors.
 
 use mlguard::config::Config;
-use mlguard::scan::inference::gen::{self, GenConfig, Kind};
 use mlguard::scan::inference::{scan, Options};
+use mlguard_testgen::inference::{self as gen, GenConfig, Kind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -927,7 +927,7 @@ fn ignore_file_must_be_a_regular_file_in_the_tree() {
 }
 
 /// verify and diff have no --fail-on (every difference fails), so no output names one
-/// (issue 17: `verify --format json` carried `"fail_on": "high"`).
+/// (`verify --format json` once carried `"fail_on": "high"`).
 #[test]
 fn verify_and_diff_outputs_name_no_fail_on_level() {
     let t = tree();
@@ -968,4 +968,50 @@ fn verify_and_diff_outputs_name_no_fail_on_level() {
         "verify has no --fail-on: {}",
         stderr(&o)
     );
+}
+
+/// `hash` of one large file moves its progress in bytes as the file's pieces are hashed,
+/// not once at the end (the bar used to sit at `0 B/60.00 GiB` for the whole file); with
+/// --sha256 the second (SHA-256) pass counts too. Seen through the plain-text test seam
+/// (`MLGUARD_PROGRESS_TEST=1`; indicatif draws nothing on a pipe); `--quiet` silences it.
+#[test]
+fn hash_progress_moves_inside_one_large_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let size: u64 = 6 << 20;
+    let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    std::fs::write(data.join("big.bin"), &bytes).unwrap();
+    let m = dir.path().join("m.json");
+    let hash = |extra: &[&str]| {
+        mlguard()
+            .env("MLGUARD_PROGRESS_TEST", "1")
+            .arg("hash")
+            .arg(&data)
+            .args(["--chunk-size", "1M", "-o"])
+            .arg(&m)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = hash(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    crate::util::assert_moves_inside(&o.stderr, size, 4);
+    let o = hash(&["--sha256"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    crate::util::assert_moves_inside(&o.stderr, 2 * size, 9);
+    let o = hash(&["--quiet"]);
+    assert!(o.status.success());
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    // verify goes through the same hashing.
+    let o = mlguard()
+        .env("MLGUARD_PROGRESS_TEST", "1")
+        .arg("verify")
+        .arg(&data)
+        .arg("--manifest")
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    crate::util::assert_moves_inside(&o.stderr, size, 4);
 }

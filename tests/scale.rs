@@ -457,13 +457,15 @@ fn exact_rank(values: &[f64], x: f64) -> f64 {
     values.iter().filter(|v| **v <= x).count() as f64 / values.len() as f64
 }
 
-/// Rank of x in a serialised KLL sketch (items at level h weigh 2^h).
+/// Rank of x in a serialised KLL sketch (items at level h weigh 2^h; the levels are
+/// decoded from the packed form by the sketch's own reader, the rank counted here).
 fn kll_rank(kll: &Value, x: f64) -> f64 {
+    let kll: mlguard::profile::sketch::Kll = serde_json::from_value(kll.clone()).unwrap();
     let (mut below, mut total) = (0u64, 0u64);
-    for (h, l) in kll["levels"].as_array().unwrap().iter().enumerate() {
-        for v in l.as_array().unwrap() {
+    for (h, l) in kll.levels.iter().enumerate() {
+        for v in l {
             total += 1 << h;
-            if v.as_f64().unwrap() <= x {
+            if *v <= x {
                 below += 1 << h;
             }
         }

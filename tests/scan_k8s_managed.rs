@@ -89,7 +89,7 @@ fn gke_aks_and_eks_wrappers_give_the_raw_events_findings() {
             .any(|f| f.contains("k8s_exec_into_pod") && f.contains("ip=\"192.168.99.1\"")),
         "{want:#?}"
     );
-    for w in ["gke.json", "aks.json", "eks.json"] {
+    for w in ["gke.json", "aks.json", "eks.json", "eks-export.log"] {
         let (code, v, err) = scan_json(&[managed(w)], &[]);
         assert_eq!(code, 1, "{w}: {err}");
         assert_eq!(v["summary"]["events"]["k8s"], 6, "{w}: {v}");

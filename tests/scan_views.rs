@@ -3,7 +3,7 @@
 //! bundled Stratus Red Team / traildiscover samples, the generated insider month, and
 //! small generated trails (caps, hostile names).
 
-use mlguard::scan::scenario::{self, Scenario};
+use mlguard_testgen::scenario::{self, Scenario};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -569,7 +569,7 @@ fn flags_that_do_not_apply_are_usage_errors() {
         assert!(err.contains(msg), "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?}");
     }
-    // Inference logs: audit-log flags are refused, naming the flag (issue 17).
+    // Inference logs: audit-log flags are refused, naming the flag.
     let dir = tempfile::tempdir().unwrap();
     let q = dir.path().join("requests.csv");
     std::fs::write(&q, "client_id,ts,endpoint\na,2026-01-01T00:00:00Z,/v1\n").unwrap();

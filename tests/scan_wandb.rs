@@ -397,3 +397,72 @@ fn coverage_says_the_wandb_detections_are_blind_without_wandb_input() {
         assert!(c["reason"].as_str().unwrap().contains("no W&B"), "{c}");
     }
 }
+
+#[test]
+fn bad_wandb_settings_are_usage_errors_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = ndjson(
+        d,
+        "a.ndjson",
+        &[read(
+            "2026-03-02T10:00:00Z",
+            "ana@acme.ai",
+            "198.51.100.10",
+            1,
+        )],
+    );
+    for (cfg, key) in [
+        ("wandb_key_window_hours = -1.0", "wandb_key_window_hours"),
+        ("wandb_key_window_hours = nan", "wandb_key_window_hours"),
+        ("wandb_deletes_per_burst = 0", "wandb_deletes_per_burst"),
+    ] {
+        let c = d.join("mlguard.toml");
+        std::fs::write(&c, format!("[scan]\n{cfg}\n")).unwrap();
+        let o = bin()
+            .arg("scan")
+            .arg(&p)
+            .arg("--config")
+            .arg(&c)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cfg}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(key) && err.contains("mlguard.toml"),
+            "{cfg}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_saved_baseline_supplies_the_actors_known_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hist = ndjson(d, "march.ndjson", &history("ana@acme.ai", "198.51.100.10"));
+    let base = d.join("base.json");
+    let (code, _, err) = scan_json(&[hist], &["--save-baseline", base.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // April, scanned alone against March's baseline: the key is created from a new
+    // laptop address and used from her usual address (known from the baseline: quiet),
+    // and from a third one (new: high, because she has history).
+    let key = rec(
+        "2026-04-01T09:00:00Z",
+        "user:create_api_key",
+        "ana@acme.ai",
+        "192.0.2.50",
+        json!({"user_email": "ana@acme.ai"}),
+    );
+    let recs = vec![
+        key,
+        read("2026-04-01T09:05:00Z", "ana@acme.ai", "198.51.100.10", 1),
+        read("2026-04-01T09:06:00Z", "ana@acme.ai", "203.0.113.66", 2),
+    ];
+    let april = ndjson(d, "april.ndjson", &recs);
+    let (_, v, err) = scan_json(&[april], &["--baseline", base.to_str().unwrap()]);
+    let f = of(&v, "scan.wandb_key_then_new_ip");
+    assert_eq!(f.len(), 1, "{err} {v:#}");
+    assert_eq!(f[0]["evidence"]["source_ip"], "203.0.113.66");
+    assert_eq!(f[0]["severity"], "high");
+    assert_eq!(f[0]["evidence"]["known_ips"], 2, "{:#}", f[0]);
+}

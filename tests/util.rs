@@ -18,6 +18,37 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The bar positions a command printed with `MLGUARD_PROGRESS_TEST=1` (the plain-text seam
+/// of src/progress.rs: `mlguard-progress: POS/LEN` per advance), as `(pos, len)`.
+pub fn progress_positions(stderr: &[u8]) -> Vec<(u64, u64)> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("mlguard-progress: "))
+        .filter_map(|r| {
+            let (p, l) = r.split_once('/')?;
+            Some((p.parse().ok()?, l.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Check that a bar moved *inside* one input of `total` units: at least `min_steps`
+/// distinct positions strictly between 0 and `total`, and it ends at `total`.
+pub fn assert_moves_inside(stderr: &[u8], total: u64, min_steps: usize) {
+    let pos = progress_positions(stderr);
+    assert!(
+        pos.iter().all(|(_, l)| *l == total),
+        "lengths {pos:?}, want {total}"
+    );
+    let mut inside: Vec<u64> = pos.iter().map(|p| p.0).filter(|p| *p < total).collect();
+    inside.sort_unstable();
+    inside.dedup();
+    assert!(
+        inside.len() >= min_steps,
+        "the bar only moved to {inside:?} before {total}: it does not move inside the file"
+    );
+    assert_eq!(pos.iter().map(|p| p.0).max(), Some(total), "{pos:?}");
+}
+
 // Binary table seeds, built the same way every run (the fuzz targets mutate them; the
 // hostile-input tests corrupt them at the offsets recorded in docs/upstream-panics.md).
 

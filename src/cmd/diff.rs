@@ -22,7 +22,7 @@ pub struct Args {
     /// The newer manifest.
     pub new: PathBuf,
     /// Output format.
-    #[arg(long, default_value = "table", value_parser = Format::parser(super::verify::FORMATS))]
+    #[arg(long, default_value = "table", value_parser = crate::cli::formats(super::verify::FORMATS))]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(short, long, value_name = "FILE")]

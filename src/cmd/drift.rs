@@ -48,12 +48,14 @@ pub struct Args {
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
     /// Output format.
-    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
+    #[arg(long, default_value = "table", value_parser = crate::cli::formats(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Also write a self-contained HTML report (inline SVG, no network, no JavaScript).
+    /// Also write the drift report as one self-contained HTML file (inline SVG and CSS, no
+    /// script, no network): verdict, findings linked to their columns, every column by
+    /// drift score, histograms and CDFs, category shares, trigger values and tokens.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Also save the current data's profile (when CURRENT is data).
@@ -135,7 +137,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let cur = if is_profile {
         Profile::load(&args.current[0])?
     } else {
-        let pb = crate::progress::items(0, "units", g.quiet);
+        let pb = crate::progress::bytes(0, g.quiet);
         let mut st = base.settings.clone();
         st.fingerprint_columns = Some(base.row_fingerprints.columns.clone());
         let p = profile::profile_paths(&args.current, None, &st, &pb, &|m| g.note(m))?;
@@ -201,11 +203,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     report
         .extra
         .insert("current".into(), cur_name.clone().into());
-    report
-        .extra
-        .insert("columns".into(), res.columns.clone().into());
+    report.extra.insert(
+        "columns".into(),
+        serde_json::to_value(&res.columns).unwrap_or_default(),
+    );
     if let Some(h) = &args.html {
-        let html = drift::html::render(&report, &res.columns, &base_name, &cur_name);
+        let html = report::html::drift::render(&report, &res.columns, &base_name, &cur_name);
         std::fs::write(h, html).with_path(h)?;
         g.note(format!("HTML report: {}", h.display()));
     }

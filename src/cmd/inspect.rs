@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
     /// Output format.
-    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
+    #[arg(long, default_value = "table", value_parser = crate::cli::formats(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]

@@ -20,12 +20,31 @@ pub struct Args {
     pub output: PathBuf,
     /// Key algorithm: ed25519 (mlguard DSSE envelopes), p256 or p384 (ECDSA, for OpenSSF
     /// model-signing bundles).
-    #[arg(long, value_enum, default_value = "ed25519")]
+    #[arg(long, default_value = "ed25519", value_parser = crate::cli::choice(ALGORITHMS))]
     pub algorithm: keys::Algorithm,
     /// Overwrite existing key files.
     #[arg(long)]
     pub force: bool,
 }
+
+/// `--algorithm` values.
+const ALGORITHMS: &[(keys::Algorithm, &str, &str)] = &[
+    (
+        keys::Algorithm::Ed25519,
+        "ed25519",
+        "Ed25519: mlguard's DSSE envelopes (the default)",
+    ),
+    (
+        keys::Algorithm::P256,
+        "p256",
+        "ECDSA over NIST P-256 with SHA-256: OpenSSF model-signing bundles",
+    ),
+    (
+        keys::Algorithm::P384,
+        "p384",
+        "ECDSA over NIST P-384 with SHA-384: OpenSSF model-signing bundles",
+    ),
+];
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     let key = keys::AnyPrivate::generate(args.algorithm)?;

@@ -6,6 +6,7 @@ pub mod drift;
 pub mod hash;
 pub mod inspect;
 pub mod keygen;
+pub mod man;
 pub mod manifest;
 pub mod profile;
 pub mod prove;
@@ -70,5 +71,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Scan(a) => scan::run(a, &g),
         Command::Inspect(a) => inspect::run(a, &g),
         Command::Completions(a) => completions::run(a, &g),
+        Command::Man(a) => man::run(a, &g),
     }
 }

@@ -104,8 +104,8 @@ pub struct BuildArgs {
     #[arg(
         long = "input-format",
         alias = "format",
-        value_enum,
-        value_name = "FORMAT"
+        value_name = "FORMAT",
+        value_parser = crate::cli::choice(INPUT_FORMATS)
     )]
     pub input_format: Option<TableFormat>,
     /// CSV delimiter [default: ',' or tab for .tsv].
@@ -131,6 +131,15 @@ pub struct BuildArgs {
     #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::input::shard::parse_arg)]
     pub shard: Option<crate::input::shard::Shard>,
 }
+
+/// `--input-format` values.
+const INPUT_FORMATS: &[(TableFormat, &str, &str)] = &[
+    (TableFormat::Parquet, "parquet", ""),
+    (TableFormat::Csv, "csv", ""),
+    (TableFormat::Tsv, "tsv", ""),
+    (TableFormat::Jsonl, "jsonl", ""),
+    (TableFormat::Ipc, "ipc", ""),
+];
 
 pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     match args.command {
@@ -189,7 +198,7 @@ fn build(args: &BuildArgs, g: &Global) -> Result<Outcome> {
     // this command writes can be read back.
     crate::profile::validate::settings(&s)
         .map_err(|e| Error::usage(e.replace("settings.", "--").replace('_', "-")))?;
-    let pb = crate::progress::items(0, "units", g.quiet);
+    let pb = crate::progress::bytes(0, g.quiet);
     let p = profile::profile_paths(&args.inputs, args.shard, &s, &pb, &|m| g.note(m))?;
     pb.finish_and_clear();
     if p.skipped.rows > 0 {
@@ -323,6 +332,71 @@ fn fmt_num(x: Option<f64>) -> String {
     }
 }
 
+/// A column's distinct count: exact when its value counts are exact, else the HyperLogLog
+/// estimate marked `≈`.
+fn distinct_cell(c: &crate::profile::ColumnProfile) -> String {
+    match &c.frequent {
+        Some(f) if f.exact => f.counts.len().to_string(),
+        _ => format!("\u{2248}{:.0}", c.distinct.estimate()),
+    }
+}
+
+/// The row line of `profile show`: distinct rows and duplicate rows, each saying whether it
+/// is exact (every row fingerprint kept) or estimated (sampled fingerprints; HyperLogLog).
+pub fn rows_line(r: &crate::profile::RowSection) -> String {
+    let (dups, groups, conflicting) = r.duplicate_stats();
+    let of = |n: f64| {
+        if n.round() == 1.0 {
+            "1 row".to_string()
+        } else {
+            format!("{n:.0} rows")
+        }
+    };
+    let conflicts = if conflicting > 0.0 {
+        format!(", {conflicting:.0} of them with conflicting labels")
+    } else {
+        String::new()
+    };
+    if r.mode != "sampled" {
+        // Every fingerprint is kept: both counts are exact.
+        let dup = if dups == 0.0 {
+            "duplicate rows: none".to_string()
+        } else {
+            format!(
+                "duplicate rows: {dups:.0} (extra copies of {}{conflicts})",
+                of(groups)
+            )
+        };
+        format!(
+            "rows: {} distinct of {} (exact); {dup}\n",
+            r.entries.len(),
+            r.rows
+        )
+    } else {
+        let dup = if dups == 0.0 {
+            "duplicate rows: none in the sample".to_string()
+        } else {
+            format!(
+                "duplicate rows \u{2248} {dups:.0} (extra copies of \u{2248}{}{conflicts})",
+                of(groups)
+            )
+        };
+        format!(
+            "rows: distinct \u{2248} {:.0} of {} (HyperLogLog estimate, \u{b1}{:.1}%); {dup}, estimated from a {}% sample of row fingerprints\n",
+            r.distinct.estimate(),
+            r.rows,
+            r.distinct.std_error() * 100.0,
+            fmt_pct(r.sample_rate)
+        )
+    }
+}
+
+fn fmt_pct(rate: f64) -> String {
+    // Three decimals at most (1/32 is 3.125%, 1/2048 is 0.049%), no trailing zeros.
+    let t = format!("{:.3}", rate * 100.0);
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn show(args: &ShowArgs) -> Result<Outcome> {
     let path = &args.profile;
     crate::report::check_outputs(&[("-o", args.output.as_deref())], &[Input::File(path)])?;
@@ -381,7 +455,7 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
             fmt_num(c.moments.min),
             fmt_num(q.first().copied()),
             fmt_num(c.moments.max),
-            format!("{:.0}", c.distinct.estimate()),
+            distinct_cell(c),
             top,
         ]);
     }
@@ -446,16 +520,16 @@ fn show(args: &ShowArgs) -> Result<Outcome> {
             fmt_num(e.norms.quantile(0.5))
         ));
     }
-    let (dups, groups, conflicting) = p.row_fingerprints.duplicate_stats();
-    text.push_str(&format!(
-        "rows: ~{:.0} distinct; duplicates: {:.0} extra copies in {:.0} groups, {:.0} with conflicting labels ({} fingerprints{})\n",
-        p.row_fingerprints.distinct.estimate(),
-        dups,
-        groups,
-        conflicting,
-        p.row_fingerprints.mode,
-        if p.row_fingerprints.mode == "sampled" { format!(", rate {}", p.row_fingerprints.sample_rate) } else { String::new() }
-    ));
+    if p.columns
+        .iter()
+        .any(|c| distinct_cell(c).starts_with('\u{2248}'))
+    {
+        text.push_str(&format!(
+            "DISTINCT \u{2248}N: a HyperLogLog estimate (\u{b1}{:.1}%); a plain N is an exact count\n",
+            1.04 / ((1u64 << p.settings.hll_p.min(30)) as f64).sqrt() * 100.0
+        ));
+    }
+    text.push_str(&rows_line(&p.row_fingerprints));
     o.write_all(text.as_bytes()).with_path(name)?;
     o.finish()?;
     Ok(Outcome::Pass)

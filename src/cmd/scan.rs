@@ -63,11 +63,16 @@ pub struct Args {
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub fail_on: Severity,
     /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
+    #[arg(long, default_value = "table", value_parser = crate::cli::formats(FORMATS))]
     pub format: Format,
     /// Write results to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the audit report as one self-contained HTML file (inline SVG and CSS, no
+    /// script, no network): verdict, findings by severity and by principal, a timeline of
+    /// events and findings per hour, activity on ML assets, coverage.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["view", "search"])]
+    pub html: Option<PathBuf>,
     /// Only events at or after this time (RFC 3339, or a date YYYY-MM-DD = its midnight
     /// UTC). Date directories/prefixes (YYYY/MM/DD, y=/m=/d=) before it are not listed.
     #[arg(long, value_name = "TIME", value_parser = parse_since)]
@@ -241,11 +246,12 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     inputs.extend(args.geoip.iter().map(|p| Input::File(p)));
     let outputs = [
         ("-o", args.output.as_deref()),
+        ("--html", args.html.as_deref()),
         ("--save-baseline", args.save_baseline.as_deref()),
     ];
     report::check_outputs(&outputs, &inputs)?;
     let baseline: Vec<Input> = args.baseline.iter().map(|p| Input::File(p)).collect();
-    report::check_outputs(&outputs[..1], &baseline)?;
+    report::check_outputs(&outputs[..2], &baseline)?;
     let config = g.load_config()?;
     let is_inference = args.source.as_deref() == Some(INFERENCE);
     if let (Some(a), Some(b)) = (args.since, args.until) {
@@ -274,8 +280,18 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         .as_deref()
         .map(views::search::compile)
         .transpose()?;
-    let (mut report, events, geo) = if is_inference {
-        (inference(&args, &config, g)?, Vec::new(), None)
+    let Audit {
+        mut report,
+        events,
+        geo,
+        activity,
+    } = if is_inference {
+        Audit {
+            report: inference(&args, &config, g)?,
+            events: Vec::new(),
+            geo: None,
+            activity: None,
+        }
     } else {
         audit(&args, &config, g, view.is_some())?
     };
@@ -288,6 +304,17 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         report
             .summary
             .insert("hidden".into(), report.hidden().into());
+    }
+    if let Some(h) = &args.html {
+        let inputs = args
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let html = report::html::scan::render(&report, activity.as_ref(), &inputs);
+        std::fs::write(h, html).with_path(h)?;
+        g.note(format!("HTML report: {}", h.display()));
     }
     let mut out = Output::open(args.output.as_deref())?;
     if let Some(v) = view {
@@ -410,17 +437,22 @@ fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What [`audit`] hands back: the report, the events it read (views), the GeoIP databases
+/// (views) and the activity counts (`--html`).
+struct Audit {
+    report: Report,
+    events: Vec<crate::input::logs::Event>,
+    geo: Option<scan::geoip::GeoIp>,
+    activity: Option<scan::activity::Activity>,
+}
+
 /// The audit-log scan as a report, and (for the views) the events it read.
 fn audit(
     args: &Args,
     config: &crate::config::Config,
     g: &Global,
     keep_events: bool,
-) -> Result<(
-    Report,
-    Vec<crate::input::logs::Event>,
-    Option<scan::geoip::GeoIp>,
-)> {
+) -> Result<Audit> {
     let opts = scan::Options {
         source: args.source.as_deref().and_then(registry::by_name),
         rules: args.rules.clone(),
@@ -432,11 +464,13 @@ fn audit(
         },
         geoip: args.geoip.clone(),
         keep_events,
+        activity: args.html.is_some(),
     };
     let pb = crate::progress::spinner(g, "scanning logs");
     let mut out = scan::scan(&args.paths, config, &opts)?;
     let events = std::mem::take(&mut out.kept);
     let geo = out.geo.take();
+    let activity = out.activity.take();
     pb.finish_and_clear();
     const SHOWN: usize = 20;
     for w in out.warnings.iter().take(SHOWN) {
@@ -631,7 +665,12 @@ fn audit(
     if let Some(sg) = &out.sigma {
         report.extra.insert("sigma".into(), sigma_json(sg));
     }
-    Ok((report, events, geo))
+    Ok(Audit {
+        report,
+        events,
+        geo,
+        activity,
+    })
 }
 
 /// The Sigma load and correlation counts on stderr (the lists are in `--format json`).

@@ -83,7 +83,7 @@ pub struct Args {
     #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::input::shard::parse_arg)]
     pub shard: Option<crate::input::shard::Shard>,
     /// Output format.
-    #[arg(long, default_value = "table", value_parser = Format::parser(FORMATS))]
+    #[arg(long, default_value = "table", value_parser = crate::cli::formats(FORMATS))]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(short, long, value_name = "FILE")]

@@ -11,13 +11,12 @@
 //!
 //! Thresholds are in `[drift]` (overridable per column); defaults in docs/drift.md.
 
-pub mod cases;
-pub mod html;
+pub mod columns;
 pub mod poison;
 
+use crate::finding::{Finding, Severity};
 use crate::profile::sketch::Kll;
 use crate::profile::{ColumnProfile, LogicalType, Profile, OTHER_LABEL};
-use crate::report::{Finding, Severity};
 use crate::stats;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -142,7 +141,7 @@ impl Default for Settings {
 #[derive(Debug, Default)]
 pub struct DriftResult {
     pub findings: Vec<Finding>,
-    pub columns: Vec<Value>,
+    pub columns: Vec<columns::ColumnDrift>,
     /// Effective-size ratios (distinct rows / rows) of baseline and current.
     pub eff: (f64, f64),
 }
@@ -317,7 +316,7 @@ impl<'a> Ctx<'a> {
         let mut null_p = Vec::new();
         let mut cat_p = Vec::new();
         let mut range_p = Vec::new();
-        let mut rows: Vec<(String, Value)> = Vec::new();
+        let mut rows: Vec<(String, columns::Statistics)> = Vec::new();
         let pairs: Vec<(&ColumnProfile, &ColumnProfile)> = self
             .base
             .columns
@@ -327,14 +326,14 @@ impl<'a> Ctx<'a> {
             .filter(|(b, _)| self.col_settings(&b.name).ignore != Some(true))
             .collect();
         for (b, c) in &pairs {
-            let mut st = serde_json::Map::new();
+            let mut st = columns::Statistics::default();
             let nb = b.count as f64 * eb;
             let nc = c.count as f64 * ec;
             // Nulls (and NaN) rate.
             let bn = (b.nulls + b.nan) as f64 / b.count.max(1) as f64;
             let cn = (c.nulls + c.nan) as f64 / c.count.max(1) as f64;
-            st.insert("null_rate_baseline".into(), round(bn).into());
-            st.insert("null_rate_current".into(), round(cn).into());
+            st.null_rate_baseline = round(bn);
+            st.null_rate_current = round(cn);
             null_p.push((
                 b.name.clone(),
                 cn - bn,
@@ -374,12 +373,12 @@ impl<'a> Ctx<'a> {
                 } else {
                     0.0
                 };
-                st.insert("ks".into(), round(d).into());
-                st.insert("ks_sketch_error".into(), round(eps).into());
-                st.insert("ks_p".into(), p.into());
-                st.insert("wasserstein_norm".into(), round(wn).into());
-                st.insert("psi".into(), round(psi).into());
-                st.insert("range_share".into(), round(out).into());
+                st.ks = Some(round(d));
+                st.ks_sketch_error = Some(round(eps));
+                st.ks_p = Some(p);
+                st.wasserstein_norm = Some(round(wn));
+                st.psi = Some(round(psi));
+                st.range_share = Some(round(out));
                 ks_p.push((b.name.clone(), p, d, wn, psi));
                 range_p.push((b.name.clone(), out, stats::normal_sf(z)));
             }
@@ -395,9 +394,9 @@ impl<'a> Ctx<'a> {
                     let chi =
                         stats::chi2_homogeneity(&al, fb.total as f64 * eb, fc.total as f64 * ec);
                     let p = chi.map(|x| x.1).unwrap_or(1.0);
-                    st.insert("js".into(), round(js).into());
-                    st.insert("linf".into(), round(li).into());
-                    st.insert("chi2_p".into(), p.into());
+                    st.js = Some(round(js));
+                    st.linf = Some(round(li));
+                    st.chi2_p = Some(p);
                     // New categories: current values the baseline never saw.
                     let new: Vec<(String, u64)> = if fb.exact {
                         fc.counts
@@ -410,18 +409,18 @@ impl<'a> Ctx<'a> {
                     };
                     let new_share =
                         new.iter().map(|x| x.1).sum::<u64>() as f64 / fc.total.max(1) as f64;
-                    st.insert("new_category_share".into(), round(new_share).into());
+                    st.new_category_share = Some(round(new_share));
                     cat_p.push((b.name.clone(), p, js, li, new_share, new));
                 }
             }
-            rows.push((b.name.clone(), Value::Object(st)));
+            rows.push((b.name.clone(), st));
         }
         let alpha = self.s.alpha;
         // Numeric distributions.
         let q = stats::bh(&ks_p.iter().map(|x| x.1).collect::<Vec<_>>());
         for ((name, p, d, wn, psi), q) in ks_p.iter().zip(q) {
             if let Some((_, v)) = rows.iter_mut().find(|r| &r.0 == name) {
-                v["ks_q"] = q.into();
+                v.ks_q = Some(q);
             }
             if q >= alpha {
                 continue;
@@ -538,17 +537,17 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .find(|r| r.0 == b.name)
                 .map(|r| r.1.clone())
-                .unwrap_or(Value::Null);
-            let q = |k: &Kll| k.quantiles(&(0..=100).map(|i| i as f64 / 100.0).collect::<Vec<_>>());
-            self.out.columns.push(json!({
-                "column": b.name,
-                "type": b.logical_type.as_str(),
-                "baseline": {"count": b.count, "mean": b.moments.mean(), "std": b.moments.std(), "min": b.moments.min, "max": b.moments.max,
-                             "percentiles": q(&b.quantiles), "top": b.frequent.as_ref().map(|f| f.top(10))},
-                "current": {"count": c.count, "mean": c.moments.mean(), "std": c.moments.std(), "min": c.moments.min, "max": c.moments.max,
-                            "percentiles": q(&c.quantiles), "top": c.frequent.as_ref().map(|f| f.top(10))},
-                "statistics": st,
-            }));
+                .unwrap_or_default();
+            let text = self
+                .base
+                .text
+                .iter()
+                .find(|t| t.column == b.name)
+                .zip(self.cur.text.iter().find(|t| t.column == b.name));
+            let cs = self.col_settings(&b.name);
+            self.out
+                .columns
+                .push(columns::ColumnDrift::new(b, c, st, self.s, &cs, text));
         }
     }
 

@@ -18,8 +18,8 @@
 //! q < `alpha` is `high`, q < `trigger_medium_q` is `medium`.
 
 use super::{finding, round, Settings};
+use crate::finding::{Finding, Severity};
 use crate::profile::{LogicalType, Profile, OTHER_LABEL};
-use crate::report::{Finding, Severity};
 use crate::stats::{self, exact};
 use std::collections::BTreeMap;
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub id: &'static str,
-    pub severity: crate::report::Severity,
+    pub severity: crate::finding::Severity,
     /// JSON path of the layer (`config.layers[3]`).
     pub path: String,
     pub why: String,
@@ -45,7 +45,7 @@ fn walk(v: &Value, path: &str, depth: usize, policy: &Policy, out: &mut Vec<Hit>
                     .unwrap_or("function");
                 out.push(Hit {
                     id: "inspect.keras.lambda",
-                    severity: crate::report::Severity::Critical,
+                    severity: crate::finding::Severity::Critical,
                     path: path.to_string(),
                     why: format!(
                         "Lambda layer: its Python {code} runs when the model is loaded (legacy loaders, or safe_mode=False)"
@@ -59,13 +59,13 @@ fn walk(v: &Value, path: &str, depth: usize, policy: &Policy, out: &mut Vec<Hit>
                     Class::Allowed => {}
                     Class::Unknown => out.push(Hit {
                         id: "inspect.keras.custom_object",
-                        severity: crate::report::Severity::Medium,
+                        severity: crate::finding::Severity::Medium,
                         path: path.to_string(),
                         why: format!("custom object {module}.{name}: imported and called when the model is loaded"),
                     }),
                     Class::Dangerous(why) => out.push(Hit {
                         id: "inspect.keras.dangerous_object",
-                        severity: crate::report::Severity::Critical,
+                        severity: crate::finding::Severity::Critical,
                         path: path.to_string(),
                         why: format!("config object {module}.{name}: {why}"),
                     }),

@@ -29,8 +29,8 @@ pub mod sniff;
 pub mod tar;
 pub mod zip;
 
+use crate::finding::{Finding, Location, Severity};
 use crate::input::source::{self, ByteSource, LocalFile};
-use crate::report::{Finding, Location, Severity};
 use policy::Policy;
 use serde::Serialize;
 use sniff::Kind;

@@ -36,7 +36,7 @@ pub const MAX_NESTING: u32 = 4;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub id: &'static str,
-    pub severity: crate::report::Severity,
+    pub severity: crate::finding::Severity,
     /// Byte offset of the opcode, relative to the start of the pickle's container member.
     pub offset: u64,
     /// The opcode name (`GLOBAL`, `STACK_GLOBAL`, `REDUCE`, ...).
@@ -240,7 +240,7 @@ impl<'a> Interp<'a> {
     fn hit(
         &mut self,
         id: &'static str,
-        sev: crate::report::Severity,
+        sev: crate::finding::Severity,
         op: &'static str,
         global: Option<String>,
         why: String,
@@ -446,7 +446,7 @@ impl<'a> Interp<'a> {
             if let Some(m) = out.malformed {
                 self.out.hits.push(Hit {
                     id: "inspect.pickle.malformed",
-                    severity: crate::report::Severity::Medium,
+                    severity: crate::finding::Severity::Medium,
                     offset: at + m.offset,
                     op: "nested",
                     global: None,
@@ -483,14 +483,14 @@ impl<'a> Interp<'a> {
             Class::Allowed => {}
             Class::Unknown => self.hit(
                 "inspect.pickle.unknown_global",
-                crate::report::Severity::Medium,
+                crate::finding::Severity::Medium,
                 op,
                 Some(full),
                 "imports a global that is not on the allowlist of ordinary ML globals".into(),
             ),
             Class::Dangerous(why) => self.hit(
                 "inspect.pickle.dangerous_global",
-                crate::report::Severity::Critical,
+                crate::finding::Severity::Critical,
                 op,
                 Some(full),
                 why,
@@ -537,7 +537,7 @@ impl<'a> Interp<'a> {
             Val::Call(_) | Val::PersId | Val::Ext | Val::Opaque => {
                 self.hit(
                     "inspect.pickle.computed_call",
-                    crate::report::Severity::High,
+                    crate::finding::Severity::High,
                     op,
                     None,
                     format!(
@@ -551,7 +551,7 @@ impl<'a> Interp<'a> {
                 // that got this far was handed something odd.
                 self.hit(
                     "inspect.pickle.odd_call",
-                    crate::report::Severity::Medium,
+                    crate::finding::Severity::Medium,
                     op,
                     None,
                     format!("calls a {} (raises when loaded)", other.kind()),
@@ -604,7 +604,7 @@ impl<'a> Interp<'a> {
             Val::Global(g) => {
                 self.hit(
                     "inspect.pickle.global_mutation",
-                    crate::report::Severity::Critical,
+                    crate::finding::Severity::Critical,
                     "BUILD",
                     Some(format!("{}.{}", g.module, g.name)),
                     "BUILD sets attributes on an imported module, class or function (overrides what later globals resolve to)".into(),
@@ -990,7 +990,7 @@ impl<'a> Interp<'a> {
                         _ => {
                             self.hit(
                                 "inspect.pickle.dynamic_global",
-                                crate::report::Severity::Critical,
+                                crate::finding::Severity::Critical,
                                 "STACK_GLOBAL",
                                 None,
                                 format!(
@@ -1063,7 +1063,7 @@ impl<'a> Interp<'a> {
                     };
                     self.hit(
                         "inspect.pickle.extension",
-                        crate::report::Severity::High,
+                        crate::finding::Severity::High,
                         "EXT",
                         None,
                         format!("extension code {code} imports whatever copyreg's registry maps it to at load time"),
@@ -1129,7 +1129,7 @@ impl<'a> Interp<'a> {
             Val::Global(g) => {
                 self.hit(
                     "inspect.pickle.global_mutation",
-                    crate::report::Severity::Critical,
+                    crate::finding::Severity::Critical,
                     op,
                     Some(format!("{}.{}", g.module, g.name)),
                     format!("{op} on an imported object calls its methods at load time"),
@@ -1317,7 +1317,7 @@ pub fn dtype_itemsize(d: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Severity;
+    use crate::finding::Severity;
 
     /// A tiny pickle writer for tests.
     #[derive(Default)]

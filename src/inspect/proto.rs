@@ -94,7 +94,7 @@ fn string(b: &[u8], num: u32) -> Result<Option<String>, String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub id: &'static str,
-    pub severity: crate::report::Severity,
+    pub severity: crate::finding::Severity,
     pub why: String,
 }
 
@@ -162,7 +162,7 @@ pub fn onnx(b: &[u8]) -> Result<Vec<Hit>, String> {
                     if escapes_dir(&loc) {
                         hits.push(Hit {
                             id: "inspect.onnx.external_data_escape",
-                            severity: crate::report::Severity::High,
+                            severity: crate::finding::Severity::High,
                             why: format!("external data location {loc:?} leaves the model directory (reads any file the loader can)"),
                         });
                     }
@@ -179,7 +179,7 @@ pub fn onnx(b: &[u8]) -> Result<Vec<Hit>, String> {
         if !ONNX_DOMAINS.contains(&d.as_str()) {
             hits.push(Hit {
                 id: "inspect.onnx.custom_domain",
-                severity: crate::report::Severity::Medium,
+                severity: crate::finding::Severity::Medium,
                 why: format!("custom operator domain {d:?}: needs a custom-op library, native code the runtime loads"),
             });
         }
@@ -198,47 +198,47 @@ fn escapes_dir(loc: &str) -> bool {
 }
 
 /// TensorFlow ops that run Python or touch the filesystem when a graph executes.
-const TF_OPS: &[(&str, crate::report::Severity, &str)] = &[
+const TF_OPS: &[(&str, crate::finding::Severity, &str)] = &[
     (
         "PyFunc",
-        crate::report::Severity::Critical,
+        crate::finding::Severity::Critical,
         "runs a Python function",
     ),
     (
         "PyFuncStateless",
-        crate::report::Severity::Critical,
+        crate::finding::Severity::Critical,
         "runs a Python function",
     ),
     (
         "EagerPyFunc",
-        crate::report::Severity::Critical,
+        crate::finding::Severity::Critical,
         "runs a Python function",
     ),
-    ("ReadFile", crate::report::Severity::High, "reads a file"),
-    ("WriteFile", crate::report::Severity::High, "writes a file"),
+    ("ReadFile", crate::finding::Severity::High, "reads a file"),
+    ("WriteFile", crate::finding::Severity::High, "writes a file"),
     (
         "MatchingFiles",
-        crate::report::Severity::High,
+        crate::finding::Severity::High,
         "lists files",
     ),
     (
         "DeleteFile",
-        crate::report::Severity::High,
+        crate::finding::Severity::High,
         "deletes a file",
     ),
     (
         "PrintV2",
-        crate::report::Severity::Medium,
+        crate::finding::Severity::Medium,
         "prints to a stream or file",
     ),
     (
         "ImmutableConst",
-        crate::report::Severity::Medium,
+        crate::finding::Severity::Medium,
         "maps a file into memory",
     ),
     (
         "DebugIdentityV2",
-        crate::report::Severity::Medium,
+        crate::finding::Severity::Medium,
         "writes debug dumps",
     ),
 ];

@@ -8,8 +8,8 @@
 //! members it inspects), so a 10 GB checkpoint costs a few reads. Everything is bounded: entry
 //! count, name length, and decompressed size (the caller's cap).
 
+use crate::finding::Severity;
 use crate::input::source::ByteSource;
-use crate::report::Severity;
 use std::collections::HashMap;
 use std::io::Read;
 

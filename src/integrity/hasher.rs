@@ -115,15 +115,36 @@ fn stamp(f: &File) -> io::Result<(u64, Option<SystemTime>)> {
     Ok((m.len(), m.modified().ok()))
 }
 
+/// Called with the number of bytes just hashed, from any rayon thread, as the work goes
+/// (per [`PIECE`] of a large file): what moves the progress bar inside one big file.
+pub type OnBytes<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// Bytes of hashing work for a file of `size` bytes (what [`hash_file_with`] reports in
+/// total): a large file hashed with SHA-256 too is read twice.
+pub fn work(size: u64, opts: &HashOptions) -> u64 {
+    if opts.sha256 && size > opts.chunk_size {
+        2 * size
+    } else {
+        size
+    }
+}
+
 /// Hash the regular file at `path`.
 pub fn hash_file(path: &Path, opts: &HashOptions) -> io::Result<FileDigest> {
+    hash_file_with(path, opts, &|_| {})
+}
+
+/// [`hash_file`], reporting bytes hashed to `on` as pieces complete (in any order).
+pub fn hash_file_with(path: &Path, opts: &HashOptions, on: OnBytes) -> io::Result<FileDigest> {
     let file = crate::input::source::open_regular(path)?;
     let before = stamp(&file)?;
     let size = before.0;
     let digest = if size > opts.chunk_size {
-        hash_chunked(&file, size, opts)?
+        hash_chunked(&file, size, opts, on)?
     } else {
-        hash_small(&file, size, opts)?
+        let d = hash_small(&file, size, opts)?;
+        on(size);
+        d
     };
     let after = stamp(&file)?;
     if after != before {
@@ -149,10 +170,20 @@ pub fn hash_path(path: &Path, opts: &HashOptions) -> io::Result<FileDigest> {
 /// current rayon pool (one ranged GET each; the chaining values make them independent);
 /// every read is pinned to the source's listed version, so a replaced object is an error.
 pub fn hash_source(src: &dyn ByteSource, opts: &HashOptions) -> io::Result<FileDigest> {
+    hash_source_with(src, opts, &|_| {})
+}
+
+/// [`hash_source`], reporting bytes hashed to `on` per chunk.
+pub fn hash_source_with(
+    src: &dyn ByteSource,
+    opts: &HashOptions,
+    on: OnBytes,
+) -> io::Result<FileDigest> {
     let size = src.len();
     let cs = opts.chunk_size;
     if size <= cs {
         let b = src.get_range(0..size)?;
+        on(size);
         return Ok(FileDigest {
             size,
             blake3: *blake3::hash(&b).as_bytes(),
@@ -169,6 +200,7 @@ pub fn hash_source(src: &dyn ByteSource, opts: &HashOptions) -> io::Result<FileD
             let mut h = blake3::Hasher::new();
             h.set_input_offset(start);
             h.update(&b);
+            on(b.len() as u64);
             Ok(h.finalize_non_root())
         })
         .collect::<io::Result<_>>()?;
@@ -177,7 +209,9 @@ pub fn hash_source(src: &dyn ByteSource, opts: &HashOptions) -> io::Result<FileD
         let mut s = sha2::Sha256::new();
         for i in 0..n {
             let start = i * cs;
-            s.update(&src.get_range(start..(start + cs).min(size))?);
+            let b = src.get_range(start..(start + cs).min(size))?;
+            s.update(&b);
+            on(b.len() as u64);
         }
         Some(s.finalize().into())
     } else {
@@ -230,11 +264,11 @@ fn hash_small(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDige
     })
 }
 
-fn hash_chunked(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDigest> {
+fn hash_chunked(file: &File, size: u64, opts: &HashOptions, on: OnBytes) -> io::Result<FileDigest> {
     let cs = opts.chunk_size;
     let cvs = match super::mapped::Mapping::new(file, size)? {
         Some(map) => {
-            let cvs = hash_mapped(&map, cs);
+            let cvs = hash_mapped(&map, cs, on);
             if map.was_cut() {
                 return Err(io::Error::other(
                     "file changed while it was being hashed: it was truncated while being read; re-run when writers are done",
@@ -242,12 +276,12 @@ fn hash_chunked(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDi
             }
             cvs
         }
-        None => hash_pread(file, size, cs)?,
+        None => hash_pread(file, size, cs, on)?,
     };
     let blake3 = merge_root(&cvs, cs, size);
     let sha256 = if opts.sha256 {
         // SHA-256 is inherently sequential: a second streaming pass.
-        Some(sha256_stream(file, size)?)
+        Some(sha256_stream(file, size, on)?)
     } else {
         None
     };
@@ -261,15 +295,20 @@ fn hash_chunked(file: &File, size: u64, opts: &HashOptions) -> io::Result<FileDi
 
 /// Chunk chaining values straight from the mapping (what b3sum does), one rayon task per
 /// chunk; hashed chunks are dropped from the page tables so resident memory stays at a few
-/// chunks whatever the file size (the pages stay in the page cache).
-fn hash_mapped(map: &super::mapped::Mapping, cs: u64) -> Vec<[u8; 32]> {
+/// chunks whatever the file size (the pages stay in the page cache). Each chunk is fed to
+/// its hasher a [`PIECE`] at a time, reported to `on` as it goes (the same digest as one
+/// `update`), so progress moves inside a chunk of up to 1 GiB too.
+fn hash_mapped(map: &super::mapped::Mapping, cs: u64, on: OnBytes) -> Vec<[u8; 32]> {
     map.bytes()
         .par_chunks(cs as usize)
         .enumerate()
         .map(|(i, c)| {
             let mut h = blake3::Hasher::new();
             h.set_input_offset(i as u64 * cs);
-            h.update(c);
+            for p in c.chunks(PIECE as usize) {
+                h.update(p);
+                on(p.len() as u64);
+            }
             map.release(i * cs as usize, c.len());
             h.finalize_non_root()
         })
@@ -277,13 +316,18 @@ fn hash_mapped(map: &super::mapped::Mapping, cs: u64) -> Vec<[u8; 32]> {
 }
 
 /// Chunk chaining values by `pread` (when no mapping is available).
-fn hash_pread(file: &File, size: u64, cs: u64) -> io::Result<Vec<[u8; 32]>> {
+fn hash_pread(file: &File, size: u64, cs: u64, on: OnBytes) -> io::Result<Vec<[u8; 32]>> {
     let piece = cs.min(PIECE);
     let pieces = size.div_ceil(piece);
     // Every task preads and hashes its own piece: no shared cursor, no mapping.
     let piece_cvs: Vec<[u8; 32]> = (0..pieces)
         .into_par_iter()
-        .map(|i| hash_piece(file, i * piece, (i * piece + piece).min(size)))
+        .map(|i| {
+            let (start, end) = (i * piece, (i * piece + piece).min(size));
+            let cv = hash_piece(file, start, end)?;
+            on(end - start);
+            Ok(cv)
+        })
         .collect::<io::Result<_>>()?;
     let per_chunk = (cs / piece) as usize;
     Ok(piece_cvs
@@ -324,7 +368,7 @@ fn read_exact_at(file: &File, buf: &mut [u8], off: u64) -> io::Result<()> {
     })
 }
 
-fn sha256_stream(file: &File, size: u64) -> io::Result<[u8; 32]> {
+fn sha256_stream(file: &File, size: u64, on: OnBytes) -> io::Result<[u8; 32]> {
     let mut s = sha2::Sha256::new();
     let mut off = 0u64;
     BUF.with(|buf| -> io::Result<()> {
@@ -334,6 +378,7 @@ fn sha256_stream(file: &File, size: u64) -> io::Result<[u8; 32]> {
             let len = (size - off).min(buf.len() as u64) as usize;
             read_exact_at(file, &mut buf[..len], off)?;
             s.update(&buf[..len]);
+            on(len as u64);
             off += len as u64;
         }
         Ok(())
@@ -495,7 +540,11 @@ mod tests {
             assert_eq!(got.chunks.unwrap(), want, "n={n}");
             // The pread path (no mapping available) gives the same values.
             let f = File::open(&p).unwrap();
-            assert_eq!(hash_pread(&f, n as u64, cs).unwrap(), want, "n={n}");
+            assert_eq!(
+                hash_pread(&f, n as u64, cs, &|_| {}).unwrap(),
+                want,
+                "n={n}"
+            );
         }
     }
 
@@ -519,9 +568,13 @@ mod tests {
             sha256: false,
             chunk_size: 1 << 20,
         };
-        let err = hash_chunked(&f, 3 << 20, &opts).unwrap_err().to_string();
+        let err = hash_chunked(&f, 3 << 20, &opts, &|_| {})
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("changed while it was being hashed"), "{err}");
-        let err = hash_pread(&f, 3 << 20, 1 << 20).unwrap_err().to_string();
+        let err = hash_pread(&f, 3 << 20, 1 << 20, &|_| {})
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("changed while it was being hashed"), "{err}");
         // A mapping made before the truncation, read after it: the real race, made
         // deterministic.

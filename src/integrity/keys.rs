@@ -79,7 +79,7 @@ pub fn read_public(path: &Path) -> Result<VerifyingKey> {
 }
 
 /// Key algorithms `mlguard keygen --algorithm` makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
     /// Ed25519: mlguard's DSSE envelopes (the default).
     Ed25519,

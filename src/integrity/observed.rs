@@ -47,6 +47,17 @@ pub struct Observed {
     inner: Arc<dyn ByteSource>,
     len: u64,
     st: Mutex<State>,
+    meter: Option<Meter>,
+}
+
+/// Progress of the reads of one input: every byte fetched moves the bar, up to the input's
+/// `share` (its size times the passes its reader makes), so a re-read footer never pushes
+/// the bar past its length; [`Observed::progress_done`] adds what is left.
+#[derive(Debug)]
+struct Meter {
+    bar: indicatif::ProgressBar,
+    share: u64,
+    counted: std::sync::atomic::AtomicU64,
 }
 
 fn cv(offset: u64, bytes: &[u8]) -> [u8; 32] {
@@ -94,6 +105,39 @@ impl Observed {
                 cvs: vec![None; n],
                 ..State::default()
             }),
+            meter: None,
+        }
+    }
+
+    /// Count the bytes read through this input on `bar`, at most `share` of them.
+    pub fn with_progress(mut self, bar: &indicatif::ProgressBar, share: u64) -> Observed {
+        self.meter = Some(Meter {
+            bar: bar.clone(),
+            share,
+            counted: std::sync::atomic::AtomicU64::new(0),
+        });
+        self
+    }
+
+    /// The bytes this input counts for on its bar (0 without one).
+    pub fn progress_share(&self) -> u64 {
+        self.meter.as_ref().map_or(0, |m| m.share)
+    }
+
+    fn count(&self, n: u64) {
+        if let Some(m) = &self.meter {
+            let before = m.counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            crate::progress::advance(&m.bar, n.min(m.share.saturating_sub(before)));
+        }
+    }
+
+    /// The input is done: move the bar to the end of its share.
+    pub fn progress_done(&self) {
+        if let Some(m) = &self.meter {
+            let before = m
+                .counted
+                .fetch_max(m.share, std::sync::atomic::Ordering::Relaxed);
+            crate::progress::advance(&m.bar, m.share.saturating_sub(before));
         }
     }
 
@@ -210,6 +254,7 @@ impl Observed {
             while off < r.end {
                 let end = (off + (8 << 20)).min(r.end);
                 let b = self.inner.get_range(off..end)?;
+                self.count(b.len() as u64);
                 extra += b.len() as u64;
                 self.absorb(off, &b);
                 off = end;
@@ -240,6 +285,7 @@ impl ByteSource for Observed {
     fn get_range(&self, range: Range<u64>) -> io::Result<Bytes> {
         let start = range.start;
         let b = self.inner.get_range(range)?;
+        self.count(b.len() as u64);
         self.absorb(start, &b);
         Ok(b)
     }
@@ -247,6 +293,7 @@ impl ByteSource for Observed {
     fn get_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Bytes>> {
         let got = self.inner.get_ranges(ranges)?;
         for (r, b) in ranges.iter().zip(&got) {
+            self.count(b.len() as u64);
             self.absorb(r.start, b);
         }
         Ok(got)

@@ -1,6 +1,6 @@
 //! Hashing a whole tree: walk → hash every item in parallel → manifest entries.
 
-use super::hasher::{hash_file, HashOptions};
+use super::hasher::{hash_file_with, hash_source_with, work, HashOptions};
 use super::manifest::{encode_path, Entry, EntryKind};
 use crate::input::source::{self, ItemKind, WalkOptions};
 use crate::Result;
@@ -22,7 +22,8 @@ pub struct HashedTree {
     pub shard: Option<crate::input::shard::ShardInfo>,
 }
 
-/// Walk `root` and hash everything in it. `progress` counts bytes.
+/// Walk `root` and hash everything in it. `progress` counts bytes of hashing work
+/// ([`work`]), advanced as the pieces of each file are hashed, not only when a file is done.
 pub fn hash_tree(
     root: &Path,
     walk_opts: &WalkOptions,
@@ -30,7 +31,7 @@ pub fn hash_tree(
     progress: &ProgressBar,
 ) -> Result<HashedTree> {
     let mut w = source::list(root, walk_opts)?;
-    progress.set_length(w.items.iter().map(|i| i.size).sum());
+    progress.set_length(w.items.iter().map(|i| work(i.size, hash_opts)).sum());
     // The listing is dropped as soon as everything is hashed, and the results are split
     // in place: on a tree of a million files, each of these vectors is a few hundred MB.
     let items = std::mem::take(&mut w.items);
@@ -40,13 +41,21 @@ pub fn hash_tree(
                 .par_iter()
                 .map(|item| {
                     let path = encode_path(&item.rel);
+                    // Bytes reported while hashing; the rest of the item's share (a
+                    // symlink, a file that failed or changed size) is added at the end, so
+                    // the bar ends at its length.
+                    let done = std::sync::atomic::AtomicU64::new(0);
+                    let on = |n: u64| {
+                        done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                        crate::progress::advance(progress, n);
+                    };
                     let r = match &item.kind {
                         ItemKind::Symlink(target) => {
                             Ok(symlink_entry(path.clone(), target, hash_opts))
                         }
                         ItemKind::File => match &item.remote {
-                            Some(src) => super::hasher::hash_source(src.as_ref(), hash_opts),
-                            None => hash_file(&item.abs, hash_opts),
+                            Some(src) => hash_source_with(src.as_ref(), hash_opts, &on),
+                            None => hash_file_with(&item.abs, hash_opts, &on),
                         }
                         .map(|d| Entry {
                             path: path.clone(),
@@ -66,7 +75,9 @@ pub fn hash_tree(
                         })
                         .map_err(|e| (path, e.to_string())),
                     };
-                    progress.inc(item.size);
+                    let share = work(item.size, hash_opts);
+                    let done = done.load(std::sync::atomic::Ordering::Relaxed);
+                    crate::progress::advance(progress, share.saturating_sub(done));
                     r
                 })
                 .collect()

@@ -650,7 +650,7 @@ impl<'a> Builder<'a> {
             .map(|(k, v)| (format!("{k:016x}"), v))
             .collect();
         Profile {
-            version: 1,
+            version: super::FORMAT_VERSION,
             tool: "mlguard-profile".into(),
             settings: s.clone(),
             inputs: Vec::new(),
@@ -693,7 +693,7 @@ fn profile_unit(u: &Unit, s: &Settings, ro: &ReadOptions) -> Result<Profile> {
     }))
 }
 
-/// Profile every input (files, directories, globs) with `s`. `progress` counts units;
+/// Profile every input (files, directories, globs) with `s`. `progress` counts bytes read;
 /// `note` hears about directory entries read through a symlink or left out. With `shard`,
 /// only that shard's share of the expanded files (by a hash of each path as listed) is read
 /// and the profile records the whole listing's fingerprint.
@@ -728,16 +728,27 @@ pub fn profile_paths(
     // Each input is opened once; every read of it (all its units) goes through an
     // `Observed` wrapper that digests the bytes as they stream by, so the recorded
     // size/BLAKE3 come from the same bytes the statistics do, with no second read.
+    // Progress counts the bytes read (a JSON Lines file is read twice: its schema pass,
+    // then the profile), so it moves inside one big file as its blocks are read.
     let observed: Vec<Arc<Observed>> = files
         .iter()
-        .map(|(f, _)| Ok(Arc::new(Observed::new(source::open_source(f)?))))
+        .map(|(f, fmt)| {
+            let o = Observed::new(source::open_source(f)?);
+            let passes = if *fmt == table::TableFormat::Jsonl {
+                2
+            } else {
+                1
+            };
+            let share = source::ByteSource::len(&o).saturating_mul(passes);
+            Ok(Arc::new(o.with_progress(progress, share)))
+        })
         .collect::<Result<_>>()?;
+    progress.set_length(observed.iter().map(|o| o.progress_share()).sum());
     let srcs: Vec<Option<table::Source>> = observed
         .iter()
         .map(|o| Some(o.clone() as table::Source))
         .collect();
     let units = table::units_of(&files, &srcs)?;
-    progress.set_length(units.len() as u64);
     let ro = ReadOptions {
         format: s.format,
         delimiter: s.delimiter.map(|c| c as u8),
@@ -752,14 +763,8 @@ pub fn profile_paths(
     let window = 2 * rayon::current_num_threads().max(1);
     let mut total: Option<Profile> = None;
     for chunk in units.chunks(window) {
-        let partials: Vec<Result<Profile>> = chunk
-            .par_iter()
-            .map(|u| {
-                let r = profile_unit(u, s, &ro);
-                progress.inc(1);
-                r
-            })
-            .collect();
+        let partials: Vec<Result<Profile>> =
+            chunk.par_iter().map(|u| profile_unit(u, s, &ro)).collect();
         for r in partials {
             let r = r?;
             match &mut total {
@@ -786,6 +791,7 @@ pub fn profile_paths(
         .zip(&observed)
         .map(|((f, _), o)| {
             let (digest, _extra) = o.finish().with_path(f)?;
+            o.progress_done();
             Ok(InputFile {
                 path: f.display().to_string(),
                 size: o.len(),

@@ -23,6 +23,98 @@ use std::path::{Path, PathBuf};
 
 pub use build::profile_paths;
 
+/// The profile file format written (docs/profile.md). Format 1 (sketches as JSON arrays of
+/// numbers and plain base64) is still read.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// A JSON formatter that indents the first `max` levels of nesting like serde_json's
+/// pretty printer and writes everything deeper compactly.
+struct Shallow {
+    depth: usize,
+    max: usize,
+    has_value: bool,
+}
+
+impl Shallow {
+    fn new(max: usize) -> Shallow {
+        Shallow {
+            depth: 0,
+            max,
+            has_value: false,
+        }
+    }
+    fn pretty(&self) -> bool {
+        self.depth <= self.max
+    }
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, depth: usize) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Shallow {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        let pretty = self.pretty();
+        self.depth -= 1;
+        if self.has_value && pretty {
+            self.newline(w, self.depth)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.pretty() {
+            self.newline(w, self.depth)?;
+        }
+        Ok(())
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        let pretty = self.pretty();
+        self.depth -= 1;
+        if self.has_value && pretty {
+            self.newline(w, self.depth)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.begin_array_value(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(if self.pretty() { b": " } else { b":" })
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
 /// Label value used for rows whose label is null.
 pub const NULL_LABEL: &str = "__null__";
 /// Label section pooling every label outside the top N.
@@ -256,7 +348,174 @@ pub struct RowSection {
     pub mode: String,
     pub sample_rate: f64,
     pub max_entries: usize,
+    /// Written packed (format 2: [`entries_codec`]); format 1's JSON map is still read.
+    #[serde(with = "entries_codec")]
     pub entries: BTreeMap<String, FingerprintEntry>,
+}
+
+/// The fingerprint sample in a profile file (format 2): `{"labels": [...], "packed": ...}`,
+/// `packed` being [`sketch::pack`]ed bytes: per entry in ascending key order the key (8
+/// bytes, big-endian), its count, the number of labels it has, then per label the index
+/// into `labels` and the count (every number an unsigned LEB128 varint). About 12 bytes an
+/// entry instead of 30 to 55 of JSON. Format 1 (a JSON object `{key: {count, labels}}`) is
+/// still read.
+pub mod entries_codec {
+    use super::FingerprintEntry;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        labels: Vec<&'a str>,
+        packed: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum In {
+        Packed { labels: Vec<String>, packed: String },
+        Map(BTreeMap<String, FingerprintEntry>),
+    }
+
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    pub fn serialize<S: Serializer>(
+        m: &BTreeMap<String, FingerprintEntry>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut labels: Vec<&str> = m
+            .values()
+            .flat_map(|e| e.labels.keys().map(String::as_str))
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        let mut raw = Vec::with_capacity(m.len() * 12);
+        let mut keys: Vec<(u64, &FingerprintEntry)> = m
+            .iter()
+            .map(|(k, e)| {
+                u64::from_str_radix(k, 16)
+                    .map(|v| (v, e))
+                    .map_err(|_| serde::ser::Error::custom(format!("fingerprint key {k:?}")))
+            })
+            .collect::<Result<_, S::Error>>()?;
+        keys.sort_unstable_by_key(|x| x.0);
+        for (k, e) in keys {
+            raw.extend_from_slice(&k.to_be_bytes());
+            varint(&mut raw, e.count);
+            varint(&mut raw, e.labels.len() as u64);
+            for (l, c) in &e.labels {
+                let i = labels.binary_search(&l.as_str()).unwrap_or(0);
+                varint(&mut raw, i as u64);
+                varint(&mut raw, *c);
+            }
+        }
+        Out {
+            labels,
+            packed: super::sketch::pack(&raw),
+        }
+        .serialize(s)
+    }
+
+    /// Decoded bytes may be at most this many times the packed (base64) text, plus a little:
+    /// real entries (random 8-byte keys) barely compress, so a bomb is refused early.
+    const MAX_RATIO: u64 = 4;
+
+    struct Cursor<'a> {
+        b: &'a [u8],
+        at: usize,
+    }
+
+    impl Cursor<'_> {
+        fn varint(&mut self) -> Result<u64, String> {
+            let mut v: u64 = 0;
+            for shift in (0..64).step_by(7) {
+                let b = *self.b.get(self.at).ok_or("packed entries: truncated")?;
+                self.at += 1;
+                v |= u64::from(b & 0x7f) << shift;
+                if b & 0x80 == 0 {
+                    return Ok(v);
+                }
+            }
+            Err("packed entries: a number longer than 64 bits".into())
+        }
+        fn key(&mut self) -> Result<u64, String> {
+            let k = self
+                .b
+                .get(self.at..self.at + 8)
+                .ok_or("packed entries: truncated key")?;
+            self.at += 8;
+            Ok(u64::from_be_bytes(k.try_into().unwrap_or([0; 8])))
+        }
+    }
+
+    pub fn decode(
+        labels: &[String],
+        packed: &str,
+    ) -> Result<BTreeMap<String, FingerprintEntry>, String> {
+        if labels.len() > crate::profile::validate::MAX_LABELS + 2 {
+            return Err(format!("packed entries: {} labels", labels.len()));
+        }
+        let max = (packed.len() as u64).saturating_mul(MAX_RATIO) + 4096;
+        let raw = super::sketch::unpack(packed, max)
+            .map_err(|e| format!("entries {e} (a fingerprint sample barely compresses)"))?;
+        let mut c = Cursor { b: &raw, at: 0 };
+        let mut out = BTreeMap::new();
+        let mut last: Option<u64> = None;
+        while c.at < raw.len() {
+            let k = c.key()?;
+            if last.is_some_and(|l| k <= l) {
+                return Err(format!(
+                    "packed entries: key {k:016x} is not after {:016x} (keys ascend, each once)",
+                    last.unwrap_or(0)
+                ));
+            }
+            last = Some(k);
+            let count = c.varint()?;
+            let n = c.varint()?;
+            if n > labels.len() as u64 {
+                return Err(format!(
+                    "packed entries: entry {k:016x} has {n} labels, the section {}",
+                    labels.len()
+                ));
+            }
+            let mut e = FingerprintEntry {
+                count,
+                labels: BTreeMap::new(),
+            };
+            for _ in 0..n {
+                let i = c.varint()?;
+                let lc = c.varint()?;
+                let l = labels.get(i as usize).ok_or_else(|| {
+                    format!("packed entries: entry {k:016x}: label index {i} out of range")
+                })?;
+                if e.labels.insert(l.clone(), lc).is_some() {
+                    return Err(format!("packed entries: entry {k:016x}: label {l:?} twice"));
+                }
+            }
+            out.insert(format!("{k:016x}"), e);
+        }
+        Ok(out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, FingerprintEntry>, D::Error> {
+        match In::deserialize(d)? {
+            In::Map(m) => Ok(m),
+            In::Packed { labels, packed } => decode(&labels, &packed).map_err(D::Error::custom),
+        }
+    }
 }
 
 impl RowSection {
@@ -526,20 +785,35 @@ impl Profile {
                 "not an mlguard profile (no \"tool\": \"mlguard-profile\")",
             ));
         }
-        if v.get("version").and_then(|t| t.as_u64()) != Some(1) {
-            return Err(Error::input(
-                path,
-                "unsupported profile version (expected 1)",
-            ));
+        match v.get("version").and_then(|t| t.as_u64()) {
+            Some(n) if n == 1 || n == u64::from(FORMAT_VERSION) => {}
+            other => {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "unsupported profile format version {} (this mlguard reads versions 1 and {FORMAT_VERSION}; docs/profile.md)",
+                        other.map_or_else(|| "(missing)".to_string(), |n| n.to_string())
+                    ),
+                ))
+            }
         }
-        let p: Profile = serde_json::from_value(v)
+        let mut p: Profile = serde_json::from_value(v)
             .map_err(|e| Error::input(path, format!("malformed profile: {e}")))?;
         validate::profile(&p).map_err(|e| Error::input(path, format!("invalid profile: {e}")))?;
+        // In memory a profile has no format: whatever is written from it is the current one.
+        p.version = FORMAT_VERSION;
         Ok(p)
     }
 
+    /// The profile file: JSON, indented down to the fields of each column (what a reader
+    /// looks at); everything deeper (sketches, value counts, fingerprint entries) on one
+    /// line each, without spaces. Sketches are packed (format 2, docs/profile.md).
     pub fn to_json(&self) -> Vec<u8> {
-        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        let mut v = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut v, Shallow::new(3));
+        if self.serialize(&mut ser).is_err() {
+            return Vec::new();
+        }
         v.push(b'\n');
         v
     }
@@ -559,4 +833,66 @@ impl Profile {
 /// The settings a profile needs to profile `inputs` the same way.
 pub fn inputs_as_strings(inputs: &[PathBuf]) -> Vec<String> {
     inputs.iter().map(|p| p.display().to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section() -> RowSection {
+        let mut r = RowSection::new(vec!["a".into()], &Settings::default());
+        for (k, c, labels) in [
+            (u64::MAX, 3, vec![("x", 2), ("y", 1)]),
+            (0, 1, vec![]),
+            (0x0123_4567_89ab_cdef, 300, vec![("y", 300)]),
+        ] {
+            r.entries.insert(
+                format!("{k:016x}"),
+                FingerprintEntry {
+                    count: c,
+                    labels: labels
+                        .into_iter()
+                        .map(|(l, n)| (l.to_string(), n))
+                        .collect(),
+                },
+            );
+        }
+        r.rows = 304;
+        r
+    }
+
+    /// Packed fingerprint entries read back to the same map; format 1's map is still
+    /// read; keys out of order, label indexes out of range and truncation are refused.
+    #[test]
+    fn fingerprint_entries_pack_and_unpack() {
+        let r = section();
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["entries"]["labels"], serde_json::json!(["x", "y"]));
+        let back: RowSection = serde_json::from_value(j.clone()).unwrap();
+        assert_eq!(back, r);
+        let mut v1 = j.clone();
+        v1["entries"] = serde_json::to_value(&r.entries).unwrap();
+        assert_eq!(serde_json::from_value::<RowSection>(v1).unwrap(), r);
+        let raw = |b: &[u8]| {
+            let mut v = j.clone();
+            v["entries"]["packed"] = sketch::pack(b).into();
+            serde_json::from_value::<RowSection>(v)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let mut desc = Vec::new();
+        for k in [5u64, 4] {
+            desc.extend_from_slice(&k.to_be_bytes());
+            desc.extend_from_slice(&[1, 0]);
+        }
+        assert!(raw(&desc).unwrap_err().contains("is not after"));
+        let mut bad_label = 1u64.to_be_bytes().to_vec();
+        bad_label.extend_from_slice(&[1, 1, 7, 1]);
+        assert!(raw(&bad_label).unwrap_err().contains("out of range"));
+        assert!(raw(&[0, 0, 0]).unwrap_err().contains("truncated"));
+        let mut long = 1u64.to_be_bytes().to_vec();
+        long.extend_from_slice(&[0xff; 11]);
+        assert!(raw(&long).is_err());
+        assert!(raw(&[]).is_ok());
+    }
 }

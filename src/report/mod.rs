@@ -1,7 +1,7 @@
 //! The report layer: every command hands a [`Report`] (verdict + findings) to [`render`],
 //! which writes it in the requested [`Format`]. A new detector never writes its own format.
 
-pub mod finding;
+pub mod html;
 pub mod junit;
 pub mod ocsf;
 pub mod rows;
@@ -9,7 +9,9 @@ pub mod sarif;
 pub mod table;
 pub mod text;
 
-pub use finding::{Finding, Location, Severity};
+// The findings live in their own module (the cores build them without the renderers);
+// re-exported here for the renderers and the commands.
+pub use crate::finding::{Finding, Location, Severity};
 
 use crate::error::{Error, IoContext, Result};
 use serde_json::{Map, Value};
@@ -17,9 +19,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Report formats: how a gate's [`Report`] is written. Each command accepts the subset it
-/// renders, and its `--format` help lists exactly that subset ([`Format::parser`]); the
+/// renders, and its `--format` help lists exactly that subset (`cli::formats`); the
 /// check-file lines of `hash` are not report formats (`cmd::hash::HashFormat`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Human-readable table (the default).
     Table,
@@ -58,7 +60,8 @@ impl Format {
             Format::Csv => "csv",
         }
     }
-    fn help(self) -> &'static str {
+    /// One line for `--format` help.
+    pub fn help(self) -> &'static str {
         match self {
             Format::Table => "human-readable table (the default)",
             Format::Json => "one JSON document (stable, docs/output.md)",
@@ -68,25 +71,6 @@ impl Format {
             Format::Ocsf => "OCSF Detection Finding (class 2004), one per line",
             Format::Csv => "comma-separated rows with a header line (scan views)",
         }
-    }
-    /// The clap value parser of a command's `--format`: accepts only `allowed` and lists
-    /// only them in `--help` and in the error for anything else, so help never offers a
-    /// format the command then refuses.
-    pub fn parser(
-        allowed: &'static [Format],
-    ) -> impl clap::builder::TypedValueParser<Value = Format> {
-        use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-        PossibleValuesParser::new(
-            allowed
-                .iter()
-                .map(|f| PossibleValue::new(f.name()).help(f.help())),
-        )
-        .map(|s: String| {
-            Format::ALL
-                .into_iter()
-                .find(|f| f.name() == s)
-                .unwrap_or(Format::Table)
-        })
     }
     /// Usage error unless `self` is one of `allowed`.
     pub fn check(self, command: &str, allowed: &[Format]) -> Result<Format> {

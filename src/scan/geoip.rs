@@ -14,7 +14,7 @@
 //! answer or a panic in the middle of a scan.
 
 use crate::error::{Error, IoContext, Result};
-use crate::report::Finding;
+use crate::finding::Finding;
 use maxminddb::{PathElement, Reader};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -5,18 +5,18 @@
 //! built-in detections and `sigma` the user's rules → findings → `report`.
 //! Inference request logs take their own path (`inference`), with the same findings.
 
+pub mod activity;
 pub mod assets;
 pub mod detect;
 pub mod geoip;
 pub mod hint;
 pub mod inference;
-pub mod scenario;
 pub mod sigma;
 pub mod views;
 
 use crate::config::Config;
+use crate::finding::Finding;
 use crate::input::logs::{self, Event, LogSource, Warning};
-use crate::report::Finding;
 use crate::Result;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,9 @@ pub struct Options {
     pub geoip: Vec<PathBuf>,
     /// Hand the normalised events back (`Output::kept`) for the views (`scan::views`).
     pub keep_events: bool,
+    /// Build [`Output::activity`] (events and findings per hour, principals' activity on
+    /// ML assets) for `scan --html`.
+    pub activity: bool,
 }
 
 /// What the Sigma rules did: the load report, distinct rules matched, correlation stats.
@@ -81,6 +84,8 @@ pub struct Output {
     pub kept: Vec<Event>,
     /// With `Options::keep_events` and `--geoip`: the databases, for the views.
     pub geo: Option<geoip::GeoIp>,
+    /// With `Options::activity`: what the audit report draws besides the findings.
+    pub activity: Option<activity::Activity>,
 }
 
 /// `Output` is `Debug`; the databases are shown by name only.
@@ -103,6 +108,20 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
                 "bulk_far_factor {} must be a number >= 1",
                 settings.bulk_far_factor
             ),
+        ));
+    }
+    // W&B: a key window of hours (up to 30 days), at least one deletion per burst.
+    let w = settings.wandb_key_window_hours;
+    if !(w.is_finite() && w > 0.0 && w <= 720.0) {
+        return Err(config.invalid(
+            "scan",
+            format!("wandb_key_window_hours {w} must be a number of hours in (0, 720]"),
+        ));
+    }
+    if settings.wandb_deletes_per_burst == 0 {
+        return Err(config.invalid(
+            "scan",
+            "wandb_deletes_per_burst must be at least 1".to_string(),
         ));
     }
     settings.environments = config.section("environments")?;
@@ -185,7 +204,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         .iter()
         .map(|r| (r.file.display().to_string(), r.line, r.index))
         .collect();
-    let repeat = |l: Option<&crate::report::Location>| {
+    let repeat = |l: Option<&crate::finding::Location>| {
         l.is_some_and(|l| dup.contains(&(l.file.clone(), l.line, l.record)))
     };
     let mut findings = Vec::new();
@@ -235,8 +254,8 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             continue;
         };
         let raised = match f.id.as_str() {
-            "scan.public_or_external_access" => Some(crate::report::Severity::Critical),
-            "scan.versioning_disabled" => Some(crate::report::Severity::High),
+            "scan.public_or_external_access" => Some(crate::finding::Severity::Critical),
+            "scan.versioning_disabled" => Some(crate::finding::Severity::High),
             _ => None,
         };
         if let Some(r) = raised {
@@ -260,6 +279,9 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         g.annotate(&mut findings);
     }
     let events = det.stats.by_source.clone();
+    let activity = opts
+        .activity
+        .then(|| activity::Activity::build(&loaded.events, &findings, &amap));
     let mut coverage = det.coverage(&amap, rules.as_ref().map(|(r, _)| r.len()));
     coverage.push(detect::Coverage::new(
         "(deduplication)",
@@ -290,6 +312,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
             Vec::new()
         },
         geo: geo.filter(|_| opts.keep_events),
+        activity,
     })
 }
 

@@ -51,6 +51,46 @@ impl LogSource for Azure {
     }
 }
 
+const AZUREML_PREFIX: &str = "MICROSOFT.MACHINELEARNINGSERVICES/WORKSPACES/";
+
+/// Azure ML operations after `Microsoft.MachineLearningServices/workspaces/` (upper case;
+/// `*` is one path segment), as data. The first match decides.
+pub static AZUREML_OPS: &[(&str, Op)] = &[
+    // Workspace keys (storage account, container registry, Application Insights),
+    // compute keys (SSH / admin), datastore and connection credentials.
+    ("LISTKEYS/ACTION", Op::SecretRead),
+    ("LISTNOTEBOOKKEYS/ACTION", Op::SecretRead),
+    ("LISTSTORAGEACCOUNTKEYS/ACTION", Op::SecretRead),
+    ("COMPUTES/LISTKEYS/ACTION", Op::SecretRead),
+    ("DATASTORES/LISTSECRETS/ACTION", Op::SecretRead),
+    ("CONNECTIONS/LISTSECRETS/ACTION", Op::SecretRead),
+    ("ONLINEENDPOINTS/LISTKEYS/ACTION", Op::SecretRead),
+    ("ONLINEENDPOINTS/TOKEN/ACTION", Op::SecretRead),
+    ("SERVERLESSENDPOINTS/LISTKEYS/ACTION", Op::SecretRead),
+    // Jobs and compute.
+    ("JOBS/WRITE", Op::JobSubmit),
+    ("COMPUTES/WRITE", Op::JobSubmit),
+    ("COMPUTES/START/ACTION", Op::JobSubmit),
+    ("SCHEDULES/WRITE", Op::JobSubmit),
+    // Serving: online (and batch) endpoints and their deployments.
+    ("ONLINEENDPOINTS/WRITE", Op::ModelDeploy),
+    ("ONLINEENDPOINTS/DELETE", Op::ModelDeploy),
+    ("ONLINEENDPOINTS/DEPLOYMENTS/WRITE", Op::ModelDeploy),
+    ("ONLINEENDPOINTS/DEPLOYMENTS/DELETE", Op::ModelDeploy),
+    ("BATCHENDPOINTS/WRITE", Op::ModelDeploy),
+    ("BATCHENDPOINTS/DEPLOYMENTS/WRITE", Op::ModelDeploy),
+    // Registry.
+    ("MODELS/WRITE", Op::ModelRegister),
+    ("MODELS/VERSIONS/WRITE", Op::ModelRegister),
+];
+
+/// `pattern` (upper case, `*` = one path segment) matches all of `s`.
+fn glob_upper(pattern: &str, s: &str) -> bool {
+    let p: Vec<&str> = pattern.split('/').collect();
+    let v: Vec<&str> = s.split('/').collect();
+    p.len() == v.len() && p.iter().zip(&v).all(|(p, v)| *p == "*" || p == v)
+}
+
 /// The operation kind of one Azure operation (`GetBlob`,
 /// `MICROSOFT.MACHINELEARNINGSERVICES/WORKSPACES/LISTKEYS/ACTION`, ...).
 fn op(action: &str) -> Op {
@@ -71,22 +111,16 @@ fn op(action: &str) -> Op {
     {
         return Op::PolicyChange;
     }
+    if let Some(rest) = a.strip_prefix(AZUREML_PREFIX) {
+        if let Some((_, op)) = AZUREML_OPS.iter().find(|(p, _)| glob_upper(p, rest)) {
+            return *op;
+        }
+    }
     if a.ends_with("/LISTKEYS/ACTION")
         || a.ends_with("/LISTSECRETS/ACTION")
         || a.ends_with("/SECRETS/GETSECRET/ACTION")
     {
         return Op::SecretRead;
-    }
-    if a.starts_with("MICROSOFT.MACHINELEARNINGSERVICES/WORKSPACES/") {
-        if a.ends_with("/JOBS/WRITE") || a.ends_with("/COMPUTES/WRITE") {
-            return Op::JobSubmit;
-        }
-        if a.contains("/ONLINEENDPOINTS/") && (a.ends_with("/WRITE") || a.ends_with("/DELETE")) {
-            return Op::ModelDeploy;
-        }
-        if a.contains("/MODELS/") && a.ends_with("/WRITE") {
-            return Op::ModelRegister;
-        }
     }
     Op::Other
 }

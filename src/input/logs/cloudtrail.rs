@@ -52,10 +52,95 @@ impl LogSource for CloudTrail {
     }
 }
 
+/// SageMaker control-plane calls and their operation kinds, as data: the list the
+/// SageMaker detections (`scan::detect::sagemaker`) and the generic ones (`model_deploy`,
+/// `job_submit`...) rely on. Calls whose kind depends on a parameter are in
+/// [`sagemaker_op`].
+pub static SAGEMAKER_OPS: &[(&str, Op)] = &[
+    // Jobs that run code with an execution role (`requestParameters.roleArn`).
+    ("CreateTrainingJob", Op::JobSubmit),
+    ("CreateProcessingJob", Op::JobSubmit),
+    ("CreateAutoMLJob", Op::JobSubmit),
+    ("CreateAutoMLJobV2", Op::JobSubmit),
+    ("CreateHyperParameterTuningJob", Op::JobSubmit),
+    ("CreateTransformJob", Op::JobSubmit),
+    ("CreateCompilationJob", Op::JobSubmit),
+    ("CreateLabelingJob", Op::JobSubmit),
+    ("CreatePipeline", Op::JobSubmit),
+    ("UpdatePipeline", Op::JobSubmit),
+    ("StartPipelineExecution", Op::JobSubmit),
+    ("CreateNotebookInstance", Op::JobSubmit),
+    ("StartNotebookInstance", Op::JobSubmit),
+    // Code run at notebook start / creation.
+    (
+        "CreateNotebookInstanceLifecycleConfig",
+        Op::StartupScriptChange,
+    ),
+    (
+        "UpdateNotebookInstanceLifecycleConfig",
+        Op::StartupScriptChange,
+    ),
+    ("CreateStudioLifecycleConfig", Op::StartupScriptChange),
+    // Browser sessions into a notebook instance / Studio domain (the URL is the login).
+    ("CreatePresignedNotebookInstanceUrl", Op::Login),
+    ("CreatePresignedDomainUrl", Op::Login),
+    ("CreatePresignedMlflowTrackingServerUrl", Op::Login),
+    // Serving.
+    ("CreateEndpoint", Op::ModelDeploy),
+    ("UpdateEndpoint", Op::ModelDeploy),
+    ("UpdateEndpointWeightsAndCapacities", Op::ModelDeploy),
+    ("DeleteEndpoint", Op::ModelDeploy),
+    ("CreateEndpointConfig", Op::ModelDeploy),
+    ("CreateInferenceComponent", Op::ModelDeploy),
+    ("UpdateInferenceComponent", Op::ModelDeploy),
+    // Registry.
+    ("CreateModel", Op::ModelRegister),
+    ("CreateModelPackageGroup", Op::ModelRegister),
+];
+
+/// A SageMaker call's operation kind: [`SAGEMAKER_OPS`], plus the calls whose kind
+/// depends on a parameter. `None`: not a SageMaker call of interest.
+fn sagemaker_op(action: &str, rp: &Value) -> Option<Op> {
+    let get = |k: &str| rp.get(k).or_else(|| rp.get(pascal(k).as_str()));
+    match action {
+        "CreateModelPackage" | "UpdateModelPackage" => Some(
+            if get("modelApprovalStatus").and_then(Value::as_str) == Some("Approved") {
+                Op::ModelPromote
+            } else {
+                Op::ModelRegister
+            },
+        ),
+        // Stratus `aws.execution.sagemaker-update-lifecycle-config`: stop, attach a new
+        // lifecycle configuration, start.
+        "UpdateNotebookInstance" if get("lifecycleConfigName").is_some() => {
+            Some(Op::StartupScriptChange)
+        }
+        _ => SAGEMAKER_OPS
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map(|(_, op)| *op),
+    }
+}
+
+/// `roleArn` → `RoleArn`: CloudTrail writes request parameters in lower camel case, some
+/// exports keep the API's Pascal case.
+pub(crate) fn pascal(k: &str) -> String {
+    let mut c = k.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}
+
 /// The operation kind of one CloudTrail call.
 fn op(service: &str, action: &str, rp: &Value) -> Op {
     let svc = service.split('.').next().unwrap_or("");
     let bedrock = service.starts_with("bedrock");
+    if svc == "sagemaker" {
+        if let Some(op) = sagemaker_op(action, rp) {
+            return op;
+        }
+    }
     match action {
         "GetObject" | "GetObjectTorrent" => Op::ObjectRead,
         "PutObject" | "CopyObject" | "CompleteMultipartUpload" => Op::ObjectWrite,
@@ -130,38 +215,10 @@ fn op(service: &str, action: &str, rp: &Value) -> Op {
         {
             Op::ModelAccessGrant
         }
-        "CreateModelPackage" | "UpdateModelPackage" => {
-            if rp.get("modelApprovalStatus") == Some(&json!("Approved")) {
-                Op::ModelPromote
-            } else {
-                Op::ModelRegister
-            }
-        }
         "CreateModelCopyJob" => Op::ModelExport,
         _ if action.ends_with("ExportModel") || action.eq_ignore_ascii_case("GetDownloadUri") => {
             Op::ModelExport
         }
-        "CreateTrainingJob"
-        | "CreateProcessingJob"
-        | "CreateAutoMLJob"
-        | "CreateAutoMLJobV2"
-        | "CreateHyperParameterTuningJob"
-        | "CreateTransformJob"
-        | "CreatePipeline"
-        | "StartPipelineExecution"
-        | "CreateNotebookInstance"
-            if svc == "sagemaker" =>
-        {
-            Op::JobSubmit
-        }
-        "CreateNotebookInstanceLifecycleConfig" | "UpdateNotebookInstanceLifecycleConfig" => {
-            Op::StartupScriptChange
-        }
-        "CreatePresignedNotebookInstanceUrl" | "CreatePresignedDomainUrl" => Op::Login,
-        "CreateEndpoint" | "UpdateEndpoint" | "CreateEndpointConfig" if svc == "sagemaker" => {
-            Op::ModelDeploy
-        }
-        "CreateModel" if svc == "sagemaker" => Op::ModelRegister,
         _ => Op::Other,
     }
 }

@@ -33,9 +33,48 @@ impl LogSource for Gcp {
     }
 }
 
+/// Vertex AI (`aiplatform.googleapis.com`), Workbench (`notebooks.googleapis.com`) and
+/// Colab Enterprise methods by their last component (`google.cloud.aiplatform.v1.
+/// JobService.CreateCustomJob` → `CreateCustomJob`; `v1beta1` alike), as data. Methods
+/// whose kind depends on the request are in [`op`] (Workbench `UpdateInstance`).
+pub static ML_METHODS: &[(&str, Op)] = &[
+    ("ExportModel", Op::ModelExport),
+    ("UploadModel", Op::ModelRegister),
+    ("CopyModel", Op::ModelRegister),
+    ("MergeVersionAliases", Op::ModelPromote),
+    ("DeployModel", Op::ModelDeploy),
+    ("UndeployModel", Op::ModelDeploy),
+    ("MutateDeployedModel", Op::ModelDeploy),
+    ("Predict", Op::ModelInvoke),
+    ("RawPredict", Op::ModelInvoke),
+    ("StreamRawPredict", Op::ModelInvoke),
+    ("Explain", Op::ModelInvoke),
+    ("GenerateContent", Op::ModelInvoke),
+    ("StreamGenerateContent", Op::ModelInvoke),
+    ("CreateCustomJob", Op::JobSubmit),
+    ("CreateHyperparameterTuningJob", Op::JobSubmit),
+    ("CreateNasJob", Op::JobSubmit),
+    ("CreatePipelineJob", Op::JobSubmit),
+    ("CreateTrainingPipeline", Op::JobSubmit),
+    ("CreateBatchPredictionJob", Op::JobSubmit),
+    ("AssignNotebookRuntime", Op::JobSubmit),
+    ("StartNotebookRuntime", Op::JobSubmit),
+    ("CreateNotebookExecutionJob", Op::JobSubmit),
+];
+
+/// Workbench instance methods: names other services use too (Cloud SQL, Redis...
+/// `CreateInstance`), so they count only for [`ML_SERVICES`].
+pub static WORKBENCH_METHODS: &[(&str, Op)] = &[
+    ("CreateInstance", Op::JobSubmit),
+    ("StartInstance", Op::JobSubmit),
+];
+
+/// Services whose methods [`ML_METHODS`] names.
+pub const ML_SERVICES: &[&str] = &["aiplatform.googleapis.com", "notebooks.googleapis.com"];
+
 /// The operation kind of one audited method (`google.cloud.aiplatform.v1.JobService.
-/// CreateCustomJob`: the last two components decide).
-fn op(method: &str) -> Op {
+/// CreateCustomJob`: the last component decides), given the service and the request.
+fn op(method: &str, service: &str, request: Option<&Value>) -> Op {
     let last = method.rsplit('.').next().unwrap_or(method);
     match method {
         "storage.objects.get" => return Op::ObjectRead,
@@ -51,25 +90,35 @@ fn op(method: &str) -> Op {
         return Op::LoggingDisable;
     }
     match last {
-        "SetIamPolicy" => Op::PolicyChange,
-        "AccessSecretVersion" => Op::SecretRead,
-        "CreateServiceAccountKey" | "CreateKey" => Op::CredentialCreate,
-        "ExportModel" => Op::ModelExport,
-        "UploadModel" | "CopyModel" => Op::ModelRegister,
-        "DeployModel" | "UndeployModel" | "MutateDeployedModel" => Op::ModelDeploy,
-        "Predict"
-        | "RawPredict"
-        | "StreamRawPredict"
-        | "Explain"
-        | "GenerateContent"
-        | "StreamGenerateContent" => Op::ModelInvoke,
-        "CreateCustomJob"
-        | "CreateHyperparameterTuningJob"
-        | "CreatePipelineJob"
-        | "CreateTrainingPipeline"
-        | "CreateBatchPredictionJob" => Op::JobSubmit,
-        _ => Op::Other,
+        "SetIamPolicy" => return Op::PolicyChange,
+        "AccessSecretVersion" => return Op::SecretRead,
+        "CreateServiceAccountKey" | "CreateKey" => return Op::CredentialCreate,
+        _ => {}
     }
+    if ML_SERVICES.contains(&service) {
+        // Workbench: an instance update that sets a (post-)startup script (Stratus
+        // `gcp.execution.modify-vertex-notebook-startup`).
+        if matches!(
+            last,
+            "UpdateInstance" | "UpdateInstanceMetadataItems" | "SetInstanceMetadata"
+        ) {
+            let text = request.map(Value::to_string).unwrap_or_default();
+            return if text.contains("startup-script") || text.contains("startupScript") {
+                Op::StartupScriptChange
+            } else {
+                Op::Other
+            };
+        }
+        if let Some((_, op)) = WORKBENCH_METHODS.iter().find(|(m, _)| *m == last) {
+            return *op;
+        }
+    }
+    // Vertex AI's method names, whatever the service (exports sometimes drop
+    // `serviceName`; Gemini's `GenerateContent` is also served by other APIs).
+    if let Some((_, op)) = ML_METHODS.iter().find(|(m, _)| *m == last) {
+        return *op;
+    }
+    Op::Other
 }
 
 /// `projects/_/buckets/B/objects/O` → `gs://B/O`.
@@ -114,7 +163,8 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
     let resource = s(pp, "resourceName")
         .map(|r| gcp_resource(&r))
         .unwrap_or_default();
-    let op = op(&action);
+    let service = s(pp, "serviceName").unwrap_or_default();
+    let op = op(&action, &service, pp.get("request"));
     Ok(Event {
         op,
         time: rec.get("timestamp").and_then(parse_time).or_else(|| {
@@ -126,7 +176,7 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
         principal_type,
         account: s(&rec, "resource/labels/project_id").unwrap_or_default(),
         action,
-        service: s(pp, "serviceName").unwrap_or_default(),
+        service,
         resource,
         region: s(&rec, "resource/labels/location"),
         source_ip: s(pp, "requestMetadata/callerIp").map(|x| normalize_ip(&x)),

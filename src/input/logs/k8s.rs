@@ -91,6 +91,23 @@ impl LogSource for K8s {
     }
 }
 
+/// Kubeflow training and notebook custom resources (plural resource names, as in
+/// `objectRef.resource`): `kubeflow.org/v1` (Training Operator, Notebook Controller) and
+/// Trainer v2 `trainer.kubeflow.org`. Creating one starts training / notebook pods.
+pub static KUBEFLOW_RESOURCES: &[&str] = &[
+    "pytorchjobs",
+    "tfjobs",
+    "mpijobs",
+    "xgboostjobs",
+    "paddlejobs",
+    "jaxjobs",
+    "mxjobs",
+    "notebooks",
+    "trainjobs",
+    "trainingruntimes",
+    "clustertrainingruntimes",
+];
+
 /// An audit event as the API server writes it.
 fn raw_event(rec: &Value) -> bool {
     let api_ok = match rec.get("apiVersion").and_then(Value::as_str) {
@@ -294,6 +311,9 @@ fn gke(rec: &Value) -> Result<Value, String> {
 
 /// The operation kind of a verb on a resource/subresource.
 fn op(verb: &str, resource: &str, sub: &str) -> Op {
+    if sub.is_empty() && verb == "create" && KUBEFLOW_RESOURCES.contains(&resource) {
+        return Op::JobSubmit;
+    }
     match (resource, sub) {
         ("pods", "exec" | "attach" | "portforward") => Op::ExecAttach,
         ("secrets", "") if matches!(verb, "get" | "list" | "watch") => Op::SecretRead,

@@ -119,8 +119,8 @@ pub struct RecordRef {
 }
 
 impl RecordRef {
-    pub fn location(&self) -> crate::report::Location {
-        crate::report::Location {
+    pub fn location(&self) -> crate::finding::Location {
+        crate::finding::Location {
             file: self.file.display().to_string(),
             line: self.line,
             record: self.index,

@@ -121,6 +121,11 @@ fn split(text: &str) -> (Vec<Span<'_>>, Vec<(u64, String, String)>) {
         if trimmed.is_empty() {
             break;
         }
+        // A CloudWatch Logs export-task line: `<RFC 3339 time> <message>`; the message is
+        // the record (EKS audit events, CloudTrail delivered to CloudWatch).
+        let skip = export_prefix(trimmed);
+        let trimmed = &trimmed[skip..];
+        pos += skip;
         let mut stream = serde_json::Deserializer::from_str(trimmed).into_iter::<&RawValue>();
         match stream.next() {
             Some(Ok(raw)) => {
@@ -162,6 +167,28 @@ fn split(text: &str) -> (Vec<Span<'_>>, Vec<(u64, String, String)>) {
         }
     }
     (spans, errors)
+}
+
+/// The length of a CloudWatch Logs export-task prefix (`2024-01-02T03:04:05.678Z ` before
+/// a `{`) at the start of `text`, else 0. JSON never starts like this (a number is not
+/// followed by `-`), so no JSON document is misread.
+fn export_prefix(text: &str) -> usize {
+    let b = text.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    if !(digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7) && b.get(10) == Some(&b'T')) {
+        return 0;
+    }
+    // Bytes, not `str` slicing: byte 40 may fall inside a character.
+    let Some(sp) = b[..b.len().min(40)].iter().position(|c| *c == b' ') else {
+        return 0;
+    };
+    let ok_time = chrono::DateTime::parse_from_rfc3339(&text[..sp]).is_ok();
+    if ok_time && text[sp + 1..].starts_with('{') {
+        sp + 1
+    } else {
+        0
+    }
 }
 
 /// Is the line after the first of `text` a complete JSON object on its own? Then a document
@@ -440,6 +467,24 @@ mod tests {
         let r = read(truncated.as_bytes());
         assert!(r.events.is_empty());
         assert!(r.warnings[0].message.starts_with("not JSON"));
+    }
+
+    #[test]
+    fn cloudwatch_export_lines_are_read_without_their_time_prefix() {
+        let text = format!(
+            "2024-01-02T03:04:05.678Z {CT}\n2024-01-02T03:04:06Z {CT}\n2024-01-02T03:04:0 {CT}\n"
+        );
+        let r = read(text.as_bytes());
+        assert_eq!(r.events.len(), 2, "{:?}", r.warnings);
+        assert_eq!(r.events[1].at.line, Some(2));
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert_eq!(r.warnings[0].at.line, Some(3));
+        assert_eq!(export_prefix("2024-01-02T03:04:05Z [1]"), 0);
+        assert_eq!(export_prefix("2024"), 0);
+        assert_eq!(
+            export_prefix("2024-01-02T03:04:05ééééééééééééééééééééééé {}"),
+            0
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! new source IP, a new user agent. Silent inside the baseline window.
 
 use super::{asset_location, Baseline, Coverage, Cx, Detection, Stats, NO_BASELINE};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Source};
-use crate::report::{Finding, Severity};
 use crate::scan::assets::AssetKind;
 use std::collections::BTreeSet;
 

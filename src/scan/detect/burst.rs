@@ -15,8 +15,8 @@
 
 use super::errors::Failure;
 use super::Cx;
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, RecordRef, Source};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};

@@ -43,8 +43,8 @@
 
 use super::burst::Stash;
 use super::{asset_location, Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op, RecordRef};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
@@ -606,12 +606,14 @@ impl Chains {
         let ops: Vec<String> = steps
             .iter()
             .map(|s| {
-                let env = s.env.map(|i| self.envs.names[i].as_str()).unwrap_or("?");
+                let mut t = format!("{} {}", s.cloud, s.op.as_str());
                 if s.events > 1 {
-                    format!("{} {} x{} ({env})", s.cloud, s.op.as_str(), s.events)
-                } else {
-                    format!("{} {} ({env})", s.cloud, s.op.as_str())
+                    t.push_str(&format!(" x{}", s.events));
                 }
+                if let Some(i) = s.env {
+                    t.push_str(&format!(" ({})", self.envs.names[i]));
+                }
+                t
             })
             .collect();
         let spread = if c.envs.len() >= 2 {

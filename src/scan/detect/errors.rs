@@ -107,7 +107,7 @@ impl Failure {
     }
 
     /// Add `outcome`, `error_meaning` to a finding (the raw `error` is the caller's).
-    pub fn annotate(&self, f: crate::report::Finding) -> crate::report::Finding {
+    pub fn annotate(&self, f: crate::finding::Finding) -> crate::finding::Finding {
         f.with("outcome", self.kind.as_str())
             .with("error_meaning", self.meaning())
     }

@@ -2,8 +2,8 @@
 //! `CreateModelCopyJob`, `GetDownloadUri`).
 
 use super::{Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 
 pub struct Export;
 

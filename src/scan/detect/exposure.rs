@@ -8,8 +8,8 @@
 
 use super::burst::strings;
 use super::{Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 use serde_json::Value;
 
 pub struct Exposure;

@@ -9,8 +9,8 @@
 //! service), the tool (a recursive copier) and the data (ML assets, the trail's own logs),
 //! not in the count.
 
+use crate::finding::Severity;
 use crate::input::logs::Event;
-use crate::report::Severity;
 use serde_json::Value;
 
 /// One level up, at most `critical`.

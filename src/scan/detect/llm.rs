@@ -3,8 +3,8 @@
 
 use super::volume::light;
 use super::{hour_of, Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

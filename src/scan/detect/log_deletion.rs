@@ -14,8 +14,8 @@
 use super::burst::{self, Bursts};
 use super::iam::lower;
 use super::{Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 use chrono::Duration;
 use serde_json::json;
 use std::collections::BTreeSet;

@@ -2,8 +2,8 @@
 //! versioning suspended (so deletions become unrecoverable).
 
 use super::{Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 use serde_json::json;
 
 pub struct Logging;

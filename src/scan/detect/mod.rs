@@ -20,6 +20,7 @@
 //! Every rule id, its default severity, its ATLAS / ATT&CK ids and a one-line description
 //! are in [`rules::RULES`]; a test keeps docs/scan.md in step with it.
 
+mod azureml;
 mod behaviour;
 mod burst;
 pub mod chains;
@@ -30,22 +31,27 @@ pub mod factors;
 mod iam;
 mod k8s_exec;
 mod k8s_pod;
+mod k8s_rbac;
+mod k8s_secrets;
 mod lambda;
 mod llm;
 mod log_deletion;
 mod logging;
+mod ml_jobs;
 mod off_hours;
 mod registry;
 pub mod rules;
+mod sagemaker;
 mod secrets;
 mod shares;
 mod signin;
+mod vertex;
 mod volume;
 mod wandb;
 
 use super::assets::{bucket_of, AssetKind, AssetMap};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -159,6 +165,10 @@ pub struct PrincipalHistory {
     pub max_hourly_objects: u64,
     pub max_hourly_bytes: f64,
     pub active_hours: u64,
+    /// Things the principal did at least once ([`first_time`]): `sagemaker_role:<arn>`,
+    /// `job:vertex`, `k8s_secret_read`, ... Absent in baselines saved before they existed.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub done: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -302,10 +312,18 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
         Box::new(lambda::Lambda::default()),
         Box::new(signin::Signin::default()),
         Box::new(k8s_pod::K8sPod),
-        Box::new(k8s_exec::K8sExec),
+        Box::new(k8s_exec::K8sExec::default()),
+        Box::new(k8s_rbac::K8sRbac),
+        Box::new(k8s_secrets::K8sSecrets::default()),
         Box::new(wandb::Wandb::default()),
         Box::new(registry::Registry::default()),
         Box::new(export::Export),
+        // Before `behaviour`: it judges a presigned URL's IP against the principal's IPs
+        // before `behaviour` adds the event's own.
+        Box::new(sagemaker::SageMaker::default()),
+        Box::new(vertex::Vertex::default()),
+        Box::new(azureml::AzureMl::default()),
+        Box::new(ml_jobs::MlJobs::default()),
         Box::new(behaviour::Behaviour::default()),
         Box::new(volume::Volume::default()),
         Box::new(llm::Llm::default()),
@@ -466,6 +484,50 @@ pub fn asset_location(resource: &str) -> String {
         return format!("models:/{}", rest.split('/').next().unwrap_or(rest));
     }
     bucket_of(resource).unwrap_or_else(|| resource.to_string())
+}
+
+/// Has the principal of `e` done `what` before? The answer of [`first_time`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// No baseline (no `--baseline-days`, no `--baseline` file): nothing can be "new".
+    NoBaseline,
+    /// Inside the baseline window: learned, never reported.
+    Learning,
+    /// Done before (in the baseline or earlier after it).
+    Known,
+    /// First time after the baseline.
+    New,
+}
+
+/// Record that `e`'s principal did `what` (when `e` succeeded) and say whether it had done
+/// it before. The facts live in the baseline (`PrincipalHistory::done`), so a saved
+/// baseline carries them into the next scan.
+pub(crate) fn first_time(cx: &Cx, b: &mut Baseline, e: &Event, what: &str) -> Seen {
+    let hist = b.principals.entry(e.principal.clone()).or_default();
+    let had = hist.done.contains(what);
+    if e.success && !had {
+        hist.done.insert(what.to_string());
+    }
+    if !cx.has_baseline {
+        Seen::NoBaseline
+    } else if cx.in_baseline(e) {
+        Seen::Learning
+    } else if had {
+        Seen::Known
+    } else {
+        Seen::New
+    }
+}
+
+/// Coverage of a behavioural detection that needs `n` events of its kind and a baseline.
+pub(crate) fn needs_baseline(id: &str, n: usize, what: &str, cx: &Cx) -> Coverage {
+    if n == 0 {
+        Coverage::new(id, false, "blind", format!("no {what} in the input"))
+    } else if !cx.has_baseline {
+        Coverage::new(id, false, "off", NO_BASELINE.into())
+    } else {
+        Coverage::new(id, true, "", format!("{n} {what}"))
+    }
 }
 
 /// "no baseline" coverage reason, shared by the behavioural families.

@@ -3,8 +3,8 @@
 
 use super::volume::light;
 use super::{glob_match, Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::Event;
-use crate::report::{Finding, Severity};
 use chrono::{Datelike, FixedOffset, NaiveTime, Timelike, Weekday};
 use std::collections::BTreeMap;
 

@@ -3,8 +3,8 @@
 //! approvals ([`Op::ModelPromote`]).
 
 use super::{Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op, Source};
-use crate::report::{Finding, Severity};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,7 +2,7 @@
 //! description. Families build findings through `Cx::finding`, which takes the tags from
 //! here; a unit test checks this table against the rule table in docs/scan.md.
 
-use crate::report::Severity;
+use crate::finding::Severity;
 use std::collections::BTreeMap;
 
 pub struct Rule {
@@ -136,13 +136,97 @@ pub static RULES: &[Rule] = &[
         "scan.k8s_privileged_pod",
         High,
         &["attack:T1611", "attack:T1610"],
-        "a Kubernetes workload created with a privileged container or a hostPath volume",
+        "a Kubernetes workload (any container, Kubeflow replicas too) created privileged, with escape capabilities, host namespaces or hostPath volumes",
     ),
     r(
         "scan.k8s_exec_into_pod",
         High,
         &["attack:T1609"],
         "kubectl exec / attach / port-forward into a Kubernetes pod",
+    ),
+    r(
+        "scan.k8s_rbac_broad_grant",
+        High,
+        &["attack:T1098", "attack:T1078.001"],
+        "a Kubernetes Role / ClusterRole granting wildcards, pods/exec|attach|portforward or escalate / bind / impersonate",
+    ),
+    r(
+        "scan.k8s_cluster_admin_binding",
+        High,
+        &["attack:T1098", "attack:T1078.001"],
+        "a RoleBinding / ClusterRoleBinding to the cluster-admin ClusterRole",
+    ),
+    r(
+        "scan.k8s_anonymous_access",
+        High,
+        &["attack:T1078.001", "attack:T1190"],
+        "a Kubernetes API request by the anonymous user or unauthenticated group that succeeded",
+    ),
+    r(
+        "scan.k8s_secret_read_by_new_principal",
+        Medium,
+        &["attack:T1552.007", "atlas:AML.T0055"],
+        "after the baseline, a principal's first Kubernetes secret get / list (service-account tokens excluded)",
+    ),
+    r(
+        "scan.ml_job_by_new_principal",
+        Medium,
+        &["atlas:AML.T0011", "attack:T1610"],
+        "after the baseline, a principal's first Vertex AI / Workbench / Kubeflow / Azure ML job or notebook",
+    ),
+    r(
+        "scan.sagemaker_role_passed_by_new_principal",
+        High,
+        &["attack:T1098", "attack:T1648", "atlas:AML.T0011"],
+        "after the baseline, a SageMaker job or notebook given an execution role its submitter never passed before",
+    ),
+    r(
+        "scan.sagemaker_lifecycle_script",
+        High,
+        &["attack:T1059.004", "attack:T1552.005", "attack:T1496", "attack:T1098.004"],
+        "a SageMaker lifecycle configuration whose script reaches the metadata service, opens a shell, mines or installs SSH keys",
+    ),
+    r(
+        "scan.sagemaker_presigned_url_new_ip",
+        Medium,
+        &["attack:T1078.004", "atlas:AML.T0012"],
+        "after the baseline, a presigned notebook / Studio URL requested from an IP new for the principal",
+    ),
+    r(
+        "scan.sagemaker_output_other_account",
+        High,
+        &["attack:T1537", "atlas:AML.T0025"],
+        "a SageMaker job whose S3 output path is a bucket of another (untrusted) account",
+    ),
+    r(
+        "scan.vertex_model_upload",
+        Medium,
+        &["atlas:AML.T0018", "atlas:AML.T0058"],
+        "a model uploaded to the Vertex AI model registry",
+    ),
+    r(
+        "scan.vertex_endpoint_change",
+        High,
+        &["atlas:AML.T0058", "attack:T1078.004"],
+        "a Vertex AI endpoint's models deployed / undeployed by an identity outside the approvers",
+    ),
+    r(
+        "scan.vertex_startup_script_change",
+        High,
+        &["attack:T1059", "attack:T1037"],
+        "a Workbench instance given a (post-)startup script",
+    ),
+    r(
+        "scan.azureml_keys_listed",
+        Medium,
+        &["attack:T1552.001", "attack:T1555.006", "atlas:AML.T0055"],
+        "Azure ML workspace / compute / endpoint keys or datastore / connection secrets listed",
+    ),
+    r(
+        "scan.azureml_endpoint_change_by_new_identity",
+        High,
+        &["atlas:AML.T0058", "attack:T1078.004"],
+        "after the baseline, an identity's first Azure ML online endpoint / deployment change",
     ),
     r(
         "scan.secrets_harvesting",

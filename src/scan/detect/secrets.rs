@@ -11,8 +11,8 @@
 
 use super::burst::{self, Bursts, Stash};
 use super::{Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Source};
-use crate::report::{Finding, Severity};
 use chrono::Duration;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

@@ -3,8 +3,8 @@
 //! severity follows the factor table of docs/scan.md (see `factors`).
 
 use super::{factors, glob_match, hour_of, Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::{Event, Op, Source};
-use crate::report::{Finding, Severity};
 use crate::scan::assets::{bucket_of, AssetKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;

@@ -11,9 +11,9 @@
 
 use super::burst::{self, Bursts};
 use super::{factors, Baseline, Coverage, Cx, Detection, Stats};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::wandb::{is_deletion, is_member_change};
 use crate::input::logs::{Event, Op, Source};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 

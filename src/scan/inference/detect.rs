@@ -2,7 +2,7 @@
 
 use super::read::{Client, Log};
 use super::Settings;
-use crate::report::{Finding, Severity};
+use crate::finding::{Finding, Severity};
 use crate::stats::swilk::shapiro_wilk;
 use std::collections::HashMap;
 

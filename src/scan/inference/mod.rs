@@ -1,4 +1,4 @@
-//! Inference-log monitoring: model extraction and adversarial probing (issue 7).
+//! Inference-log monitoring: model extraction and adversarial probing.
 //!
 //! `scan(files, config, opts)` reads request logs (CSV, JSONL, Parquet) with the
 //! `[inference]` column mapping, groups queries per client, and runs the detectors in
@@ -8,11 +8,10 @@
 //! Decisions and defaults: `docs/inference.md`.
 
 pub mod detect;
-pub mod gen;
 pub mod read;
 
 use crate::config::Config;
-use crate::report::{Finding, Severity};
+use crate::finding::{Finding, Severity};
 use crate::Result;
 use detect::*;
 use rayon::prelude::*;

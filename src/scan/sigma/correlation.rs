@@ -9,7 +9,7 @@
 //! hit or group left out is counted in [`CorrStats`].
 
 use super::ystr;
-use crate::report::{Finding, Location, Severity};
+use crate::finding::{Finding, Location, Severity};
 use serde_json::{json, Map, Value};
 use serde_norway::Value as Y;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};

@@ -1,4 +1,4 @@
-//! Sigma rule engine for cloud audit logs (issue 6).
+//! Sigma rule engine for cloud audit logs.
 //!
 //! Loads SigmaHQ YAML rules unmodified, compiles them once (lowercased wildcard patterns,
 //! compiled regexes, parsed CIDRs, condition trees, rules indexed by logsource product) and
@@ -14,7 +14,7 @@ pub use correlation::{BaseHit, CorrStats};
 pub use ignore::{IgnoreList, Settings, DEFAULT_MAX_BASE_MATCHES, DEFAULT_MAX_GROUPS};
 
 use crate::error::IoContext;
-use crate::report::{Finding, Severity};
+use crate::finding::{Finding, Severity};
 use crate::Result;
 use base64::Engine as _;
 use condition::Cond;

@@ -3,9 +3,9 @@
 //! how many of them stand behind a finding. Most frequent first.
 
 use super::{matching, opt_time};
+use crate::finding::Finding;
 use crate::input::logs::Event;
 use crate::report::rows::{Column, Kind, Rows};
-use crate::report::Finding;
 use chrono::{DateTime, Utc};
 use serde_json::Map;
 use std::collections::{HashMap, HashSet};

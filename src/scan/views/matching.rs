@@ -11,8 +11,8 @@
 //! events.
 //! For a Sigma or per-event finding the anchor is the only event.
 
+use crate::finding::Finding;
 use crate::input::logs::{Event, Op};
-use crate::report::Finding;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::Path;

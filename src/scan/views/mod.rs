@@ -18,9 +18,9 @@ pub mod search;
 pub mod summary;
 pub mod timeline;
 
+use crate::finding::{Finding, Severity};
 use crate::input::logs::Event;
 use crate::report::rows::Rows;
-use crate::report::{Finding, Severity};
 use serde_json::{json, Map, Value};
 
 /// The views of `--view`.

@@ -5,9 +5,9 @@
 //! million calls from a million addresses costs the same memory as one making fifty.
 
 use super::{opt_time, Capped};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::Event;
 use crate::report::rows::{Column, Kind, Rows};
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::collections::HashMap;

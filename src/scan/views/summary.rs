@@ -3,8 +3,8 @@
 //! dates, the top findings per severity, and the same per input source.
 
 use super::{matching, opt_time, Options};
+use crate::finding::{Finding, Severity};
 use crate::input::logs::Event;
-use crate::report::{Finding, Severity};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,9 +3,9 @@
 //! references (and with `--raw`, the records).
 
 use super::{matching, opt_time, Options, MAX_EVENTS_PER_FINDING, MAX_ROWS};
+use crate::finding::Finding;
 use crate::input::logs::Event;
 use crate::report::rows::{Column, Kind, Rows};
-use crate::report::Finding;
 use serde_json::{json, Map, Value};
 
 pub fn columns(raw: bool) -> Vec<Column> {

@@ -1,8 +1,12 @@
-//! The one thing every gate reports: a [`Finding`].
+//! The one thing every gate reports: a [`Finding`], its [`Severity`] and [`Location`].
 //!
 //! Verify statuses, drift results and scan detections are all findings, so that one report
 //! layer renders them (table, JSON, SARIF, JUnit, ...) and one rule maps them to an exit code.
+//! The cores (integrity, profile, drift, scan, inspect) build findings from this module and
+//! never depend on `report`'s renderers; the only thing used from `report` here is the one
+//! escaper ([`crate::report::text`]) for `Location`'s human form.
 
+use crate::report::text::Clean;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -86,7 +90,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Human text (tables, notes, errors): names from input are escaped; JSON and the
         // other machine formats serialise the fields themselves, exactly.
-        write!(f, "{}", super::text::Clean(&self.file))?;
+        write!(f, "{}", Clean(&self.file))?;
         if let Some(l) = self.line {
             write!(f, ":{l}")?;
         }
@@ -94,7 +98,7 @@ impl fmt::Display for Location {
             write!(f, "#{r}")?;
         }
         if let Some(m) = &self.member {
-            write!(f, "!{}", super::text::Clean(m))?;
+            write!(f, "!{}", Clean(m))?;
         }
         if let Some(o) = self.offset {
             write!(f, "@{o}")?;

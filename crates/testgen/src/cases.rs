@@ -17,8 +17,7 @@
 //! class), `duplicates` (1 % of rows duplicated with a different label), `nulls` (5 % of
 //! feature 2 emptied), `dropped_column` (feature 3 removed).
 
-use crate::error::{Error, IoContext, Result};
-use crate::profile::sketch::mix64;
+use crate::{Error, Result, Rng};
 use std::path::{Path, PathBuf};
 
 /// What the gate must say about a case.
@@ -32,58 +31,38 @@ pub struct Case {
     pub current: PathBuf,
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = mix64(self.0);
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-}
-
 struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 fn read_csv(path: &Path) -> Result<Table> {
-    let text = std::fs::read_to_string(path).with_path(path)?;
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .ok_or_else(|| Error::input(path, "empty"))?
-        .split(',')
+    let mut r = csv::Reader::from_path(path).map_err(|e| Error::at(path, e))?;
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| Error::at(path, e))?
+        .iter()
         .map(String::from)
         .collect();
-    let rows: Vec<Vec<String>> = lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').map(String::from).collect())
-        .collect();
-    if rows.iter().any(|r| r.len() != header.len()) {
-        return Err(Error::input(
-            path,
-            "ragged rows (the case generator needs a plain CSV)",
-        ));
+    if header.is_empty() {
+        return Err(Error::at(path, "empty"));
     }
+    let rows = r
+        .records()
+        .map(|rec| {
+            rec.map(|rec| rec.iter().map(String::from).collect())
+                .map_err(|e| Error::at(path, e))
+        })
+        .collect::<Result<Vec<Vec<String>>>>()?;
     Ok(Table { header, rows })
 }
 
 fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
-    let mut s = header.join(",");
-    s.push('\n');
-    for r in rows {
-        s.push_str(&r.join(","));
-        s.push('\n');
+    let mut w = csv::Writer::from_path(path).map_err(|e| Error::at(path, e))?;
+    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        w.write_record(r).map_err(|e| Error::at(path, e))?;
     }
-    std::fs::write(path, s).with_path(path)
+    w.flush().map_err(|e| Error::at(path, e))
 }
 
 fn num(s: &str) -> f64 {
@@ -132,18 +111,19 @@ pub fn generate(
         .header
         .iter()
         .position(|h| h == label)
-        .ok_or_else(|| Error::usage(format!("no column '{label}' in {}", dataset.display())))?;
+        .ok_or_else(|| Error::at(dataset, format!("no column '{label}'")))?;
     let feats: Vec<usize> = (0..t.header.len())
         .filter(|&i| i != li && t.rows.iter().all(|r| num(&r[i]).is_finite()))
         .filter(|&i| stats(&t.rows, i).1 > 0.0)
         .collect();
     if feats.len() < 4 {
-        return Err(Error::usage(
+        return Err(Error::at(
+            dataset,
             "the case generator needs at least 4 numeric features",
         ));
     }
-    std::fs::create_dir_all(out).with_path(out)?;
-    let mut rng = Rng(seed ^ 0xd1f7);
+    std::fs::create_dir_all(out).map_err(|e| Error::at(out, e))?;
+    let mut rng = Rng::new(seed);
     // Text column from feature tertiles.
     let (f0, f1) = (feats[0], feats[1]);
     let tert = |i: usize| {
@@ -380,26 +360,27 @@ pub fn generate(
 
 /// The same rows as Parquet (types inferred by arrow from the CSV).
 pub fn csv_to_parquet(csv: &Path, out: &Path) -> Result<()> {
+    let open = |p: &Path| std::fs::File::open(p).map_err(|e| Error::at(p, e));
     let fmt = arrow_csv::reader::Format::default().with_header(true);
     let (schema, _) = fmt
-        .infer_schema(std::fs::File::open(csv).with_path(csv)?, None)
-        .map_err(|e| Error::input(csv, e.to_string()))?;
+        .infer_schema(open(csv)?, None)
+        .map_err(|e| Error::at(csv, e))?;
     let schema = std::sync::Arc::new(schema);
     let r = arrow_csv::ReaderBuilder::new(schema.clone())
         .with_header(true)
-        .build(std::fs::File::open(csv).with_path(csv)?)
-        .map_err(|e| Error::input(csv, e.to_string()))?;
+        .build(open(csv)?)
+        .map_err(|e| Error::at(csv, e))?;
     let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(out).with_path(out)?,
+        std::fs::File::create(out).map_err(|e| Error::at(out, e))?,
         schema,
         None,
     )
-    .map_err(|e| Error::input(out, e.to_string()))?;
+    .map_err(|e| Error::at(out, e))?;
     for b in r {
-        let b = b.map_err(|e| Error::input(csv, e.to_string()))?;
-        w.write(&b).map_err(|e| Error::input(out, e.to_string()))?;
+        let b = b.map_err(|e| Error::at(csv, e))?;
+        w.write(&b).map_err(|e| Error::at(out, e))?;
     }
-    w.close().map_err(|e| Error::input(out, e.to_string()))?;
+    w.close().map_err(|e| Error::at(out, e))?;
     Ok(())
 }
 
@@ -427,18 +408,19 @@ pub fn generate_batches(
         .header
         .iter()
         .position(|h| h == label)
-        .ok_or_else(|| Error::usage(format!("no column '{label}' in {}", dataset.display())))?;
+        .ok_or_else(|| Error::at(dataset, format!("no column '{label}'")))?;
     let feats: Vec<usize> = (0..t.header.len())
         .filter(|&i| i != li && t.rows.iter().all(|r| num(&r[i]).is_finite()))
         .filter(|&i| stats(&t.rows, i).1 > 0.0)
         .collect();
     if feats.len() < 2 {
-        return Err(Error::usage(
+        return Err(Error::at(
+            dataset,
             "the case generator needs at least 2 numeric features",
         ));
     }
-    std::fs::create_dir_all(out).with_path(out)?;
-    let mut rng = Rng(seed ^ 0xba7c);
+    std::fs::create_dir_all(out).map_err(|e| Error::at(out, e))?;
+    let mut rng = Rng::new(seed ^ 0xba7c);
     let mut header = t.header.clone();
     header.push("note".into());
     let rows: Vec<Vec<String>> = t
@@ -486,7 +468,7 @@ pub fn generate_batches(
         cum.push(acc);
     }
     let zipf = |rng: &mut Rng| -> String {
-        let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * acc;
+        let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * acc;
         let i = cum.partition_point(|&c| c < u);
         format!("w{i}")
     };

@@ -5,39 +5,9 @@
 //! (c) a one-feature sweep, (d) a Knockoff-style natural-data thief. The "served model" is a
 //! nearest-centroid classifier fitted on the dataset. See docs/inference.md.
 
-use crate::error::{Error, IoContext, Result};
+use crate::{Error, Result, Rng};
 use std::io::Write;
 use std::path::Path;
-
-/// SplitMix64: small, seeded, stable across platforms.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.f64() * n as f64) as usize % n.max(1)
-    }
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = self.f64().max(1e-300);
-        let v = self.f64();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
 
 /// A labelled numeric dataset (rows × dim) and its value range.
 #[derive(Debug, Clone)]
@@ -52,27 +22,26 @@ pub struct Dataset {
 /// Load a scikit-learn CSV export (`testdata/datasets/*.csv`: header, numeric features, the
 /// integer target in the last column).
 pub fn load_csv(path: &Path) -> Result<Dataset> {
-    let text = std::fs::read_to_string(path).with_path(path)?;
+    let mut r = csv::Reader::from_path(path).map_err(|e| Error::at(path, e))?;
     let mut rows = Vec::new();
     let mut labels = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let vals: Vec<f64> = line
-            .split(',')
+    for rec in r.records() {
+        let rec = rec.map_err(|e| Error::at(path, e))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let vals: Vec<f64> = rec
+            .iter()
             .map(|v| v.trim().parse::<f64>())
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| Error::input_at_line(path, i as u64 + 1, e))?;
+            .map_err(|e| Error::at(path, format!("line {line}: {e}")))?;
         let (last, feats) = vals
             .split_last()
-            .ok_or_else(|| Error::input_at_line(path, i as u64 + 1, "empty row"))?;
+            .ok_or_else(|| Error::at(path, format!("line {line}: empty row")))?;
         rows.push(feats.iter().map(|v| *v as f32).collect::<Vec<f32>>());
         labels.push(*last as u32);
     }
     let dim = rows.first().map(|r| r.len()).unwrap_or(0);
     if dim == 0 || rows.iter().any(|r| r.len() != dim) {
-        return Err(Error::input(
+        return Err(Error::at(
             path,
             "rows have differing or zero feature counts",
         ));
@@ -385,7 +354,8 @@ pub fn generate(d: &Dataset, cfg: &GenConfig) -> Generated {
 
 /// Write the default-schema CSV: `timestamp,client_id,model,f0..fN,prediction,confidence,status`.
 pub fn write_csv(g: &Generated, path: &Path) -> Result<()> {
-    let f = std::fs::File::create(path).with_path(path)?;
+    let io = |e: std::io::Error| Error::at(path, e);
+    let f = std::fs::File::create(path).map_err(io)?;
     let mut w = std::io::BufWriter::new(f);
     let dim = g.queries.first().map(|q| q.x.len()).unwrap_or(0);
     let mut head = String::from("timestamp,client_id,model");
@@ -393,7 +363,7 @@ pub fn write_csv(g: &Generated, path: &Path) -> Result<()> {
         head.push_str(&format!(",f{k}"));
     }
     head.push_str(",prediction,confidence,status\n");
-    w.write_all(head.as_bytes()).with_path(path)?;
+    w.write_all(head.as_bytes()).map_err(io)?;
     let mut line = String::new();
     for q in &g.queries {
         use std::fmt::Write as _;
@@ -408,7 +378,7 @@ pub fn write_csv(g: &Generated, path: &Path) -> Result<()> {
             let _ = write!(line, ",{v:.3}");
         }
         let _ = writeln!(line, ",{},{:.4},200", q.class, q.conf);
-        w.write_all(line.as_bytes()).with_path(path)?;
+        w.write_all(line.as_bytes()).map_err(io)?;
     }
-    w.flush().with_path(path)
+    w.flush().map_err(io)
 }

@@ -19,7 +19,7 @@
 //! must report bob's first access to the model bucket, the bulk download, the new IP and
 //! user agent, and nothing else for any day.
 
-use crate::scan::inference::gen::Rng;
+use crate::Rng;
 use chrono::{Datelike, Duration, TimeZone, Utc, Weekday};
 use serde_json::{json, Value};
 use std::io::Write;
