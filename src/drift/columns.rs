@@ -111,6 +111,10 @@ pub struct ColumnDrift {
     /// new-category share) divided by that statistic's `medium` threshold, so 1.0 is "at
     /// the medium threshold". Effect size only: a finding also needs significance.
     pub score: f64,
+    /// The statistic that gives the score (`ks`, `psi`, `null_rate_increase`, ...; absent
+    /// when every effect is 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_statistic: Option<&'static str>,
     /// `--text` columns with a label: the current data's top tokens per label.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<LabelTokens>,
@@ -125,7 +129,7 @@ impl ColumnDrift {
         cs: &ColumnSettings,
         text: Option<(&TextSection, &TextSection)>,
     ) -> ColumnDrift {
-        let score = score(&statistics, s, cs);
+        let (score, score_statistic) = score(&statistics, s, cs);
         let tokens = text
             .map(|(tb, tc)| label_tokens(tb, tc))
             .unwrap_or_default();
@@ -137,6 +141,7 @@ impl ColumnDrift {
             current: Side::of(c),
             statistics,
             score,
+            score_statistic,
             tokens,
         }
     }
@@ -148,27 +153,39 @@ impl ColumnDrift {
     }
 }
 
-fn score(st: &Statistics, s: &Settings, cs: &ColumnSettings) -> f64 {
+fn score(st: &Statistics, s: &Settings, cs: &ColumnSettings) -> (f64, Option<&'static str>) {
     let null_inc = st.null_rate_current - st.null_rate_baseline;
     let parts = [
-        (st.ks, cs.ks.unwrap_or(s.ks)),
-        (st.wasserstein_norm, cs.wasserstein.unwrap_or(s.wasserstein)),
-        (st.psi, cs.psi.unwrap_or(s.psi)),
-        (st.range_share, cs.range.unwrap_or(s.range)),
-        (Some(null_inc), cs.null_rate.unwrap_or(s.null_rate)),
-        (st.js, cs.js.unwrap_or(s.js)),
-        (st.linf, cs.linf.unwrap_or(s.linf)),
-        (st.new_category_share, s.new_category),
+        ("ks", st.ks, cs.ks.unwrap_or(s.ks)),
+        (
+            "wasserstein_norm",
+            st.wasserstein_norm,
+            cs.wasserstein.unwrap_or(s.wasserstein),
+        ),
+        ("psi", st.psi, cs.psi.unwrap_or(s.psi)),
+        ("range_share", st.range_share, cs.range.unwrap_or(s.range)),
+        (
+            "null_rate_increase",
+            Some(null_inc),
+            cs.null_rate.unwrap_or(s.null_rate),
+        ),
+        ("js", st.js, cs.js.unwrap_or(s.js)),
+        ("linf", st.linf, cs.linf.unwrap_or(s.linf)),
+        ("new_category_share", st.new_category_share, s.new_category),
     ];
-    let v = parts
-        .iter()
-        .filter_map(|(v, th)| {
-            let v = (*v)?;
-            (th.medium > 0.0).then(|| v / th.medium)
-        })
-        .map(|x| if x.is_finite() { x } else { 1e6 })
-        .fold(0.0f64, f64::max);
-    (v * 1e4).round() / 1e4
+    let mut best = (0.0f64, None);
+    for (name, v, th) in parts {
+        let Some(v) = v else { continue };
+        if th.medium <= 0.0 {
+            continue;
+        }
+        let x = v / th.medium;
+        let x = if x.is_finite() { x } else { 1e6 };
+        if x > best.0 {
+            best = (x, Some(name));
+        }
+    }
+    ((best.0 * 1e4).round() / 1e4, best.1)
 }
 
 fn label_tokens(tb: &TextSection, tc: &TextSection) -> Vec<LabelTokens> {

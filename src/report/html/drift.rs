@@ -169,7 +169,7 @@ pub fn render(report: &Report, columns: &[ColumnDrift], baseline: &str, current:
         .min(10.0);
     let _ = write!(
         h,
-        "<h2 id=\"overview\">Columns overview</h2>\n<p class=\"note\">Every column, worst first: by its worst finding, then by drift score — the largest effect size over its <i>medium</i> threshold (the black tick is 1.0 = at the threshold; a finding also needs significance). Columns named only by schema findings are listed first.</p>\n<table class=\"overview\"><tr><th class=\"num\">#</th><th>column</th><th>type</th><th>worst finding</th><th>drift score</th><th>largest statistic</th><th class=\"num\">null rate</th></tr>\n"
+        "<h2 id=\"overview\">Columns overview</h2>\n<p class=\"note\">Every column, worst first: by its worst finding, then by drift score — the largest effect size over its <i>medium</i> threshold (the black tick is 1.0 = at the threshold; a finding also needs significance). Columns named only by schema findings are listed first.</p>\n<table class=\"overview\"><tr><th class=\"num\">#</th><th>column</th><th>type</th><th>worst finding</th><th>drift score</th><th>score from</th><th class=\"num\">null rate</th></tr>\n"
     );
     // Columns with findings but no comparison (missing, new, retyped).
     let mut n = 0;
@@ -248,32 +248,33 @@ fn kind(c: &ColumnDrift) -> &'static str {
     }
 }
 
-/// The statistic behind the score, in words.
+/// The statistic behind the score, in words, then the other main ones.
 fn largest(c: &ColumnDrift) -> String {
     let st = &c.statistics;
+    let null_inc = st.null_rate_current - st.null_rate_baseline;
     let all = [
         ("ks", st.ks),
         ("wasserstein_norm", st.wasserstein_norm),
         ("psi", st.psi),
         ("range_share", st.range_share),
+        ("null_rate_increase", Some(null_inc)),
         ("js", st.js),
         ("linf", st.linf),
         ("new_category_share", st.new_category_share),
     ];
-    let parts: Vec<String> = all
-        .iter()
-        .filter_map(|(k, v)| v.map(|v| format!("{k} {}", svg::num(v))))
-        .take(3)
-        .collect();
-    if parts.is_empty() {
-        if c.text {
-            "tokens (see section)".into()
+    let Some(by) = c.score_statistic else {
+        return if c.text {
+            "tokens (see its section)".into()
         } else {
             "—".into()
-        }
-    } else {
-        parts.join(", ")
-    }
+        };
+    };
+    let v = all
+        .iter()
+        .find(|x| x.0 == by)
+        .and_then(|x| x.1)
+        .unwrap_or(0.0);
+    format!("{by} {}", svg::num(v))
 }
 
 fn column(h: &mut String, c: &ColumnDrift, mine: &[&Finding], all: &[&Finding]) {

@@ -64,7 +64,9 @@ nav.toc{margin:14px 0;padding:8px 12px;background:#f7f8fa;border:1px solid var(-
 nav.toc a{margin-right:16px}
 table{border-collapse:collapse;margin:8px 0 14px;font-size:14px;max-width:100%}
 td,th{border-bottom:1px solid #e6e8eb;padding:5px 10px;text-align:left;vertical-align:top;overflow-wrap:break-word}
-td.wrap,.wrap{overflow-wrap:anywhere} td.who{min-width:15em;overflow-wrap:anywhere} td.when{white-space:nowrap}
+td.wrap,.wrap{overflow-wrap:anywhere}
+table.findings,table.assets,table.principals,table.coverage{width:100%}
+table.findings td{overflow-wrap:anywhere} table.assets td{overflow-wrap:break-word} td.who{min-width:15em;overflow-wrap:anywhere} td.when,.when{white-space:nowrap;overflow-wrap:normal}
 th{background:#f3f4f6;font-weight:600;white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr:target,section:target{outline:3px solid #ffd54f;outline-offset:2px}
@@ -84,7 +86,7 @@ svg text.mark-label{fill:#c62828} svg .cat.flagged .cat-name{font-weight:700;fil
 .trigger{background:#ffe3e3;font-weight:700;color:#9b1c1c}
 .bars td{padding:3px 8px}
 .kv th{background:none;color:var(--muted);font-weight:500}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:18px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:18px}
 footer{margin-top:40px;color:var(--muted);font-size:13px}
 @media print{body{background:#fff} main{max-width:none} .col{break-inside:avoid}}
 "#;

@@ -25,7 +25,7 @@ fn time_of(f: &Finding) -> String {
 }
 
 fn date(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| "—".into())
 }
 
@@ -72,7 +72,7 @@ pub fn render(report: &Report, activity: Option<&Activity>, inputs: &str) -> Str
         let ts = |t: Option<i64>| date(t.and_then(|t| chrono::DateTime::from_timestamp(t, 0)));
         let _ = writeln!(
             h,
-            "<p class=\"meta\">Period: {} to {} · {} principals · {} events on ML assets by {} principals.</p>",
+            "<p class=\"meta\">Period: {} to {} UTC · {} principals · {} events on ML assets by {} principals.</p>",
             ts(first),
             ts(last),
             a.principals_seen,
@@ -146,12 +146,12 @@ fn by_severity(h: &mut String, report: &Report, fs: &[&Finding], listed: &[&str]
         h.push_str("<p>No findings.</p>\n");
         return;
     }
-    h.push_str("<table class=\"findings\"><tr><th>severity</th><th>time (UTC)</th><th>rule</th><th>subject</th><th>finding</th><th>asset</th></tr>\n");
+    h.push_str("<table class=\"findings\"><tr><th>severity</th><th>time (UTC)</th><th>subject</th><th>finding <span class=\"note\">(rule, record)</span></th><th>asset</th></tr>\n");
     for (i, f) in fs.iter().enumerate() {
         if i == MAX_LISTED {
             let _ = writeln!(
                 h,
-                "<tr><td colspan=\"6\">... and {} more (all in --format json)</td></tr>",
+                "<tr><td colspan=\"5\">... and {} more (all in --format json)</td></tr>",
                 fs.len() - MAX_LISTED
             );
             break;
@@ -168,12 +168,12 @@ fn by_severity(h: &mut String, report: &Report, fs: &[&Finding], listed: &[&str]
             .unwrap_or_default();
         let _ = writeln!(
             h,
-            "<tr id=\"finding-{i}\" class=\"{s}\"><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"who\">{}</td><td>{}<br><span class=\"note wrap\">{}</span></td><td>{}</td></tr>",
+            "<tr id=\"finding-{i}\" class=\"{s}\"><td>{}</td><td>{}</td><td class=\"who\">{}</td><td>{}<br><code>{}</code> <span class=\"note wrap\">{}</span></td><td class=\"when\">{}</td></tr>",
             sev(f.severity),
             esc(&time_of(f)),
-            esc(&f.id),
             subject_cell(f, listed),
             esc(&f.title),
+            esc(&f.id),
             esc(&loc),
             esc(asset),
             s = f.severity
@@ -354,7 +354,7 @@ fn assets(h: &mut String, a: &Activity) {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    h.push_str("<table class=\"assets\"><tr><th>principal</th><th>type</th><th class=\"num\">events on assets</th><th>by asset kind</th><th class=\"num\">failed</th><th class=\"num\">bytes out</th><th class=\"num\">resources</th><th>top actions</th><th>first / last seen</th><th>findings</th></tr>\n");
+    h.push_str("<table class=\"assets\"><tr><th>principal</th><th>events on ML assets</th><th>by asset kind</th><th>top actions on assets</th><th>first / last seen (UTC)</th><th>findings</th></tr>\n");
     for p in &a.principals {
         let kinds: Vec<String> = p
             .by_kind
@@ -372,7 +372,7 @@ fn assets(h: &mut String, a: &Activity) {
         };
         let _ = writeln!(
             h,
-            "<tr id=\"{}\" data-principal=\"{}\"><td class=\"who\">{}</td><td>{}</td><td class=\"num\">{} {}<br><span class=\"note\">of {} events</span></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"when\">{}<br>{}</td><td>{fnd}</td></tr>",
+            "<tr id=\"{}\" data-principal=\"{}\"><td class=\"who\">{}<br><span class=\"note\">{}</span></td><td><span class=\"when\">{} {}</span><br><span class=\"note\">of {} events; {} failed; {} out; {} resources</span></td><td>{}</td><td>{}</td><td class=\"when\">{}<br>{}</td><td>{fnd}</td></tr>",
             anchor("principal", &p.principal),
             esc(&p.principal),
             esc(&p.principal),
@@ -380,10 +380,10 @@ fn assets(h: &mut String, a: &Activity) {
             svg::mini_bar(p.asset_events as f64, max, None, svg::BASE),
             p.asset_events,
             p.events,
-            esc(&kinds.join(", ")),
             p.failed_on_assets,
             esc(&bytes(p.bytes_out)),
             p.resources,
+            esc(&kinds.join(", ")),
             acts.join("<br>"),
             date(p.first),
             date(p.last),

@@ -347,7 +347,7 @@ pub fn histogram(
     let _ = write!(d, " L{:.1},{:.1}", f.px(hi), f.py(0.0));
     let _ = write!(
         s,
-        r##"<path d="{d}" fill="{CUR}" fill-opacity="0.12" stroke="{CUR}" stroke-width="2"/>"##
+        r##"<path d="{d}" fill="none" stroke="{CUR}" stroke-width="2.2"/>"##
     );
     f.marks(&mut s, None, marks, false);
     f.legend(&mut s);

@@ -280,3 +280,24 @@ impl Detection for K8sRbac {
         vec![c]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::grants;
+    use serde_json::json;
+
+    #[test]
+    fn rbac_grants() {
+        let (g, full) =
+            grants(&json!({"rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}));
+        assert_eq!(g, ["*:*"]);
+        assert!(full);
+        let (g, full) = grants(&json!({"rules": [
+            {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}));
+        assert_eq!(g, ["create:pods/exec", "impersonate:users"]);
+        assert!(!full);
+        assert!(grants(&json!({"rules": "nonsense"})).0.is_empty());
+    }
+}

@@ -546,3 +546,49 @@ impl SageMaker {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn scripts_are_decoded_bounded_and_classified() {
+        let (signs, cut) = examine(&b64(
+            "echo hi\ncurl http://[fd00:ec2::254]/latest/\nxmrig -o stratum+tcp://p:3333\n",
+        ))
+        .unwrap();
+        let classes: Vec<&str> = signs.iter().map(|s| s.0).collect();
+        assert_eq!(classes, ["metadata_service", "miner"]);
+        assert!(!cut);
+        // Clean, invalid and oversized content.
+        assert!(examine(&b64("pip install torch\n")).unwrap().0.is_empty());
+        assert!(examine("not base64 !!").is_none());
+        let big = b64(&format!(
+            "{}\ncat >> ~/.ssh/authorized_keys\n",
+            "#".repeat(400_000)
+        ));
+        let (signs, cut) = examine(&big).unwrap();
+        assert!(cut);
+        // The line past the cut is not seen: bounded, and said so by `truncated`.
+        assert!(signs.is_empty());
+    }
+
+    #[test]
+    fn output_buckets_and_access_points() {
+        assert_eq!(
+            bucket("s3://my-bucket/out/"),
+            Some(("my-bucket".into(), None))
+        );
+        assert_eq!(
+            bucket("s3://arn:aws:s3:us-east-1:444455556666:accesspoint/drop/out"),
+            Some(("accesspoint/drop".into(), Some("444455556666".into())))
+        );
+        assert_eq!(bucket("s3://"), None);
+        assert_eq!(bucket("gs://x"), None);
+        assert_eq!(bucket("s3://arn:aws:s3:"), None);
+    }
+}
