@@ -31,6 +31,9 @@ pub const STOLEN_ARTIFACTS: u32 = 40;
 
 /// The config the scenario is scanned with.
 pub const CONFIG: &str = r#"# The ML-platform scenario's environments and identities (examples/ml_platform_scenario.rs).
+[scan]
+approvers = ["carol@acme.io"]   # releases models to the prod endpoint (Vertex DeployModel)
+
 [environments.dev]
 gcp_projects = ["acme-ml-dev"]
 paths = ["*/k8s-audit/kubeflow-dev/*"]   # raw API-server audit logs name no cluster
@@ -45,10 +48,6 @@ gcp_projects = ["acme-ml-prod"]
 k8s_users = ["alice@acme.io"]
 gcp_emails = ["alice@acme.io"]
 wandb_emails = ["alice@acme.io"]
-
-# Carol releases models: her weekly Vertex AI endpoint deploys are approved ones.
-[scan]
-approvers = ["carol@acme.io"]
 "#;
 
 #[derive(Debug, Clone)]

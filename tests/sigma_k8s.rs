@@ -1,6 +1,7 @@
 //! SigmaHQ's 16 Kubernetes audit rules, unmodified, through the Kubernetes field mapping
-//! (`src/input/logs/mappings/k8s.yml`) on Falco's real audit traces: the load report, and
-//! which rule fires on which trace when the real binary scans them.
+//! (`src/input/logs/mappings/k8s.yml`) on Falco's real audit traces (all 38,
+//! `testdata/scan/k8s-falco`): the load report, and which rule fires on which trace when
+//! the real binary scans them.
 
 use crate::util::{bin, testdata};
 use mlguard::scan::sigma::RuleSet;
@@ -67,9 +68,10 @@ fn fired(v: &Value) -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn falco_traces_fire_the_rules_their_names_say_through_the_binary() {
+    // All 38 of falco's trace files (one is the malformed `{"kind": 0}`: a skipped record).
     let o = bin()
         .arg("scan")
-        .arg(testdata("scan/k8s"))
+        .arg(testdata("scan/k8s-falco"))
         .arg("--rules")
         .arg(testdata(RULES))
         .args(["--format", "json", "--allow-partial"])
@@ -78,27 +80,43 @@ fn falco_traces_fire_the_rules_their_names_say_through_the_binary() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
     });
-    // 6 events of falco-audit.jsonl + one per trace file; the one skip is the rule.
-    assert_eq!(v["summary"]["events"]["k8s"], 11, "{v}");
-    assert_eq!(v["summary"]["skipped"], 1, "{v}");
-    assert_eq!(v["skipped"][0]["what"], "rule");
+    assert_eq!(v["summary"]["files"], 38, "{v}");
+    // The malformed record and the skipped rule.
+    assert_eq!(v["summary"]["skipped"], 2, "{v}");
+    assert!(v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["what"] == "rule"));
     assert_eq!(v["sigma"]["loaded"], 15);
     assert_eq!(v["sigma"]["skipped"].as_array().map(Vec::len), Some(1));
     let got = fired(&v);
     let want: BTreeMap<String, BTreeSet<String>> = [
-        // objectRef.apiGroup rbac.authorization.k8s.io + clusterrolebindings create.
+        // objectRef.apiGroup rbac.authorization.k8s.io + (cluster)rolebindings writes.
         (
             "rolebinding_modification",
-            &["attach_cluster_admin_role.json"][..],
+            &[
+                "attach_cluster_admin_role.json",
+                "create_clusterrolebinding.json",
+                "delete_clusterrolebinding.json",
+            ][..],
         ),
-        // Secrets created (the falco-audit.jsonl line) and deleted.
         (
             "secrets_modified_or_deleted",
-            &["delete_secret.json", "falco-audit.jsonl:5"][..],
+            &[
+                "create_kube_system_secret.json",
+                "create_secret.json",
+                "create_service_account_token_secret.json",
+                "delete_secret.json",
+            ][..],
         ),
         (
             "serviceaccount_creation",
-            &["create_serviceaccount.json"][..],
+            &[
+                "create_serviceaccount.json",
+                "create_serviceaccount_kube_public_namespace.json",
+                "create_serviceaccount_kube_system_namespace.json",
+            ][..],
         ),
         (
             "pod_in_system_namespace",
@@ -106,18 +124,23 @@ fn falco_traces_fire_the_rules_their_names_say_through_the_binary() {
         ),
         ("deployment_deleted", &["delete_deployment.json"][..]),
         // `hostPath` mapped to requestObject.spec.volumes[].hostPath.path: the /etc mount
-        // pod (line 2) fires, the plain pods (lines 1, 3) do not.
-        ("hostpath_mount", &["falco-audit.jsonl:2"][..]),
+        // pod fires, the other pods (privileged, hostNetwork, plain) do not.
+        (
+            "hostpath_mount",
+            &["create_nginx_pod_sensitive_mount.json"][..],
+        ),
     ]
     .into_iter()
     .map(|(r, fs)| (r.to_string(), fs.iter().map(|s| s.to_string()).collect()))
     .collect();
     assert_eq!(got, want, "{:#}", v["findings"]);
-    // The benign traces (a configmap, a plain pod, a deployment created) fire nothing.
+    // Benign traces (configmaps, plain pods, services, deployments created) fire nothing.
     for benign in [
-        "falco-audit.jsonl:3",
-        "falco-audit.jsonl:4",
-        "falco-audit.jsonl:6",
+        "create_configmap.json",
+        "create_nginx_pod_nohostnetwork.json",
+        "create_deployment.json",
+        "create_service.json",
+        "create_nginx_service_nonodeport.json",
     ] {
         assert!(
             got.values().all(|fs| !fs.contains(benign)),
