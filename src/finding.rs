@@ -174,6 +174,41 @@ impl Finding {
     }
 }
 
+/// Which detections could run on the input (scan): listed with every report, so a blind
+/// spot is never silent.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Coverage {
+    pub detection: String,
+    /// `active`, `blind` (the input lacks what it needs), `off` (not configured) or
+    /// `partial`.
+    pub status: String,
+    pub reason: String,
+}
+
+impl Coverage {
+    /// `active` when `active`, else `status`.
+    pub fn new(detection: &str, active: bool, status: &str, reason: String) -> Coverage {
+        Coverage {
+            detection: detection.into(),
+            status: if active { "active" } else { status }.into(),
+            reason,
+        }
+    }
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+/// A problem with one input file or record that did not stop the command (scan's input
+/// warnings and repaired records): the file, line (1-based) or record (0-based) when known.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InputWarning {
+    pub file: String,
+    pub line: Option<u64>,
+    pub record: Option<u64>,
+    pub message: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

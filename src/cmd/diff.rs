@@ -1,7 +1,7 @@
 //! `mlguard diff`: compare two dataset versions by their manifests, without touching data.
 
 use crate::cli::Global;
-use crate::cmd::verify::{results_report, write_report};
+use crate::cmd::verify::{results_report, write_report, Compared};
 use crate::integrity::manifest::Manifest;
 use crate::integrity::verify::{compare, Status};
 use crate::report::{Format, Input};
@@ -50,7 +50,7 @@ pub fn run(args: Args, _g: &Global) -> Result<Outcome> {
             f.status = Status::Removed;
         }
     }
-    let mut report = results_report("diff", &files, ok, false, format);
+    let mut report = results_report(Compared::TwoManifests, &files, ok, false, format);
     report.extra.insert("old_root".into(), old.root.into());
     report.extra.insert("new_root".into(), new.root.into());
     write_report(&report, &files, format, args.output.as_ref())?;

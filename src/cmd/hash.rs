@@ -5,8 +5,9 @@ use crate::cli::Global;
 use crate::error::{Error, IoContext};
 use crate::input::source::WalkOptions;
 use crate::integrity::hasher::{self, HashOptions};
-use crate::integrity::manifest::{decode_path, EntryKind, Manifest, ManifestOptions, Skipped};
+use crate::integrity::manifest::{Manifest, ManifestOptions, Skipped};
 use crate::integrity::{dsse, tree};
+use crate::report::checksums::{self, ChecksumFormat};
 use crate::report::{Input, Output};
 use crate::{progress, Outcome, Result};
 use std::io::Write;
@@ -81,11 +82,12 @@ pub enum HashFormat {
 }
 
 impl HashFormat {
-    fn name(self) -> &'static str {
+    /// The checksum list this format is, if it is one.
+    fn checksums(self) -> Option<ChecksumFormat> {
         match self {
-            HashFormat::Json => "json",
-            HashFormat::B3sum => "b3sum",
-            HashFormat::Sha256sum => "sha256sum",
+            HashFormat::Json => None,
+            HashFormat::B3sum => Some(ChecksumFormat::B3sum),
+            HashFormat::Sha256sum => Some(ChecksumFormat::Sha256sum),
         }
     }
 }
@@ -167,11 +169,17 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
 
     let mut out = Output::open(args.output.as_deref())?;
     let name = args.output.clone().unwrap_or_else(|| "<stdout>".into());
-    match format {
-        HashFormat::B3sum | HashFormat::Sha256sum => {
-            write_check_lines(&manifest, format, &mut out, g).with_path(&name)?
-        }
-        _ => {
+    match format.checksums() {
+        Some(f) => checksums::write(&manifest, f, &mut out, &mut |n| {
+            if n.starts_with("warning: ") {
+                // Always shown: an entry is missing from the list.
+                eprintln!("mlguard: {n}");
+            } else {
+                g.note(n);
+            }
+        })
+        .with_path(&name)?,
+        None => {
             let bytes = match &args.sign {
                 Some(key) => dsse::sign_manifest(&manifest, key, &subject_name(&args.path))?,
                 None => {
@@ -199,61 +207,6 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         manifest.root
     ));
     Ok(Outcome::Pass)
-}
-
-/// coreutils-style check lines: `<hex>  <path>`. A name containing `\` or a newline (or,
-/// for b3sum, a carriage return) is escaped and the line prefixed with `\`, as both tools
-/// expect. Symlink entries are left out (those tools follow links and would hash the
-/// target's content), as are, for b3sum, names that are not valid UTF-8 (b3sum cannot open
-/// them); each omission is reported on stderr.
-fn write_check_lines(
-    m: &Manifest,
-    format: HashFormat,
-    out: &mut dyn Write,
-    g: &Global,
-) -> std::io::Result<()> {
-    for e in &m.files {
-        if e.kind == EntryKind::Symlink {
-            g.note(format!(
-                "{}: symlink left out of the {} list",
-                e.path,
-                format.name()
-            ));
-            continue;
-        }
-        let raw = decode_path(&e.path).map_err(std::io::Error::other)?;
-        let (digest, b3) = match format {
-            HashFormat::B3sum => (e.blake3.as_str(), true),
-            _ => (e.sha256.as_deref().unwrap_or_default(), false),
-        };
-        if b3 && std::str::from_utf8(&raw).is_err() {
-            eprintln!(
-                "mlguard: warning: {}: name is not valid UTF-8, which b3sum --check cannot open; left out (use the JSON manifest)",
-                crate::report::text::clean(&e.path)
-            );
-            continue;
-        }
-        let needs = raw
-            .iter()
-            .any(|&c| c == b'\\' || c == b'\n' || (b3 && c == b'\r'));
-        let mut name = Vec::with_capacity(raw.len() + 2);
-        for &c in &raw {
-            match c {
-                b'\\' if needs => name.extend_from_slice(b"\\\\"),
-                b'\n' => name.extend_from_slice(b"\\n"),
-                b'\r' if b3 => name.extend_from_slice(b"\\r"),
-                c => name.push(c),
-            }
-        }
-        if needs {
-            out.write_all(b"\\")?;
-        }
-        out.write_all(digest.as_bytes())?;
-        out.write_all(b"  ")?;
-        out.write_all(&name)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
 }
 
 /// The in-toto subject name for a dataset directory: its final path component.

@@ -9,7 +9,6 @@ use crate::scan;
 use crate::scan::views::{self, View};
 use crate::{Error, Outcome, Result};
 use serde_json::{json, Map, Value};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -340,7 +339,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         }
         if matches!(format, Format::Table) {
             if v == View::Summary {
-                write_coverage(&report, &mut out).with_path(&name)?;
+                report::table::write_coverage(&report, &mut out).with_path(&name)?;
             }
         } else {
             if let views::Built::Rows(r) = &built {
@@ -365,7 +364,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         Format::Table => {
             let name = out.name();
             report::table::write_grouped(&report, &mut out).with_path(&name)?;
-            write_coverage(&report, &mut out).with_path(&name)?;
+            report::table::write_coverage(&report, &mut out).with_path(&name)?;
         }
         f => {
             report::render(&report, f, &mut out)?;
@@ -379,21 +378,8 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             if !matches!(f, Format::Json) {
                 // Coverage is part of the JSON document; for the other formats it goes to
                 // stderr so it is still never silent.
-                for c in report
-                    .extra
-                    .get("coverage")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if c["status"] != "active" {
-                        g.note(format!(
-                            "coverage: {} {}: {}",
-                            c["detection"].as_str().unwrap_or(""),
-                            c["status"].as_str().unwrap_or(""),
-                            c["reason"].as_str().unwrap_or("")
-                        ));
-                    }
+                for n in report.coverage_notes() {
+                    g.note(n);
                 }
             }
         }
@@ -402,39 +388,13 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     Ok(report.outcome())
 }
 
-fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let cov = report.extra.get("coverage").and_then(Value::as_array);
-    let blind: Vec<&Value> = cov
-        .into_iter()
-        .flatten()
-        .filter(|c| c["status"] != "active")
-        .collect();
-    if !blind.is_empty() {
-        writeln!(
-            out,
-            "coverage (detections that could not run on this input):"
-        )?;
-        for c in blind {
-            writeln!(
-                out,
-                "  {:<8} {}: {}",
-                c["status"].as_str().unwrap_or(""),
-                c["detection"].as_str().unwrap_or(""),
-                crate::report::text::Clean(c["reason"].as_str().unwrap_or(""))
-            )?;
-        }
+fn input_warning(w: &crate::input::logs::Warning) -> report::InputWarning {
+    report::InputWarning {
+        file: w.at.file.display().to_string(),
+        line: w.at.line,
+        record: w.at.index,
+        message: w.message.clone(),
     }
-    let dups = report
-        .summary
-        .get("duplicates_dropped")
-        .and_then(Value::as_u64);
-    if let Some(n) = dups.filter(|n| *n > 0) {
-        writeln!(
-            out,
-            "deduplicated: {n} repeated deliveries of events already read dropped (same eventID and account)"
-        )?;
-    }
-    Ok(())
 }
 
 /// What [`audit`] hands back: the report, the events it read (views), the GeoIP databases
@@ -578,39 +538,14 @@ fn audit(
     }
     summary.insert("findings".into(), report.findings.len().into());
     report.summary = summary;
-    report.extra.insert(
-        "coverage".into(),
-        serde_json::to_value(&out.coverage).unwrap_or(Value::Null),
-    );
-    report.extra.insert(
-        "warnings".into(),
-        Value::Array(
-            out.warnings
-                .iter()
-                .map(|w| {
-                    json!({"file": w.at.file.display().to_string(), "line": w.at.line,
-                           "record": w.at.index, "message": w.message})
-                })
-                .collect(),
-        ),
-    );
+    report.coverage = Some(out.coverage.clone());
+    report.warnings = Some(out.warnings.iter().map(input_warning).collect());
     if !out.repaired.is_empty() {
         g.note(format!(
             "{} record(s) read after replacing invalid UTF-8 (listed in --format json: repaired)",
             out.repaired.len()
         ));
-        report.extra.insert(
-            "repaired".into(),
-            Value::Array(
-                out.repaired
-                    .iter()
-                    .map(|w| {
-                        json!({"file": w.at.file.display().to_string(), "line": w.at.line,
-                               "record": w.at.index, "message": w.message})
-                    })
-                    .collect(),
-            ),
-        );
+        report.repaired = Some(out.repaired.iter().map(input_warning).collect());
     }
     // Every input warning is data the scan did not examine (a file that could not be read,
     // a record that could not be parsed), and every Sigma rule that could not be loaded a

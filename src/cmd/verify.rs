@@ -10,7 +10,6 @@ use crate::report::text::Clean;
 use crate::report::{self, Finding, Format, Input, Output, Report, Severity, Skipped};
 use crate::{progress, Outcome, Result};
 use serde_json::{Map, Value};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -193,7 +192,13 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     for (p, why) in &result.skipped {
         g.note(format!("skipped {}: {why}", args.path.join(p).display()));
     }
-    let mut report = results_report("verify", &result.files, result.ok, args.allow_added, format);
+    let mut report = results_report(
+        Compared::TreeWithManifest,
+        &result.files,
+        result.ok,
+        args.allow_added,
+        format,
+    );
     report.extra.insert("root".into(), root.into());
     if let Some(s) = &result.shard {
         g.note(format!(
@@ -234,8 +239,16 @@ fn is_manifest(bytes: &[u8]) -> bool {
 /// paths, `ok` the count of the others. The table prints neither the findings' evidence
 /// nor the `files` list, so for `Format::Table` they are left out: on a manifest of a
 /// million changed paths they would be most of the memory.
+/// What a results report compared: a tree with a manifest (`verify`) or two manifests
+/// (`diff`), which decides the statuses that cannot occur and are left out of the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compared {
+    TreeWithManifest,
+    TwoManifests,
+}
+
 pub(crate) fn results_report(
-    command: &str,
+    compared: Compared,
     files: &[FileResult],
     ok: usize,
     allow_added: bool,
@@ -245,8 +258,12 @@ pub(crate) fn results_report(
     let findings: Vec<Finding> = files
         .iter()
         .filter(|f| f.status != Status::Ok)
-        .map(|f| to_finding(f, allow_added, detailed))
+        .map(|f| f.to_finding(allow_added, detailed))
         .collect();
+    let command = match compared {
+        Compared::TreeWithManifest => "verify",
+        Compared::TwoManifests => "diff",
+    };
     let mut report = Report::gate(command, findings, Severity::High);
     // Every difference fails (no --fail-on), so the outputs name no fail-on level.
     report.has_fail_on = false;
@@ -254,10 +271,9 @@ pub(crate) fn results_report(
     summary.insert("total".into(), (files.len() + ok).into());
     // `verify` never reports `removed`; `diff` compares two manifests, so nothing can be
     // `missing` from disk or `unreadable` there.
-    let not_applicable: &[Status] = if command == "diff" {
-        &[Status::Missing, Status::Unreadable]
-    } else {
-        &[Status::Removed]
+    let not_applicable: &[Status] = match compared {
+        Compared::TwoManifests => &[Status::Missing, Status::Unreadable],
+        Compared::TreeWithManifest => &[Status::Removed],
     };
     for s in Status::ALL {
         if not_applicable.contains(&s) {
@@ -282,57 +298,7 @@ pub(crate) fn results_report(
     report
 }
 
-fn to_finding(f: &FileResult, allow_added: bool, detailed: bool) -> Finding {
-    let severity = if f.status == Status::Added && allow_added {
-        Severity::Info
-    } else {
-        Severity::High
-    };
-    let title = describe(f);
-    let mut finding = Finding::new(
-        format!("integrity.{}", f.status.as_str()),
-        severity,
-        f.path.clone(),
-        title,
-    );
-    if !detailed {
-        return finding;
-    }
-    if let Ok(Value::Object(m)) = serde_json::to_value(f) {
-        for (k, v) in m {
-            if k != "path" && k != "status" {
-                finding.evidence.insert(k, v);
-            }
-        }
-    }
-    finding
-}
-
-fn describe(f: &FileResult) -> String {
-    match f.status {
-        Status::Ok => "unchanged".into(),
-        Status::Modified => {
-            let mut s = "content differs".to_string();
-            if let Some([a, b]) = f.first_difference {
-                s.push_str(&format!("; first difference in bytes {a}-{b}"));
-            }
-            if let (Some(x), Some(y)) = (f.expected_size, f.actual_size) {
-                if x != y {
-                    s.push_str(&format!("; size {x} -> {y}"));
-                }
-            }
-            s
-        }
-        Status::Missing => "in the manifest, not in the tree".into(),
-        Status::Removed => "in the old manifest, not in the new one".into(),
-        Status::Added => "not in the manifest".into(),
-        Status::Moved => format!("moved from {}", f.from.as_deref().unwrap_or("?")),
-        Status::TypeChanged => f.detail.clone().unwrap_or_else(|| "type changed".into()),
-        Status::Unreadable => format!("cannot be read: {}", f.detail.as_deref().unwrap_or("?")),
-    }
-}
-
-/// Human output (one line per non-ok path, then a summary) or the report layer's formats.
+/// The verify/diff table (`report::verify`) or the report layer's formats.
 pub(crate) fn write_report(
     report: &Report,
     files: &[FileResult],
@@ -340,49 +306,10 @@ pub(crate) fn write_report(
     output: Option<&PathBuf>,
 ) -> Result<()> {
     let mut out = Output::open(output.map(|p| p.as_path()))?;
-    let name = output.cloned().unwrap_or_else(|| "<stdout>".into());
     match format {
         Format::Table => {
-            for f in files.iter().filter(|f| f.status != Status::Ok) {
-                writeln!(
-                    out,
-                    "{:<13} {}  ({})",
-                    f.status.as_str().to_uppercase(),
-                    Clean(&f.path),
-                    Clean(&describe(f))
-                )
-                .with_path(&name)?;
-            }
-            let counts: Vec<String> = report
-                .summary
-                .iter()
-                .filter(|(k, v)| *k != "total" && v.as_u64().unwrap_or(0) > 0)
-                .map(|(k, v)| format!("{v} {k}"))
-                .collect();
-            report::table::write_skipped(report, &mut out).with_path(&name)?;
-            let verdict = report.verdict().word();
-            let skipped = report::table::skipped_note(report);
-            let skipped = if skipped.is_empty() {
-                skipped
-            } else {
-                format!("; {skipped}")
-            };
-            writeln!(
-                out,
-                "{}: {verdict} ({} files: {}{skipped})",
-                report.command,
-                report
-                    .summary
-                    .get("total")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-                if counts.is_empty() {
-                    "none".to_string()
-                } else {
-                    counts.join(", ")
-                }
-            )
-            .with_path(&name)?;
+            let name = out.name();
+            report::verify::write_table(report, files, &mut out).with_path(&name)?;
         }
         other => report::render(report, other, &mut out)?,
     }

@@ -7,10 +7,12 @@
 use super::hasher::HashOptions;
 use super::manifest::{Entry, EntryKind, Manifest};
 use super::tree::hash_tree;
+use crate::finding::{Finding, Severity};
 use crate::input::source::WalkOptions;
 use crate::Result;
 use indicatif::ProgressBar;
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -80,6 +82,64 @@ pub struct FileResult {
     /// Human detail: why unreadable, old/new symlink target...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+impl FileResult {
+    /// The finding for a non-ok path: `integrity.<status>`, high unless an `added` path is
+    /// allowed (`info`); with `detailed`, the result's fields as evidence (the table shows
+    /// neither, so it is built without them).
+    pub fn to_finding(&self, allow_added: bool, detailed: bool) -> Finding {
+        let f = self;
+        let severity = if f.status == Status::Added && allow_added {
+            Severity::Info
+        } else {
+            Severity::High
+        };
+        let title = f.describe();
+        let mut finding = Finding::new(
+            format!("integrity.{}", f.status.as_str()),
+            severity,
+            f.path.clone(),
+            title,
+        );
+        if !detailed {
+            return finding;
+        }
+        if let Ok(Value::Object(m)) = serde_json::to_value(f) {
+            for (k, v) in m {
+                if k != "path" && k != "status" {
+                    finding.evidence.insert(k, v);
+                }
+            }
+        }
+        finding
+    }
+
+    /// One human sentence for the status (the finding's title and the table's detail).
+    pub fn describe(&self) -> String {
+        let f = self;
+        match f.status {
+            Status::Ok => "unchanged".into(),
+            Status::Modified => {
+                let mut s = "content differs".to_string();
+                if let Some([a, b]) = f.first_difference {
+                    s.push_str(&format!("; first difference in bytes {a}-{b}"));
+                }
+                if let (Some(x), Some(y)) = (f.expected_size, f.actual_size) {
+                    if x != y {
+                        s.push_str(&format!("; size {x} -> {y}"));
+                    }
+                }
+                s
+            }
+            Status::Missing => "in the manifest, not in the tree".into(),
+            Status::Removed => "in the old manifest, not in the new one".into(),
+            Status::Added => "not in the manifest".into(),
+            Status::Moved => format!("moved from {}", f.from.as_deref().unwrap_or("?")),
+            Status::TypeChanged => f.detail.clone().unwrap_or_else(|| "type changed".into()),
+            Status::Unreadable => format!("cannot be read: {}", f.detail.as_deref().unwrap_or("?")),
+        }
+    }
 }
 
 impl FileResult {

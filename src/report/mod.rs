@@ -1,17 +1,20 @@
 //! The report layer: every command hands a [`Report`] (verdict + findings) to [`render`],
 //! which writes it in the requested [`Format`]. A new detector never writes its own format.
 
+pub mod checksums;
 pub mod html;
 pub mod junit;
 pub mod ocsf;
+pub mod profile;
 pub mod rows;
 pub mod sarif;
 pub mod table;
 pub mod text;
+pub mod verify;
 
 // The findings live in their own module (the cores build them without the renderers);
 // re-exported here for the renderers and the commands.
-pub use crate::finding::{Finding, Location, Severity};
+pub use crate::finding::{Coverage, Finding, InputWarning, Location, Severity};
 
 use crate::error::{Error, IoContext, Result};
 use serde_json::{Map, Value};
@@ -187,6 +190,13 @@ pub struct Report {
     /// Counts and headline numbers, rendered as the summary line / `summary` object.
     pub summary: Map<String, Value>,
     pub findings: Vec<Finding>,
+    /// Which detections could run (scan): JSON `coverage`; the table lists the ones that
+    /// could not, the other formats note them on stderr ([`Report::coverage_notes`]).
+    pub coverage: Option<Vec<Coverage>>,
+    /// Input warnings (scan): JSON `warnings`.
+    pub warnings: Option<Vec<InputWarning>>,
+    /// Records read after replacing invalid UTF-8 (scan): JSON `repaired`, when any.
+    pub repaired: Option<Vec<InputWarning>>,
     /// Command-specific top-level JSON keys (e.g. verify's `files`).
     pub extra: Map<String, Value>,
     /// Inputs not read, whole or in part (see [`Verdict`]).
@@ -211,6 +221,9 @@ impl Report {
             fail_on,
             summary: Map::new(),
             findings,
+            coverage: None,
+            warnings: None,
+            repaired: None,
             extra: Map::new(),
             skipped: Vec::new(),
             allow_partial: false,
@@ -277,6 +290,17 @@ impl Report {
         });
         v
     }
+    /// The detections that could not run (or only partly), for every format but JSON and
+    /// the table (which list them): one stderr note each.
+    pub fn coverage_notes(&self) -> Vec<String> {
+        self.blind_spots()
+            .map(|c| format!("coverage: {} {}: {}", c.detection, c.status, c.reason))
+            .collect()
+    }
+    /// Coverage entries that are not `active`.
+    pub fn blind_spots(&self) -> impl Iterator<Item = &Coverage> {
+        self.coverage.iter().flatten().filter(|c| !c.is_active())
+    }
     /// The stable JSON document (`--format json`) as a value (tests, embedding).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self.json_doc()).unwrap_or(Value::Null)
@@ -294,6 +318,9 @@ impl Report {
                 counts: &self.summary,
                 skipped: self.skipped_count(),
             },
+            coverage: self.coverage.as_deref(),
+            warnings: self.warnings.as_deref(),
+            repaired: self.repaired.as_deref(),
             extra: &self.extra,
             allow_partial: self.allow_partial,
             skipped: &self.skipped,
@@ -303,8 +330,8 @@ impl Report {
 }
 
 /// `--format json`, key order as documented in docs/output.md: tool, version, command,
-/// verdict, fail_on (commands with `--fail-on` only), summary, the command's own keys,
-/// allow_partial, skipped, findings.
+/// verdict, fail_on (commands with `--fail-on` only), summary, coverage/warnings/repaired
+/// (scan), the command's own keys, allow_partial, skipped, findings.
 #[derive(serde::Serialize)]
 struct JsonDoc<'a> {
     tool: &'static str,
@@ -314,6 +341,12 @@ struct JsonDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     fail_on: Option<&'static str>,
     summary: Summary<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage: Option<&'a [Coverage]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnings: Option<&'a [InputWarning]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repaired: Option<&'a [InputWarning]>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
     allow_partial: bool,

@@ -242,16 +242,7 @@ pub fn write_table(rows: &Rows, off: FixedOffset, out: &mut dyn Write) -> io::Re
             }
         }
         let line = |cells: &[String], out: &mut dyn Write| -> io::Result<()> {
-            let last = cells.len().saturating_sub(1);
-            let mut s = String::new();
-            for (i, v) in cells.iter().enumerate() {
-                s.push_str(v);
-                if i < last {
-                    let pad = w[i].saturating_sub(v.chars().count());
-                    s.extend(std::iter::repeat_n(' ', pad + 2));
-                }
-            }
-            writeln!(out, "{}", s.trim_end())
+            writeln!(out, "{}", super::table::line(cells, &w))
         };
         line(&heads, out)?;
         for (b, r) in body.iter().zip(&rows.rows) {

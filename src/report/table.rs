@@ -1,8 +1,45 @@
-//! Human table: worst first, aligned columns, then one summary line.
+//! Human table: worst first, aligned columns, then one summary line. Also the one
+//! aligned-column layout every human table uses ([`widths`], [`line`]): the findings table,
+//! the scan views (`rows.rs`) and `profile show` (`profile.rs`).
 
 use super::text::{clean, Clean};
 use super::{Report, Severity};
 use std::io::{self, Write};
+
+/// Column widths (in characters) over `rows`, header included: what [`line`] pads to.
+pub fn widths<R: AsRef<[String]>>(rows: &[R]) -> Vec<usize> {
+    let mut w: Vec<usize> = Vec::new();
+    for r in rows {
+        for (i, v) in r.as_ref().iter().enumerate() {
+            let n = v.chars().count();
+            match w.get_mut(i) {
+                Some(x) => *x = (*x).max(n),
+                None => w.push(n),
+            }
+        }
+    }
+    w
+}
+
+/// One table line: every cell but the last left-aligned to its column's width `w[i]`, two
+/// spaces between cells, trailing spaces trimmed. Cells are already escaped (`text::clean`).
+pub fn line(cells: &[String], w: &[usize]) -> String {
+    let last = cells.len().saturating_sub(1);
+    let mut s = String::new();
+    for (i, v) in cells.iter().enumerate() {
+        s.push_str(v);
+        if i < last {
+            let pad = w
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(v.chars().count());
+            s.extend(std::iter::repeat_n(' ', pad + 2));
+        }
+    }
+    s.truncate(s.trim_end().len());
+    s
+}
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_from(report, Severity::Info, out)
@@ -12,12 +49,12 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// findings to JSON/HTML); the summary line still counts every finding and says how many
 /// are not listed, so the table's count equals the other formats'.
 pub fn write_from(report: &Report, shown: Severity, out: &mut dyn Write) -> io::Result<()> {
-    let rows: Vec<[String; 4]> = report
+    let rows: Vec<Vec<String>> = report
         .sorted_findings()
         .into_iter()
         .filter(|f| f.severity >= shown)
         .map(|f| {
-            [
+            vec![
                 f.severity.as_str().to_string(),
                 clean(&f.id).into_owned(),
                 clean(&f.subject).into_owned(),
@@ -26,25 +63,13 @@ pub fn write_from(report: &Report, shown: Severity, out: &mut dyn Write) -> io::
         })
         .collect();
     if !rows.is_empty() {
-        let header = ["SEVERITY", "RULE", "SUBJECT", "TITLE"].map(String::from);
-        let mut w = [0usize; 3];
-        for r in std::iter::once(&header).chain(rows.iter()) {
-            for i in 0..3 {
-                w[i] = w[i].max(r[i].chars().count());
-            }
-        }
-        for r in std::iter::once(&header).chain(rows.iter()) {
-            writeln!(
-                out,
-                "{:<w0$}  {:<w1$}  {:<w2$}  {}",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                w0 = w[0],
-                w1 = w[1],
-                w2 = w[2]
-            )?;
+        let mut all = vec![["SEVERITY", "RULE", "SUBJECT", "TITLE"]
+            .map(String::from)
+            .to_vec()];
+        all.extend(rows);
+        let w = widths(&all);
+        for r in &all {
+            writeln!(out, "{}", line(r, &w))?;
         }
     }
     write_skipped(report, out)?;
@@ -131,6 +156,38 @@ pub fn write_grouped(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     write_skipped(report, out)?;
     writeln!(out, "{}", summary_line(report))
+}
+
+/// After scan's grouped table: the detections that could not run on this input, and how
+/// many repeated deliveries were dropped.
+pub fn write_coverage(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let blind: Vec<_> = report.blind_spots().collect();
+    if !blind.is_empty() {
+        writeln!(
+            out,
+            "coverage (detections that could not run on this input):"
+        )?;
+        for c in blind {
+            writeln!(
+                out,
+                "  {:<8} {}: {}",
+                c.status,
+                c.detection,
+                Clean(&c.reason)
+            )?;
+        }
+    }
+    let dups = report
+        .summary
+        .get("duplicates_dropped")
+        .and_then(serde_json::Value::as_u64);
+    if let Some(n) = dups.filter(|n| *n > 0) {
+        writeln!(
+            out,
+            "deduplicated: {n} repeated deliveries of events already read dropped (same eventID and account)"
+        )?;
+    }
+    Ok(())
 }
 
 /// `verdict: FAIL (3 findings: 1 high, 2 medium; fail-on high)`

@@ -7,7 +7,7 @@
 //! summaries, notes, warnings, errors) passes input-derived text through [`clean`], which
 //! shows control characters escaped. Machine formats (JSON, SARIF, JUnit, OCSF) keep exact
 //! values, encoded by their serialisers; b3sum/sha256sum check lines use those tools' own
-//! escaping (see `cmd/hash.rs`).
+//! escaping (see `report/checksums.rs`).
 
 use std::borrow::Cow;
 use std::fmt;

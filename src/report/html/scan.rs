@@ -394,18 +394,12 @@ fn assets(h: &mut String, a: &Activity) {
 
 fn coverage(h: &mut String, report: &Report) {
     h.push_str("<h2 id=\"coverage\">Coverage</h2>\n");
-    let cov: Vec<&Value> = report
-        .extra
-        .get("coverage")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .collect();
+    let cov: Vec<&super::super::Coverage> = report.coverage.iter().flatten().collect();
     if cov.is_empty() {
         h.push_str("<p class=\"note\">No coverage report for this input.</p>\n");
         return;
     }
-    let blind = cov.iter().filter(|c| c["status"] != "active").count();
+    let blind = cov.iter().filter(|c| !c.is_active()).count();
     let _ = writeln!(
         h,
         "<p>{} of {} detections could run on this input; {blind} could not, or only in part (what the logs lack is said below). A detection that could not run found nothing because it saw nothing.</p>",
@@ -417,9 +411,9 @@ fn coverage(h: &mut String, report: &Report) {
     );
     // Not active first.
     let mut sorted = cov.clone();
-    sorted.sort_by_key(|c| c["status"] == "active");
+    sorted.sort_by_key(|c| c.is_active());
     for c in sorted {
-        let st = c["status"].as_str().unwrap_or("");
+        let st = c.status.as_str();
         let cls = match st {
             "active" => "sev sev-info",
             "partial" => "sev sev-medium",
@@ -429,9 +423,9 @@ fn coverage(h: &mut String, report: &Report) {
             h,
             "<tr data-status=\"{}\"><td><code>{}</code></td><td><span class=\"{cls}\">{}</span></td><td>{}</td></tr>",
             esc(st),
-            esc(c["detection"].as_str().unwrap_or("")),
+            esc(&c.detection),
             esc(st),
-            esc(c["reason"].as_str().unwrap_or(""))
+            esc(&c.reason)
         );
     }
     h.push_str("</table>\n");

@@ -177,26 +177,8 @@ pub struct Baseline {
     pub principals: BTreeMap<String, PrincipalHistory>,
 }
 
-/// Which detections could run on this input.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Coverage {
-    pub detection: String,
-    /// `active`, `blind` (the input lacks what it needs), `off` (not configured) or
-    /// `partial`.
-    pub status: String,
-    pub reason: String,
-}
-
-impl Coverage {
-    /// `active` when `active`, else `status`.
-    pub fn new(detection: &str, active: bool, status: &str, reason: String) -> Coverage {
-        Coverage {
-            detection: detection.into(),
-            status: if active { "active" } else { status }.into(),
-            reason,
-        }
-    }
-}
+/// Which detections could run on this input (the report's `coverage`).
+pub use crate::finding::Coverage;
 
 /// What the input held, counted while observing: what the coverage report is made of.
 #[derive(Debug, Default)]
