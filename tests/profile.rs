@@ -990,7 +990,17 @@ fn format_1_profiles_are_still_read_and_rewritten_as_format_2() {
     );
     let new: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(new["version"], 2);
-    let fresh = prof(&[&data("iris.csv")], &[]);
+    let mut fresh = prof(&[&data("iris.csv")], &[]);
+    // Atoms (exact repeats, issue 14) are newer than format 1: a rewritten old profile has
+    // none (the point-mass test skips such columns, docs/profile.md); the rest is the same.
+    for c in fresh["columns"].as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("atoms");
+    }
+    assert!(new["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c.get("atoms").is_none()));
     for k in ["settings", "rows", "columns", "row_fingerprints"] {
         assert_eq!(new[k], fresh[k], "{k}");
     }
