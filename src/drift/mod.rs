@@ -127,7 +127,7 @@ impl Default for Settings {
             conditional: Thresholds::new(0.15, 0.3),
             label_flips: Thresholds::new(0.001, 0.005),
             trigger_z: Thresholds::new(3.0, 4.0),
-            trigger_min_rows: 3.0,
+            trigger_min_rows: 4.0,
             trigger_medium_q: 0.05,
             trigger_max_baseline_share: 0.001,
             conflicting_duplicates: Thresholds::new(0.001, 0.005),

@@ -397,7 +397,8 @@ pub fn check(
             // Inside the range, a repeat the baseline's ties explain is no candidate: its
             // label mix would be tested against the overall label shares, and values of a
             // sparse integer column (a pixel that is non-zero for one digit) follow labels.
-            if !outside && p > s.alpha {
+            let far = outside && sd > 0.0 && beyond > sd;
+            if !far && p > s.alpha {
                 continue;
             }
             let mut per = BTreeMap::new();
