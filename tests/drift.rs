@@ -533,10 +533,6 @@ fn new_batch_null_cases_pass_and_small_triggers_are_found() {
                     .unwrap()
                     .iter()
                     .filter(|f| f["severity"] == "high")
-                    // Known: the range test (older than issue 14's exact tests) fires on
-                    // iris seed 8, where the split put all five 0.1 petal widths in one
-                    // half (coarse 0.1 grid); listed in the report, not fixed yet.
-                    .filter(|f| !(f["id"] == "drift.range" && ds == "iris.csv" && seed == 8))
                     .map(|f| {
                         f["title"]
                             .as_str()

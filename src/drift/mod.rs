@@ -366,13 +366,7 @@ impl<'a> Ctx<'a> {
                     b.moments.max.unwrap_or(f64::INFINITY),
                 );
                 let out = outside(&c.quantiles, lo, hi);
-                // Exchangeable samples put about 2/(n+1) of new values outside the old range.
-                let expected = 2.0 / (nb + 1.0);
-                let z = if out > expected {
-                    (out - expected) / (expected * (1.0 - expected) / nc.max(1.0)).sqrt()
-                } else {
-                    0.0
-                };
+                let range_pvalue = stats::exact::outside_range_sf(nb, nc, out);
                 st.ks = Some(round(d));
                 st.ks_sketch_error = Some(round(eps));
                 st.ks_p = Some(p);
@@ -380,7 +374,7 @@ impl<'a> Ctx<'a> {
                 st.psi = Some(round(psi));
                 st.range_share = Some(round(out));
                 ks_p.push((b.name.clone(), p, d, wn, psi));
-                range_p.push((b.name.clone(), out, stats::normal_sf(z)));
+                range_p.push((b.name.clone(), out, range_pvalue));
             }
             if let (Some(fb), Some(fc)) = (&b.frequent, &c.frequent) {
                 if Some(&b.name) != label.as_ref()
