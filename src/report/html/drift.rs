@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Poisoning signals: listed before plain drift of the same severity.
-const POISON: [&str; 6] = [
+const POISON: [&str; 7] = [
+    "drift.point_mass",
     "drift.trigger",
     "drift.trigger_token",
     "drift.label_flips",
@@ -47,7 +48,7 @@ fn ev_str<'a>(f: &'a Finding, k: &str) -> Option<&'a str> {
 fn evidence_text(f: &Finding) -> String {
     let label = ev_str(f, "label").unwrap_or("");
     match f.id.as_str() {
-        "drift.trigger" | "drift.trigger_token" => {
+        "drift.trigger" | "drift.trigger_token" | "drift.point_mass" => {
             let what = match ev_str(f, "token") {
                 Some(t) => format!("token '{t}'"),
                 None => format!("value {}", ev_str(f, "value").unwrap_or("?")),
@@ -315,15 +316,19 @@ fn numeric(h: &mut String, c: &ColumnDrift, mine: &[&Finding]) {
     let range = c.baseline.min.zip(c.baseline.max);
     let marks: Vec<Mark> = mine
         .iter()
-        .filter(|f| f.id == "drift.trigger")
+        .filter(|f| f.id == "drift.trigger" || f.id == "drift.point_mass")
         .filter_map(|f| {
             let x = ev_f64(f, "value")?;
+            // A point mass carries label rows, not a share.
+            let share = ev_f64(f, "label_share").unwrap_or_else(|| {
+                ev_f64(f, "label_rows").unwrap_or(0.0) / ev_f64(f, "rows").unwrap_or(1.0).max(1.0)
+            });
             Some(Mark {
                 x,
                 label: format!(
                     "trigger {}: {} labelled {}",
                     svg::num(x),
-                    svg::pct(ev_f64(f, "label_share").unwrap_or(0.0)),
+                    svg::pct(share),
                     ev_str(f, "label").unwrap_or("?")
                 ),
             })
