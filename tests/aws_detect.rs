@@ -12,21 +12,8 @@ fn stratus(p: &str) -> PathBuf {
 }
 
 fn scan(paths: &[PathBuf], extra: &[&str]) -> (i32, Value) {
-    let o = bin()
-        .arg("scan")
-        .args(paths)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    (o.status.code().unwrap(), v)
+    let (code, v, _) = crate::util::scan_json(paths, extra);
+    (code, v)
 }
 
 fn of<'a>(v: &'a Value, id: &str) -> Vec<&'a Value> {

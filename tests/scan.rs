@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::util as common;
-use common::{bin, testdata as td};
+use common::{bin, scan_json, testdata as td};
 
 /// The last path component of a warning's `file`.
 fn file_name(w: &Value) -> String {
@@ -20,27 +20,6 @@ fn file_name(w: &Value) -> String {
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     bin().args(args).output().unwrap()
-}
-
-fn scan_json(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
-    let mut c = bin();
-    c.arg("scan")
-        .args(paths)
-        .args(["--format", "json"])
-        .args(extra);
-    let o = c.output().unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    (
-        o.status.code().unwrap(),
-        v,
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 fn ids(v: &Value) -> BTreeSet<String> {

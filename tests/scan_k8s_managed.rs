@@ -6,32 +6,10 @@
 //! `testdata/scan/k8s/`, plus an exec in the same shape, wrapped; see its README).
 
 use crate::util as common;
-use common::{bin, testdata};
+use common::{scan_json, testdata};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-
-fn scan_json(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
-    let o = bin()
-        .arg("scan")
-        .args(paths)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    (
-        o.status.code().unwrap(),
-        v,
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
 
 /// What must not depend on the envelope: rule, severity, principal, source IP, resource,
 /// action, time and the escape / namespace evidence.

@@ -4,24 +4,12 @@
 //! event and method names (docs/scan.md, "ML platforms"): a baseline week of routine work,
 //! then one actor's attack steps on day 10 beside routine calls that must stay silent.
 
-use crate::util::{bin, testdata as td};
+use crate::util::testdata as td;
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn scan(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
-    let out = bin()
-        .arg("scan")
-        .args(paths)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        v,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::util::scan_json(paths, extra)
 }
 
 /// (id, severity, subject's last path component) of every finding, sorted.

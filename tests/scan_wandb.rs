@@ -5,31 +5,9 @@
 //! public sample exists).
 
 use crate::util as common;
-use common::bin;
+use common::{bin, scan_json};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-
-fn scan_json(paths: &[PathBuf], extra: &[&str]) -> (i32, Value, String) {
-    let o = bin()
-        .arg("scan")
-        .args(paths)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    (
-        o.status.code().unwrap(),
-        v,
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
 
 fn of<'a>(v: &'a Value, id: &str) -> Vec<&'a Value> {
     v["findings"]

@@ -11,6 +11,30 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mlguard"))
 }
 
+/// `mlguard scan PATHS --format json EXTRA`: (exit code, the JSON report, stderr). Panics,
+/// showing both streams, when stdout is not JSON.
+pub fn scan_json(paths: &[PathBuf], extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let o = bin()
+        .arg("scan")
+        .args(paths)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (
+        o.status.code().unwrap(),
+        v,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// A path under the repository's `testdata/`.
 pub fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
