@@ -196,6 +196,51 @@ fn eff(k: u64, ratio: f64) -> u64 {
     }
 }
 
+/// A value or token as a trigger candidate, before its label purity: `k` of `n` current
+/// rows (documents for tokens) and `k0` of `n0` baseline rows, raw counts. `None` when the
+/// baseline has it too often to be a trigger or the current data too rarely to test.
+#[allow(clippy::too_many_arguments)]
+fn rare(
+    kind: Kind,
+    column: &str,
+    raw: &str,
+    (k, n): (u64, u64),
+    (k0, n0): (u64, u64),
+    s: &Settings,
+    min_rows: u64,
+    (eb, ec): (f64, f64),
+) -> Option<Cand> {
+    if k0 as f64 / n0.max(1) as f64 > s.trigger_max_baseline_share {
+        return None;
+    }
+    let (k, k0) = (eff(k, ec), eff(k0, eb).max(k0.min(1)));
+    let n0 = eff(n0, eb).max(1);
+    if k < min_rows {
+        return None;
+    }
+    let n = eff(n, ec).max(k);
+    let max0 = (s.trigger_max_baseline_share * n0 as f64).floor() as u64;
+    let novel = novelty(k, n, k0, n0, max0);
+    Some(Cand {
+        kind,
+        column: column.to_string(),
+        shown: format!("'{raw}'"),
+        raw: raw.to_string(),
+        k,
+        k0,
+        n,
+        n0,
+        p_novel: novel.map_or(1.0, |x| x.0),
+        p_novel_min: novel.map_or(1.0, |x| x.1),
+        novelty_used: novel.is_some(),
+        label: None,
+        labels_tested: 0,
+        p_purity: 1.0,
+        p_purity_min: 1.0,
+        range: None,
+    })
+}
+
 /// `eb`, `ec`: effective-size ratios (distinct rows / rows) of baseline and current.
 pub fn check(
     base: &Profile,
@@ -245,37 +290,21 @@ pub fn check(
                 } else {
                     fb.error_bound
                 });
-                if k0 as f64 / fb.total.max(1) as f64 > s.trigger_max_baseline_share {
+                let Some(mut c) = rare(
+                    Kind::Value,
+                    &b.name,
+                    &val,
+                    (k, fc.total),
+                    (k0, fb.total),
+                    s,
+                    min_rows,
+                    (eb, ec),
+                ) else {
                     continue;
-                }
-                let (k, k0) = (eff(k, ec), eff(k0, eb).max(k0.min(1)));
-                let n0 = eff(fb.total, eb).max(1);
-                if k < min_rows {
-                    continue;
-                }
-                let n = eff(fc.total, ec).max(k);
-                let max0 = (s.trigger_max_baseline_share * n0 as f64).floor() as u64;
-                let novel = novelty(k, n, k0, n0, max0);
-                cands.push(Cand {
-                    kind: Kind::Value,
-                    column: b.name.clone(),
-                    shown: format!("'{val}'"),
-                    raw: val.clone(),
-                    k,
-                    k0,
-                    n,
-                    n0,
-                    p_novel: novel.map_or(1.0, |x| x.0),
-                    p_novel_min: novel.map_or(1.0, |x| x.1),
-                    novelty_used: novel.is_some(),
-                    label: None,
-                    labels_tested: 0,
-                    p_purity: 1.0,
-                    p_purity_min: 1.0,
-                    range: None,
-                });
+                };
                 let per = per_label_value(&b.name, &val);
-                set_purity(cands.last_mut(), &per, &pri, s.alpha);
+                set_purity(Some(&mut c), &per, &pri, s.alpha);
+                cands.push(c);
             }
         }
     }
@@ -304,41 +333,25 @@ pub fn check(
                     } else {
                         tb.tokens.error_bound
                     });
-                if k0 as f64 / tb.docs.max(1) as f64 > s.trigger_max_baseline_share {
+                let Some(mut c) = rare(
+                    Kind::Token,
+                    &tc.column,
+                    &tok,
+                    (k, tc.docs),
+                    (k0, tb.docs),
+                    s,
+                    min_rows,
+                    (eb, ec),
+                ) else {
                     continue;
-                }
-                let (k, k0) = (eff(k, ec), eff(k0, eb).max(k0.min(1)));
-                let n0 = eff(tb.docs, eb).max(1);
-                if k < min_rows {
-                    continue;
-                }
-                let n = eff(tc.docs, ec).max(k);
-                let max0 = (s.trigger_max_baseline_share * n0 as f64).floor() as u64;
-                let novel = novelty(k, n, k0, n0, max0);
+                };
                 let per: BTreeMap<String, u64> = tc
                     .per_label
                     .iter()
                     .map(|(l, f)| (l.clone(), eff(f.counts.get(&tok).copied().unwrap_or(0), ec)))
                     .collect();
-                cands.push(Cand {
-                    kind: Kind::Token,
-                    column: tc.column.clone(),
-                    shown: format!("'{tok}'"),
-                    raw: tok.clone(),
-                    k,
-                    k0,
-                    n,
-                    n0,
-                    p_novel: novel.map_or(1.0, |x| x.0),
-                    p_novel_min: novel.map_or(1.0, |x| x.1),
-                    novelty_used: novel.is_some(),
-                    label: None,
-                    labels_tested: 0,
-                    p_purity: 1.0,
-                    p_purity_min: 1.0,
-                    range: None,
-                });
-                set_purity(cands.last_mut(), &per, &tpri, s.alpha);
+                set_purity(Some(&mut c), &per, &tpri, s.alpha);
+                cands.push(c);
             }
         }
     }
