@@ -11,7 +11,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
-use mlguard_testgen::Rng;
+use mlguard_testgen::{scenario, Rng};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -679,24 +679,13 @@ pub fn write(dir: &Path, o: &Options) -> std::io::Result<Written> {
         write_lines(&f, &kube)?;
         w.files.push(f);
         w.k8s += kube.len();
-        let sub = logs.join(format!(
-            "cloudtrail/AWSLogs/{PROD_ACCOUNT}/CloudTrail/us-east-1/{:04}/{:02}/{:02}",
-            d0.year(),
-            d0.month(),
-            d0.day()
-        ));
-        std::fs::create_dir_all(&sub)?;
-        let f = sub.join(format!(
-            "{PROD_ACCOUNT}_CloudTrail_us-east-1_{:04}{:02}{:02}T0000Z_{:08x}.json.gz",
-            d0.year(),
-            d0.month(),
-            d0.day(),
-            rng.next_u64() as u32
-        ));
-        let mut gz =
-            flate2::write::GzEncoder::new(std::fs::File::create(&f)?, flate2::Compression::fast());
-        serde_json::to_writer(&mut gz, &json!({"Records": trail}))?;
-        gz.finish()?.flush()?;
+        let f = scenario::write_cloudtrail_day(
+            &logs.join("cloudtrail"),
+            PROD_ACCOUNT,
+            d0,
+            &trail,
+            &mut rng,
+        )?;
         w.files.push(f);
         w.cloudtrail += trail.len();
         let f = logs.join(format!("gcp/vertex-activity-{date}.jsonl"));

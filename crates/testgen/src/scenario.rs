@@ -114,6 +114,33 @@ fn get(bucket: &str, key: &str) -> Value {
     json!({"bucketName": bucket, "key": key, "Host": format!("{bucket}.s3.us-east-1.amazonaws.com")})
 }
 
+/// Write one day's CloudTrail records (in `us-east-1`) where and as AWS delivers them:
+/// `ROOT/AWSLogs/ACCOUNT/CloudTrail/us-east-1/YYYY/MM/DD/ACCOUNT_CloudTrail_us-east-1_
+/// YYYYMMDDT0000Z_XXXXXXXX.json.gz`, one `{"Records": [...]}` document; the suffix comes
+/// from `rng`.
+pub fn write_cloudtrail_day(
+    root: &Path,
+    account: &str,
+    day: impl Datelike,
+    recs: &[Value],
+    rng: &mut Rng,
+) -> std::io::Result<PathBuf> {
+    let (y, m, d) = (day.year(), day.month(), day.day());
+    let sub = root.join(format!(
+        "AWSLogs/{account}/CloudTrail/us-east-1/{y:04}/{m:02}/{d:02}"
+    ));
+    std::fs::create_dir_all(&sub)?;
+    let f = sub.join(format!(
+        "{account}_CloudTrail_us-east-1_{y:04}{m:02}{d:02}T0000Z_{:08x}.json.gz",
+        rng.next_u64() as u32
+    ));
+    let mut gz =
+        flate2::write::GzEncoder::new(std::fs::File::create(&f)?, flate2::Compression::fast());
+    serde_json::to_writer(&mut gz, &json!({ "Records": recs }))?;
+    gz.finish()?.flush()?;
+    Ok(f)
+}
+
 /// Write the scenario under `dir` (created if needed).
 pub fn write(dir: &Path, sc: &Scenario) -> std::io::Result<Written> {
     let mut rng = Rng::new(sc.seed);
@@ -271,25 +298,7 @@ pub fn write(dir: &Path, sc: &Scenario) -> std::io::Result<Written> {
         }
         recs.sort_by(|a, b| a["eventTime"].as_str().cmp(&b["eventTime"].as_str()));
         total += recs.len();
-        let sub = dir.join(format!(
-            "AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/{:04}/{:02}/{:02}",
-            d0.year(),
-            d0.month(),
-            d0.day()
-        ));
-        std::fs::create_dir_all(&sub)?;
-        let f = sub.join(format!(
-            "{ACCOUNT}_CloudTrail_us-east-1_{:04}{:02}{:02}T0000Z_{:08x}.json.gz",
-            d0.year(),
-            d0.month(),
-            d0.day(),
-            rng.next_u64() as u32
-        ));
-        let mut gz =
-            flate2::write::GzEncoder::new(std::fs::File::create(&f)?, flate2::Compression::fast());
-        serde_json::to_writer(&mut gz, &json!({"Records": recs}))?;
-        gz.finish()?.flush()?;
-        files.push(f);
+        files.push(write_cloudtrail_day(dir, ACCOUNT, d0, &recs, &mut rng)?);
     }
     Ok(Written {
         files,
