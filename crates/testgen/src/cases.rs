@@ -98,14 +98,9 @@ const FILLER: [&str; 12] = [
     "observation",
 ];
 
-/// Write every case for `dataset` (label column `label`) under `out`.
-pub fn generate(
-    dataset: &Path,
-    label: &str,
-    out: &Path,
-    seed: u64,
-    resample_rows: usize,
-) -> Result<Vec<Case>> {
+/// The dataset, the index of its label column, and its numeric feature columns (finite
+/// everywhere, not constant); an error when it has fewer than `min_feats` of them.
+fn load(dataset: &Path, label: &str, min_feats: usize) -> Result<(Table, usize, Vec<usize>)> {
     let t = read_csv(dataset)?;
     let li = t
         .header
@@ -116,12 +111,49 @@ pub fn generate(
         .filter(|&i| i != li && t.rows.iter().all(|r| num(&r[i]).is_finite()))
         .filter(|&i| stats(&t.rows, i).1 > 0.0)
         .collect();
-    if feats.len() < 4 {
+    if feats.len() < min_feats {
         return Err(Error::at(
             dataset,
-            "the case generator needs at least 4 numeric features",
+            format!("the case generator needs at least {min_feats} numeric features"),
         ));
     }
+    Ok((t, li, feats))
+}
+
+/// Two disjoint random halves of `rows`.
+fn halves(rows: &[Vec<String>], rng: &mut Rng) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let mut idx: Vec<usize> = (0..rows.len()).collect();
+    rng.shuffle(&mut idx);
+    let half = idx.len() / 2;
+    let pick = |ix: &[usize]| ix.iter().map(|&i| rows[i].clone()).collect();
+    (pick(&idx[..half]), pick(&idx[half..]))
+}
+
+/// `n` rows drawn from `rows` with replacement.
+fn resample(rows: &[Vec<String>], n: usize, rng: &mut Rng) -> Vec<Vec<String>> {
+    (0..n)
+        .map(|_| rows[rng.below(rows.len())].clone())
+        .collect()
+}
+
+/// Rows per value of column `li`.
+fn label_counts(rows: &[Vec<String>], li: usize) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in rows {
+        *counts.entry(r[li].clone()).or_default() += 1;
+    }
+    counts
+}
+
+/// Write every case for `dataset` (label column `label`) under `out`.
+pub fn generate(
+    dataset: &Path,
+    label: &str,
+    out: &Path,
+    seed: u64,
+    resample_rows: usize,
+) -> Result<Vec<Case>> {
+    let (t, li, feats) = load(dataset, label, 4)?;
     std::fs::create_dir_all(out).map_err(|e| Error::at(out, e))?;
     let mut rng = Rng::new(seed);
     // Text column from feature tertiles.
@@ -161,10 +193,7 @@ pub fn generate(
         .collect();
     let note = header.len() - 1;
     // Classes by size.
-    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for r in &rows {
-        *counts.entry(r[li].clone()).or_default() += 1;
-    }
+    let counts = label_counts(&rows, li);
     let mut classes: Vec<(String, usize)> = counts.into_iter().collect();
     classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let big = classes[0].0.clone();
@@ -191,22 +220,14 @@ pub fn generate(
         });
     };
     // Null cases.
-    let mut idx: Vec<usize> = (0..rows.len()).collect();
-    rng.shuffle(&mut idx);
-    let half = idx.len() / 2;
-    let a: Vec<Vec<String>> = idx[..half].iter().map(|&i| rows[i].clone()).collect();
-    let b: Vec<Vec<String>> = idx[half..].iter().map(|&i| rows[i].clone()).collect();
+    let (a, b) = halves(&rows, &mut rng);
     let (pa, pb) = (out.join("half_a.csv"), out.join("half_b.csv"));
     write_csv(&pa, &header, &a)?;
     write_csv(&pb, &header, &b)?;
     add("halves", false, None, pa, pb);
     if resample_rows > 0 {
-        let ra: Vec<Vec<String>> = (0..resample_rows)
-            .map(|_| a[rng.below(a.len())].clone())
-            .collect();
-        let rb: Vec<Vec<String>> = (0..resample_rows)
-            .map(|_| b[rng.below(b.len())].clone())
-            .collect();
+        let ra = resample(&a, resample_rows, &mut rng);
+        let rb = resample(&b, resample_rows, &mut rng);
         let (pa, pb) = (
             out.join("half_a_resampled.csv"),
             out.join("half_b_resampled.csv"),
@@ -403,22 +424,7 @@ pub fn generate_batches(
     seed: u64,
     resample_rows: usize,
 ) -> Result<Vec<Case>> {
-    let t = read_csv(dataset)?;
-    let li = t
-        .header
-        .iter()
-        .position(|h| h == label)
-        .ok_or_else(|| Error::at(dataset, format!("no column '{label}'")))?;
-    let feats: Vec<usize> = (0..t.header.len())
-        .filter(|&i| i != li && t.rows.iter().all(|r| num(&r[i]).is_finite()))
-        .filter(|&i| stats(&t.rows, i).1 > 0.0)
-        .collect();
-    if feats.len() < 2 {
-        return Err(Error::at(
-            dataset,
-            "the case generator needs at least 2 numeric features",
-        ));
-    }
+    let (t, li, feats) = load(dataset, label, 2)?;
     std::fs::create_dir_all(out).map_err(|e| Error::at(out, e))?;
     let mut rng = Rng::new(seed ^ 0xba7c);
     let mut header = t.header.clone();
@@ -433,11 +439,7 @@ pub fn generate_batches(
         })
         .collect();
     let note = header.len() - 1;
-    let mut idx: Vec<usize> = (0..rows.len()).collect();
-    rng.shuffle(&mut idx);
-    let half = idx.len() / 2;
-    let a: Vec<Vec<String>> = idx[..half].iter().map(|&i| rows[i].clone()).collect();
-    let b: Vec<Vec<String>> = idx[half..].iter().map(|&i| rows[i].clone()).collect();
+    let (a, b) = halves(&rows, &mut rng);
     let mut cases = Vec::new();
     let mut add = |name: &str, expect: Option<(&str, String)>, base: PathBuf, cur: PathBuf| {
         cases.push(Case {
@@ -509,12 +511,8 @@ pub fn generate_batches(
         write("dup_b.csv", &db)?,
     );
     if resample_rows > 0 {
-        let ra: Vec<Vec<String>> = (0..resample_rows)
-            .map(|_| a[rng.below(a.len())].clone())
-            .collect();
-        let rb: Vec<Vec<String>> = (0..resample_rows)
-            .map(|_| b[rng.below(b.len())].clone())
-            .collect();
+        let ra = resample(&a, resample_rows, &mut rng);
+        let rb = resample(&b, resample_rows, &mut rng);
         add(
             "halves_resampled",
             None,
@@ -523,10 +521,7 @@ pub fn generate_batches(
         );
     }
     // Classification only.
-    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for r in &a {
-        *counts.entry(r[li].clone()).or_default() += 1;
-    }
+    let counts = label_counts(&a, li);
     if counts.len() > 20 || counts.len() < 2 {
         return Ok(cases);
     }
