@@ -142,6 +142,22 @@ struct Frame {
 }
 
 impl Frame {
+    /// The frame of a numeric column's histogram and CDF: 520×250 px with room for the tick
+    /// labels, `x0..x1` across and `0..y1` up.
+    fn column(x0: f64, x1: f64, y1: f64) -> Frame {
+        Frame {
+            w: 520.0,
+            h: 250.0,
+            l: 58.0,
+            r: 14.0,
+            t: 30.0,
+            b: 30.0,
+            x0,
+            x1,
+            y0: 0.0,
+            y1,
+        }
+    }
     fn px(&self, x: f64) -> f64 {
         let span = if self.x1 > self.x0 {
             self.x1 - self.x0
@@ -305,27 +321,20 @@ pub fn histogram(
         .fold(0.0f64, f64::max)
         .max(1e-9);
     let yt: Vec<(f64, String)> = ticks_up(top, 4).into_iter().map(|t| (t, pct(t))).collect();
-    let f = Frame {
-        w: 520.0,
-        h: 250.0,
-        l: 58.0,
-        r: 14.0,
-        t: 30.0,
-        b: 30.0,
-        x0: lo,
-        x1: hi,
-        y0: 0.0,
-        y1: yt.last().map(|x| x.0).unwrap_or(top).max(top),
-    };
+    let f = Frame::column(lo, hi, yt.last().map(|x| x.0).unwrap_or(top).max(top));
     let mut s = String::new();
     f.open(&mut s, title);
     f.axes(&mut s, &x_ticks(lo, hi), &yt, "share of rows");
     f.marks(&mut s, range, &[], false);
-    for (i, v) in hb.iter().enumerate() {
-        let (x0, x1) = (
+    // Bin i's left and right edge in pixels.
+    let edges = |i: usize| {
+        (
             f.px(lo + width * i as f64),
             f.px(lo + width * (i + 1) as f64),
-        );
+        )
+    };
+    for (i, v) in hb.iter().enumerate() {
+        let (x0, x1) = edges(i);
         let y = f.py(*v);
         let _ = write!(
             s,
@@ -337,10 +346,7 @@ pub fn histogram(
     // Current: a step outline over the baseline's bars.
     let mut d = format!("M{:.1},{:.1}", f.px(lo), f.py(0.0));
     for (i, v) in hc.iter().enumerate() {
-        let (x0, x1) = (
-            f.px(lo + width * i as f64),
-            f.px(lo + width * (i + 1) as f64),
-        );
+        let (x0, x1) = edges(i);
         let y = f.py(*v);
         let _ = write!(d, " L{x0:.1},{y:.1} L{x1:.1},{y:.1}");
     }
@@ -386,18 +392,7 @@ pub fn cdf(
     title: &str,
 ) -> String {
     let (lo, hi) = span(base, cur, marks);
-    let f = Frame {
-        w: 520.0,
-        h: 250.0,
-        l: 58.0,
-        r: 14.0,
-        t: 30.0,
-        b: 30.0,
-        x0: lo,
-        x1: hi,
-        y0: 0.0,
-        y1: 1.0,
-    };
+    let f = Frame::column(lo, hi, 1.0);
     let yt: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
         .iter()
         .map(|t| (*t, pct(*t)))
