@@ -159,31 +159,19 @@ fn ct(
     ua: &str,
     bytes: Option<u64>,
 ) -> Value {
-    let mut e = json!({
-        "eventVersion": "1.09",
-        "userIdentity": identity,
-        "eventTime": t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": ip,
-        "userAgent": ua,
-        "requestParameters": params,
-        "responseElements": null,
-        "eventID": uuid(rng),
-        "readOnly": name.starts_with("Get") || name.starts_with("Describe") || name.starts_with("List"),
-        "eventType": "AwsApiCall",
-        "recipientAccountId": PROD_ACCOUNT,
-    });
-    if let Some(b) = bytes {
-        e["additionalEventData"] = json!({"bytesTransferredIn": 0, "bytesTransferredOut": b});
-        e["eventCategory"] = "Data".into();
-        e["managementEvent"] = false.into();
-    } else {
-        e["eventCategory"] = "Management".into();
-        e["managementEvent"] = true.into();
-    }
-    e
+    let id = uuid(rng);
+    scenario::cloudtrail_record(
+        id,
+        t,
+        identity,
+        PROD_ACCOUNT,
+        source,
+        name,
+        params,
+        ip,
+        ua,
+        bytes,
+    )
 }
 
 fn role(name: &str, session: &str) -> Value {

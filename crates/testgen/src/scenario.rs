@@ -83,9 +83,31 @@ fn event(
     } else {
         "IAMUser"
     };
+    let identity = json!({"type": itype, "arn": arn(who), "accountId": ACCOUNT, "principalId": format!("AID{who}")});
+    cloudtrail_record(
+        id, t, identity, ACCOUNT, source, name, params, ip, ua, bytes,
+    )
+}
+
+/// One CloudTrail API-call record in `us-east-1` as AWS writes it: a data event
+/// (`bytesTransferredOut`) when `bytes` is given, else a management event; `readOnly` from
+/// the Get/List/Describe prefix.
+#[allow(clippy::too_many_arguments)]
+pub fn cloudtrail_record(
+    event_id: String,
+    t: chrono::DateTime<Utc>,
+    identity: Value,
+    account: &str,
+    source: &str,
+    name: &str,
+    params: Value,
+    ip: &str,
+    ua: &str,
+    bytes: Option<u64>,
+) -> Value {
     let mut e = json!({
         "eventVersion": "1.09",
-        "userIdentity": {"type": itype, "arn": arn(who), "accountId": ACCOUNT, "principalId": format!("AID{who}")},
+        "userIdentity": identity,
         "eventTime": t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         "eventSource": source,
         "eventName": name,
@@ -94,10 +116,10 @@ fn event(
         "userAgent": ua,
         "requestParameters": params,
         "responseElements": null,
-        "eventID": id,
+        "eventID": event_id,
         "readOnly": name.starts_with("Get") || name.starts_with("List") || name.starts_with("Describe"),
         "eventType": "AwsApiCall",
-        "recipientAccountId": ACCOUNT,
+        "recipientAccountId": account,
     });
     if let Some(b) = bytes {
         e["additionalEventData"] = json!({"bytesTransferredIn": 0, "bytesTransferredOut": b});
