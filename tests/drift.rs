@@ -490,6 +490,10 @@ const DATASETS: [(&str, &str); 5] = [
     ("diabetes.csv", "progression"),
 ];
 
+/// Datasets whose 15 % label flip on a new batch must be found (`batch_flip`):
+/// breast_cancer (569 rows) and digits (1797); iris and wine are reported.
+const FLIP_DETECTABLE: [&str; 2] = ["breast_cancer.csv", "digits.csv"];
+
 /// Does one drift run name the expected finding at `high`? `id` may list alternatives
 /// separated by '|'.
 fn names(v: &Value, id: &str, what: &str) -> bool {
@@ -512,13 +516,16 @@ fn names(v: &Value, id: &str, what: &str) -> bool {
 /// Issue 14: the baseline is one half of a dataset, the current batch the other half.
 /// Every null case (several seeds, CSV vs Parquet, Zipf text, duplicated rows, resampled to
 /// 20k rows) passes with no `high` finding; the 4-row point-mass trigger and the 5-row new
-/// token are found at `high` naming the column / token on every classification dataset.
+/// token are found at `high` naming the column / token on every classification dataset;
+/// the 15 % label flip (`drift.label_consistency` naming the label the rows were given) on
+/// breast_cancer and digits, every seed.
 #[test]
 fn new_batch_null_cases_pass_and_small_triggers_are_found() {
     let dir = tempfile::tempdir().unwrap();
     let mut nulls = 0;
     let mut problems = Vec::new();
     let mut table = Vec::new();
+    let mut flips: Vec<(&str, bool)> = Vec::new();
     for (ds, label) in DATASETS {
         for seed in [7u64, 8, 9] {
             let out = dir.path().join(format!("{ds}-{seed}"));
@@ -552,14 +559,133 @@ fn new_batch_null_cases_pass_and_small_triggers_are_found() {
                 let (id, what) = c.expect.clone().unwrap();
                 let found = names(&v, &id, &what);
                 table.push(format!("{ds}/{seed}/{}: {found}", c.name));
-                // Label consistency (batch_flip) is reported, not asserted (docs/drift.md).
-                if c.name != "batch_flip" && (!found || code != 1) {
+                if c.name == "batch_flip" {
+                    flips.push((ds, found && code == 1));
+                }
+                // Label consistency (batch_flip) is asserted where the data can show it:
+                // on iris and wine the 4-5 relabelled rows against 25-35 baseline rows of
+                // a label are under what any exchangeable test can call significant at
+                // alpha (docs/drift.md); there they are counted, not required.
+                let required = c.name != "batch_flip" || FLIP_DETECTABLE.contains(&ds);
+                if required && (!found || code != 1) {
                     problems.push(format!("{ds}/{seed}/{}: not found: {high:?}", c.name));
                 }
             }
         }
     }
     eprintln!("{}", table.join("\n"));
+    for (ds, _) in DATASETS {
+        let n = flips.iter().filter(|f| f.0 == ds).count();
+        let k = flips.iter().filter(|f| f.0 == ds && f.1).count();
+        if n > 0 {
+            eprintln!("batch_flip {ds}: {k}/{n} at high");
+        }
+    }
+    assert_eq!(flips.len(), 12, "{flips:?}");
     assert!(nulls >= 30, "{nulls} null cases");
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// `drift.label_consistency` on one new batch with 15 % of breast_cancer's benign rows
+/// relabelled malignant: found at `high` with its evidence, the baseline carrying its own
+/// leave-one-out rate; a baseline without the summary (an older profile) and a current
+/// side given as a profile are listed as not evaluable in `coverage`, never silently
+/// skipped; the table's other formats say it on stderr.
+#[test]
+fn label_consistency_finds_a_flip_in_new_rows_and_says_when_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cs = cases::generate_batches(&data("breast_cancer.csv"), "diagnosis", d, 7, 0).unwrap();
+    let flip = cs.iter().find(|c| c.name == "batch_flip").unwrap();
+    let base = d.join("base.json");
+    profile(&flip.baseline, "diagnosis", &base);
+    let bv: Value = serde_json::from_slice(&std::fs::read(&base).unwrap()).unwrap();
+    let sec = &bv["label"]["consistency"];
+    assert_eq!(sec["model"], "gaussian_nb");
+    assert_eq!(sec["features"].as_array().unwrap().len(), 30);
+    assert_eq!(sec["labels"], serde_json::json!(["benign", "malignant"]));
+    let scored: u64 = sec["scored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert!(
+        scored > 250 && scored <= bv["rows"].as_u64().unwrap(),
+        "{sec}"
+    );
+    let (code, v) = drift(&base, &flip.current, &[]);
+    assert_eq!(code, 1);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "drift.label_consistency" && f["severity"] == "high")
+        .unwrap_or_else(|| panic!("{:#}", v["findings"]));
+    let e = &f["evidence"];
+    assert_eq!(e["label"], "malignant");
+    assert_eq!(e["predicted_label"], "benign");
+    assert!(e["q_value"].as_f64().unwrap() < 0.01, "{e}");
+    assert!(e["rows"].as_u64().unwrap() > e["baseline_rows_disagreeing"].as_u64().unwrap());
+    assert!(f["title"]
+        .as_str()
+        .unwrap()
+        .contains("labelled diagnosis=malignant look like benign"));
+    let cov = |v: &Value| -> Value {
+        v["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["detection"] == "drift.label_consistency")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(cov(&v)["status"], "active");
+    // The null half: active, no finding.
+    let halves = cs.iter().find(|c| c.name == "halves").unwrap();
+    let (code, v) = drift(&base, &halves.current, &[]);
+    assert_eq!(code, 0, "{:#}", v["findings"]);
+    assert_eq!(cov(&v)["status"], "active");
+    // An older baseline (no summary): not evaluable, said so.
+    let mut old = bv.clone();
+    old["label"].as_object_mut().unwrap().remove("consistency");
+    let old_p = d.join("old.json");
+    std::fs::write(&old_p, serde_json::to_vec(&old).unwrap()).unwrap();
+    let (_, v) = drift(&old_p, &flip.current, &[]);
+    assert!(!v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "drift.label_consistency"));
+    let c = cov(&v);
+    assert_eq!(c["status"], "blind");
+    assert!(
+        c["reason"].as_str().unwrap().contains("not evaluable"),
+        "{c}"
+    );
+    // The table run notes it on stderr.
+    let o = bin()
+        .args(["drift", "--baseline"])
+        .arg(&old_p)
+        .arg(&flip.current)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("drift.label_consistency") && err.contains("not evaluable"),
+        "{err}"
+    );
+    // CURRENT as a profile: the rows are needed.
+    let cur_p = d.join("cur.json");
+    profile(&flip.current, "diagnosis", &cur_p);
+    let (_, v) = drift(&base, &cur_p, &[]);
+    let c = cov(&v);
+    assert_eq!(c["status"], "blind");
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("current side is a profile"),
+        "{c}"
+    );
 }

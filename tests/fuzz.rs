@@ -653,6 +653,64 @@ fn fuzz_profile_load_and_merge() {
     assert!(ok > 0);
 }
 
+/// The label-consistency section (`label.consistency`: features, labels, scored rows,
+/// disagreement pairs), mutated on its own inside a real baseline: loading validates it,
+/// and a section that loads is used by `drift` to score real current rows (the model is
+/// rebuilt from the baseline's moments and matched against the section), never panicking.
+#[test]
+fn fuzz_profile_label_consistency() {
+    let wine = made_by_binary(&[
+        "profile",
+        testdata("datasets/wine.csv").to_str().unwrap(),
+        "--label",
+        "cultivar",
+    ]);
+    let base: Value = serde_json::from_slice(&wine).unwrap();
+    let section = base.pointer("/label/consistency").cloned().unwrap();
+    assert!(section["disagree"].as_array().is_some(), "{section}");
+    let st = Profile::load(&scratch("w.json", &wine)).unwrap().settings;
+    let cur = mlguard::profile::profile_paths(
+        &[testdata("datasets/wine.csv")],
+        None,
+        &st,
+        &indicatif::ProgressBar::hidden(),
+        &|_| {},
+    )
+    .unwrap();
+    assert!(cur.sample.is_some());
+    let seeds = [Seed::new(
+        "wine.consistency.json",
+        serde_json::to_vec(&section).unwrap(),
+    )];
+    let settings = mlguard::drift::Settings::default();
+    let ok = fuzz("profile-consistency", &seeds, cases(DEFAULT_CASES), &|b| {
+        let Ok(sec) = serde_json::from_slice::<Value>(b) else {
+            return false;
+        };
+        let mut v = base.clone();
+        *v.pointer_mut("/label/consistency").unwrap() = sec;
+        let path = scratch("c.json", &serde_json::to_vec(&v).unwrap());
+        match Profile::load(&path) {
+            Ok(p) => {
+                let r = mlguard::drift::compare(&p, &cur, &settings);
+                assert!(r
+                    .coverage
+                    .iter()
+                    .any(|c| c.detection == "drift.label_consistency"));
+                let mut d = p.clone();
+                let _ = d.merge(&p);
+                let _ = d.to_json();
+                true
+            }
+            Err(e) => {
+                assert_eq!(e.exit_code(), 2, "{e}");
+                false
+            }
+        }
+    });
+    assert!(ok > 0);
+}
+
 /// Format 2's packed payloads (a KLL sketch's items text, HLL registers, the fingerprint
 /// entries' binary records), mutated after inflating and packed again: mutating the base64
 /// text of a profile mostly stops at the base64 or DEFLATE check, so this is how the

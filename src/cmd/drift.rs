@@ -167,6 +167,9 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     }
     let res = drift::compare(&base, &cur, &settings);
     let mut report = Report::gate("drift", res.findings, args.fail_on);
+    if !res.coverage.is_empty() {
+        report.coverage = Some(res.coverage.clone());
+    }
     let mut summary = serde_json::Map::new();
     summary.insert("baseline_rows".into(), base.rows.into());
     summary.insert("current_rows".into(), cur.rows.into());
@@ -215,6 +218,13 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
     // The table lists findings from medium up (info/low ones are many and minor: JSON and
     // HTML list them), or from --fail-on when that is lower, so a failing gate always shows
     // why; its summary line counts every finding, listed or not.
+    if format != Format::Json {
+        // Checks that could not run are in the JSON document; elsewhere on stderr, never
+        // silent.
+        for n in report.coverage_notes() {
+            g.note(n);
+        }
+    }
     let mut out = Output::open(args.output.as_deref())?;
     if format == Format::Table {
         let shown = args.fail_on.min(Severity::Medium);

@@ -12,6 +12,7 @@
 //! Thresholds are in `[drift]` (overridable per column); defaults in docs/drift.md.
 
 pub mod columns;
+pub mod consistency;
 pub mod poison;
 
 use crate::finding::{Finding, Severity};
@@ -144,6 +145,8 @@ pub struct DriftResult {
     pub columns: Vec<columns::ColumnDrift>,
     /// Effective-size ratios (distinct rows / rows) of baseline and current.
     pub eff: (f64, f64),
+    /// Checks that could not run (or did, with what they covered): JSON `coverage`.
+    pub coverage: Vec<crate::finding::Coverage>,
 }
 
 fn eff_ratio(p: &Profile) -> f64 {
@@ -227,6 +230,9 @@ pub fn compare(base: &Profile, cur: &Profile, s: &Settings) -> DriftResult {
     }
     c.flips_and_duplicates();
     poison::check(base, cur, s, (c.eb, c.ec), &mut c.out.findings);
+    if let Some(cov) = consistency::check(base, cur, s, &mut c.out.findings) {
+        c.out.coverage.push(cov);
+    }
     c.out
 }
 

@@ -266,6 +266,8 @@ pub struct Builder<'a> {
     fp_rate: f64,
     fp_hll: sketch::Hll,
     rows: u64,
+    /// With a label: distinct rows kept for the label-consistency model.
+    sample: Option<super::consistency::Sample>,
 }
 
 impl<'a> Builder<'a> {
@@ -301,6 +303,7 @@ impl<'a> Builder<'a> {
             fp_rate: 1.0,
             fp_hll: sketch::Hll::new(s.hll_p),
             rows: 0,
+            sample: None,
         }
     }
 
@@ -352,6 +355,17 @@ impl<'a> Builder<'a> {
                     .map(|f| f.name().clone())
                     .collect(),
             };
+            if s.label.is_some() {
+                self.sample = Some(super::consistency::Sample::new(
+                    schema
+                        .fields()
+                        .iter()
+                        .filter(|f| Some(f.name()) != s.label.as_ref())
+                        .filter(|f| logical(f.data_type()) == LogicalType::Numeric)
+                        .map(|f| f.name().clone())
+                        .collect(),
+                ));
+            }
         }
         let n = b.num_rows();
         self.rows += n as u64;
@@ -392,6 +406,7 @@ impl<'a> Builder<'a> {
         };
         if let Some(labels) = &labels {
             self.per_label_update(b, labels)?;
+            self.sample_update(b, labels)?;
         }
         self.text_update(b, labels.as_deref())?;
         self.embedding_update(b)?;
@@ -451,6 +466,35 @@ impl<'a> Builder<'a> {
                     c.update(sub.column(i), s)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Keep the batch's distinct rows (numeric features, label) in the consistency sample.
+    fn sample_update(&mut self, b: &RecordBatch, labels: &[String]) -> Result<()> {
+        let Some(sample) = &mut self.sample else {
+            return Ok(());
+        };
+        let mut cols: Vec<Option<Float64Array>> = Vec::with_capacity(sample.features.len());
+        for name in &sample.features {
+            let c = match b.column_by_name(name) {
+                Some(arr) if logical(arr.data_type()) == LogicalType::Numeric => {
+                    let f = cast(arr, &DataType::Float64, name)?;
+                    f.as_any().downcast_ref::<Float64Array>().cloned()
+                }
+                _ => None,
+            };
+            cols.push(c);
+        }
+        for (i, l) in labels.iter().enumerate() {
+            let x: Vec<f64> = cols
+                .iter()
+                .map(|c| match c {
+                    Some(a) if a.is_valid(i) => a.value(i),
+                    _ => f64::NAN,
+                })
+                .collect();
+            sample.add(x, l, 1);
         }
         Ok(())
     }
@@ -636,6 +680,7 @@ impl<'a> Builder<'a> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_iter().map(|c| c.finish(s)).collect()))
                 .collect(),
+            consistency: None,
         });
         let mut rs = RowSection::new(self.fp_columns, s);
         rs.rows = self.rows;
@@ -662,6 +707,7 @@ impl<'a> Builder<'a> {
             embedding: self.emb,
             row_fingerprints: rs,
             shard: None,
+            sample: self.sample,
         }
     }
 }
@@ -800,5 +846,6 @@ pub fn profile_paths(
         })
         .collect::<Result<Vec<_>>>()?;
     p.pool_labels();
+    p.finish_consistency();
     Ok(p)
 }

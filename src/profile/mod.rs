@@ -11,6 +11,7 @@
 
 pub mod atoms;
 pub mod build;
+pub mod consistency;
 pub mod sketch;
 pub mod validate;
 
@@ -302,6 +303,10 @@ pub struct LabelSection {
     pub counts: Freq,
     /// Top labels by count, plus `__other__` pooling the rest.
     pub per_label: BTreeMap<String, Vec<ColumnProfile>>,
+    /// The profile's own disagreement with the class-conditional model built from it
+    /// (absent in profiles made before it, and without numeric columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<consistency::Consistency>,
 }
 
 /// `--text COL`: word-token document frequencies overall and per label.
@@ -631,6 +636,10 @@ pub struct Profile {
     /// merge` does. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<crate::input::shard::ShardInfo>,
+    /// With a label: the distinct rows kept to score the label-consistency model (in
+    /// memory only, never written; `consistency.rs`).
+    #[serde(skip)]
+    pub sample: Option<consistency::Sample>,
 }
 
 fn merge_columns(a: &mut Vec<ColumnProfile>, b: &[ColumnProfile]) {
@@ -656,6 +665,19 @@ fn merge_freq_map(a: &mut BTreeMap<String, Freq>, b: &BTreeMap<String, Freq>) {
 impl Profile {
     pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Score the row sample against the model built from this (complete) profile,
+    /// leave-one-out, and record it as `label.consistency` (the sample stays in memory for
+    /// `drift`).
+    pub fn finish_consistency(&mut self) {
+        let c = match (&self.sample, &self.label) {
+            (Some(s), Some(_)) => consistency::self_consistency(self, s),
+            _ => None,
+        };
+        if let Some(l) = &mut self.label {
+            l.consistency = c;
+        }
     }
 
     /// Merge `o` into `self`. Profiles made with different settings (label column, sketch
@@ -716,6 +738,10 @@ impl Profile {
                 for (l, cols) in &y.per_label {
                     merge_columns(x.per_label.entry(l.clone()).or_default(), cols);
                 }
+                x.consistency = match (x.consistency.take(), &y.consistency) {
+                    (Some(mut a), Some(b)) => a.merge(b).then_some(a),
+                    _ => None,
+                };
             }
             (None, Some(y)) => self.label = Some(y.clone()),
             _ => {}
@@ -753,6 +779,11 @@ impl Profile {
             _ => {}
         }
         self.row_fingerprints.merge(&o.row_fingerprints);
+        match (&mut self.sample, &o.sample) {
+            (Some(a), Some(b)) => a.merge(b),
+            (None, Some(b)) => self.sample = Some(b.clone()),
+            _ => {}
+        }
         self.pool_labels();
         Ok(())
     }

@@ -382,6 +382,15 @@ pub fn profile(p: &Profile) -> R {
         for (name, cs) in &l.per_label {
             columns(&format!("label '{name}' column"), cs, p.rows, s)?;
         }
+        if let Some(c) = &l.consistency {
+            super::consistency::validate(c)?;
+            if c.scored.iter().fold(0u64, |a, b| a.saturating_add(*b)) > p.rows {
+                return Err(format!(
+                    "label.consistency: more rows scored than the {} rows",
+                    p.rows
+                ));
+            }
+        }
     }
     for t in &p.text {
         let what = format!("text '{}'", t.column);

@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Poisoning signals: listed before plain drift of the same severity.
-const POISON: [&str; 7] = [
+const POISON: [&str; 8] = [
     "drift.point_mass",
+    "drift.label_consistency",
     "drift.trigger",
     "drift.trigger_token",
     "drift.label_flips",
