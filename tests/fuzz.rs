@@ -657,6 +657,7 @@ fn fuzz_profile_load_and_merge() {
 /// disagreement pairs), mutated on its own inside a real baseline: loading validates it,
 /// and a section that loads is used by `drift` to score real current rows (the model is
 /// rebuilt from the baseline's moments and matched against the section), never panicking.
+/// The check itself runs (`drift::consistency::check`), not the whole comparison.
 #[test]
 fn fuzz_profile_label_consistency() {
     let wine = made_by_binary(&[
@@ -692,11 +693,9 @@ fn fuzz_profile_label_consistency() {
         let path = scratch("c.json", &serde_json::to_vec(&v).unwrap());
         match Profile::load(&path) {
             Ok(p) => {
-                let r = mlguard::drift::compare(&p, &cur, &settings);
-                assert!(r
-                    .coverage
-                    .iter()
-                    .any(|c| c.detection == "drift.label_consistency"));
+                let mut found = Vec::new();
+                let cov = mlguard::drift::consistency::check(&p, &cur, &settings, &mut found);
+                assert!(cov.is_some_and(|c| c.detection == "drift.label_consistency"));
                 let mut d = p.clone();
                 let _ = d.merge(&p);
                 let _ = d.to_json();

@@ -486,14 +486,17 @@ impl<'a> Builder<'a> {
             };
             cols.push(c);
         }
+        let value = |c: &Option<Float64Array>, i: usize| match c {
+            Some(a) if a.is_valid(i) => a.value(i),
+            _ => f64::NAN,
+        };
         for (i, l) in labels.iter().enumerate() {
-            let x: Vec<f64> = cols
-                .iter()
-                .map(|c| match c {
-                    Some(a) if a.is_valid(i) => a.value(i),
-                    _ => f64::NAN,
-                })
-                .collect();
+            // The key first: only rows inside the hash sample are copied out.
+            let k = super::consistency::Sample::key(cols.iter().map(|c| value(c, i)));
+            if !sample.covers(k) {
+                continue;
+            }
+            let x: Vec<f64> = cols.iter().map(|c| value(c, i)).collect();
             sample.add(x, l, 1);
         }
         Ok(())

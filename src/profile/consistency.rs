@@ -137,15 +137,19 @@ impl Sample {
         (MAX_CELLS / self.features.len().max(1)).clamp(1, MAX_ROWS)
     }
     /// The row key: a hash of the feature values.
-    pub fn key(x: &[f64]) -> u64 {
+    pub fn key(x: impl IntoIterator<Item = f64>) -> u64 {
         let mut h = 0x1abe_1c0d_u64;
         for v in x {
-            h = mix64(h ^ canonical_f64(*v));
+            h = mix64(h ^ canonical_f64(v));
         }
         h
     }
+    /// Is a row with key `k` inside the sample?
+    pub fn covers(&self, k: u64) -> bool {
+        k <= threshold(self.rate)
+    }
     pub fn add(&mut self, x: Vec<f64>, label: &str, copies: u64) {
-        let k = Self::key(&x);
+        let k = Self::key(x.iter().copied());
         if k > threshold(self.rate) {
             return;
         }
@@ -190,7 +194,7 @@ impl Sample {
                     .iter()
                     .map(|i| i.and_then(|i| r.x.get(i).copied()).unwrap_or(f64::NAN))
                     .collect();
-                (Self::key(&x), x)
+                (Self::key(x.iter().copied()), x)
             };
             if k > t {
                 continue;
