@@ -590,7 +590,13 @@ mod tests {
         }
         std::fs::write(&path, csv).unwrap();
         let cfg = Config::default();
-        let held = scan_with(&[path.clone()], &cfg, &Options::default(), usize::MAX).unwrap();
+        let held = scan_with(
+            std::slice::from_ref(&path),
+            &cfg,
+            &Options::default(),
+            usize::MAX,
+        )
+        .unwrap();
         let spilled = scan_with(&[path], &cfg, &Options::default(), 0).unwrap();
         let j = |o: &Output| serde_json::to_string(&o.findings).unwrap();
         assert!(

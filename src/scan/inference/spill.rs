@@ -128,7 +128,7 @@ impl Spill {
                 v.extend_from_slice(b);
                 self.mem += b.len();
                 if self.mem > self.budget {
-                    self.to_files()?;
+                    self.move_to_files()?;
                 }
             }
             Part::File(w) => {
@@ -145,7 +145,7 @@ impl Spill {
     }
 
     /// Move every in-memory partition to its file.
-    fn to_files(&mut self) -> Result<()> {
+    fn move_to_files(&mut self) -> Result<()> {
         let dir = make_dir()?;
         for (i, part) in self.parts.iter_mut().enumerate() {
             let path = Self::part_path(&dir.0, i);
