@@ -332,7 +332,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         let built = views::build(v, &report.findings, &events, &opts);
         drop(events);
         let name = out.name();
-        match views::write(v, &built, &report, format, off, &mut out) {
+        match report::views::write(v, &built, &report, format, off, &mut out) {
             // `... | head`: the reader has what it wanted.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(report.outcome()),
             r => r.with_path(&name)?,

@@ -11,6 +11,7 @@ pub mod sarif;
 pub mod table;
 pub mod text;
 pub mod verify;
+pub mod views;
 
 // The findings live in their own module (the cores build them without the renderers);
 // re-exported here for the renderers and the commands.

@@ -1,71 +1,17 @@
-//! Row lists (the `scan` views: timeline, principals, actions, search) rendered as an
-//! aligned table, CSV or JSON Lines. `--format json` wraps the same rows in the command's
-//! JSON document (`cmd/scan.rs`), so every format carries the same rows and values.
+//! Row lists (the `scan` views: timeline, principals, actions, search; the data type is
+//! [`crate::scan::views::rows::Rows`]) rendered as an aligned table, CSV or JSON Lines.
+//! `--format json` wraps the same rows in the command's JSON document
+//! ([`super::views::json_doc`]), so every format carries the same rows and values.
 //!
 //! Times are RFC 3339 UTC strings in the rows (and so in JSON/JSONL, always); the table and
 //! CSV show them in the display offset (`--utc-offset`), the table with the offset in the
 //! column header, CSV as RFC 3339 with the offset, so a spreadsheet cell is never ambiguous.
 
 use super::text::clean;
+use crate::scan::views::rows::{Column, Kind, Rows};
 use chrono::FixedOffset;
 use serde_json::{Map, Value};
 use std::io::{self, Write};
-
-/// How a column's values are shown in the table and CSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    /// RFC 3339 UTC in the row; shown in the display offset.
-    Time,
-    Number,
-    /// An array of strings, or of `{value, events}` objects; with `other_events` when capped.
-    List,
-    /// A `{file, line, record}` object, shown as `file:line#record`.
-    Location,
-    /// The raw record: compact JSON in CSV, an indented line under the row in the table.
-    Raw,
-}
-
-#[derive(Debug, Clone)]
-pub struct Column {
-    /// The key in the row (and the CSV header).
-    pub key: &'static str,
-    pub kind: Kind,
-    /// Shown in the table (CSV and JSON always carry every column).
-    pub in_table: bool,
-}
-
-impl Column {
-    pub const fn new(key: &'static str, kind: Kind) -> Column {
-        Column {
-            key,
-            kind,
-            in_table: true,
-        }
-    }
-    /// A column carried by CSV and JSON only (the table would be too wide).
-    pub const fn machine(key: &'static str, kind: Kind) -> Column {
-        Column {
-            key,
-            kind,
-            in_table: false,
-        }
-    }
-}
-
-/// A list of rows with their columns, plus notes for the reader (caps reached, hidden
-/// findings), printed under the table and on stderr for the other formats.
-#[derive(Debug, Default)]
-pub struct Rows {
-    pub columns: Vec<Column>,
-    pub rows: Vec<Map<String, Value>>,
-    pub notes: Vec<String>,
-    /// Table layout: one block per row (`header: value` lines) instead of aligned columns,
-    /// for rows with many list-valued columns (the principal view).
-    pub cards: bool,
-    /// Keys added to the JSON document beside the rows (the search's pattern and counts).
-    pub extra: Map<String, Value>,
-}
 
 /// The display offset's label: `UTC` or `+09:00`.
 pub fn offset_label(off: FixedOffset) -> String {

@@ -2,10 +2,10 @@
 //! events, how many succeeded and failed, by how many principals, first and last seen, and
 //! how many of them stand behind a finding. Most frequent first.
 
+use super::rows::{Column, Kind, Rows};
 use super::{matching, opt_time};
 use crate::finding::Finding;
 use crate::input::logs::Event;
-use crate::report::rows::{Column, Kind, Rows};
 use chrono::{DateTime, Utc};
 use serde_json::Map;
 use std::collections::{HashMap, HashSet};

@@ -2,8 +2,8 @@
 //! timeline of findings (and their events), the results summary, per-principal activity,
 //! action frequencies and a regex search over the normalised events. One file per view;
 //! each builds [`Rows`] (or, for the summary, a JSON document) from the scan's findings and
-//! events, and `report::rows` renders them as table, CSV, JSON Lines or inside the JSON
-//! document, so every format carries the same values.
+//! events. Data only: `report::views` renders them as table, CSV, JSON Lines or inside the
+//! JSON document, so every format carries the same values.
 //!
 //! Views read the events the scan already holds (`scan::Output::kept`, raw records dropped
 //! unless `--raw`), so they cost no second read of the input. Every list that grows with
@@ -14,13 +14,14 @@ pub mod actions;
 pub mod matching;
 pub mod principals;
 pub mod raw;
+pub mod rows;
 pub mod search;
 pub mod summary;
 pub mod timeline;
 
 use crate::finding::{Finding, Severity};
 use crate::input::logs::Event;
-use crate::report::rows::Rows;
+pub use rows::{Column, Kind, Rows};
 use serde_json::{json, Map, Value};
 
 /// The views of `--view`.
@@ -217,82 +218,5 @@ impl Capped {
             "values": v.iter().map(|(k, n)| json!({"value": k, "events": n})).collect::<Vec<_>>(),
             "other_events": self.other_events,
         })
-    }
-}
-
-/// `--format json` for a view: the scan's JSON document (verdict, summary, coverage,
-/// warnings, skipped...) without its `findings` list, with `view` after `command`,
-/// `utc_offset` (the offset the summary's dates are days in; times stay UTC), the view's
-/// rows (or summary) under [`View::key`], and the view's `notes`.
-pub fn json_doc(
-    view: View,
-    built: &Built,
-    report: &crate::report::Report,
-    off: chrono::FixedOffset,
-) -> Value {
-    let base = match report.to_json() {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    let mut doc = Map::new();
-    for (k, v) in base {
-        if k == "findings" {
-            continue;
-        }
-        let after_command = k == "command";
-        doc.insert(k, v);
-        if after_command {
-            doc.insert("view".into(), view.name().into());
-            doc.insert("utc_offset".into(), off.to_string().into());
-        }
-    }
-    match built {
-        Built::Rows(r) => {
-            doc.extend(r.extra.clone());
-            doc.insert(
-                view.key().into(),
-                Value::Array(r.rows.iter().cloned().map(Value::Object).collect()),
-            );
-            doc.insert("notes".into(), r.notes.clone().into());
-        }
-        Built::Summary(s) => {
-            doc.insert(view.key().into(), Value::Object(s.0.clone()));
-        }
-    }
-    Value::Object(doc)
-}
-
-/// Write a built view as `format` (table, csv, jsonl; json through [`json_doc`]). The
-/// table ends with what was not read and the verdict line, as the findings report does.
-pub fn write(
-    view: View,
-    built: &Built,
-    report: &crate::report::Report,
-    format: crate::report::Format,
-    off: chrono::FixedOffset,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    use crate::report::{rows, table, Format};
-    match (format, built) {
-        (Format::Json, b) => {
-            serde_json::to_writer_pretty(&mut *out, &json_doc(view, b, report, off))
-                .map_err(std::io::Error::other)?;
-            writeln!(out)
-        }
-        (Format::Csv, Built::Rows(r)) => rows::write_csv(r, off, out),
-        (Format::Csv, Built::Summary(s)) => s.write_csv(out),
-        (Format::Jsonl, Built::Rows(r)) => rows::write_jsonl(r, out),
-        (Format::Jsonl, Built::Summary(s)) => {
-            serde_json::to_writer(&mut *out, &s.0).map_err(std::io::Error::other)?;
-            writeln!(out)
-        }
-        (_, b) => {
-            match b {
-                Built::Rows(r) => rows::write_table(r, off, out)?,
-                Built::Summary(s) => s.write_table(off, out)?,
-            }
-            table::write_skipped(report, out)?;
-            writeln!(out, "{}", table::summary_line(report))
-        }
     }
 }

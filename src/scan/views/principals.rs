@@ -4,10 +4,10 @@
 //! and counts the events with other values (`other_events`), so a principal making a
 //! million calls from a million addresses costs the same memory as one making fifty.
 
+use super::rows::{Column, Kind, Rows};
 use super::{opt_time, Capped};
 use crate::finding::{Finding, Severity};
 use crate::input::logs::Event;
-use crate::report::rows::{Column, Kind, Rows};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::collections::HashMap;

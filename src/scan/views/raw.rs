@@ -8,8 +8,8 @@
 //! against the row (same action): a file that changed since it was scanned gives a note
 //! and no record, never a wrong one.
 
+use super::rows::Rows;
 use crate::input::logs::{self, Forced};
-use crate::report::rows::Rows;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -65,7 +65,7 @@ pub fn attach(rows: &mut Rows, source: Forced) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::rows::{Column, Kind};
+    use crate::scan::views::rows::{Column, Kind};
     use serde_json::{json, Map};
 
     fn row(file: &Path, record: u64, action: &str) -> Map<String, Value> {

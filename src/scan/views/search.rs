@@ -3,9 +3,9 @@
 //! record). The regex is the user's, compiled by the `regex` crate (linear time, no
 //! backtracking) under size limits ([`compile`]), so no pattern can hang the scan.
 
+use super::rows::{Column, Kind, Rows};
 use super::{event_row, Options, MAX_ROWS};
 use crate::input::logs::Event;
-use crate::report::rows::{Column, Kind, Rows};
 
 /// Compiled-program and lazy-DFA cache limits: generous for any pattern a person types,
 /// small enough that `(a{1000}){1000}` is refused instead of eating memory.

@@ -2,10 +2,10 @@
 //! events behind it; with `--events`, those events listed under it with their record
 //! references (and with `--raw`, the records).
 
+use super::rows::{Column, Kind, Rows};
 use super::{matching, opt_time, Options, MAX_EVENTS_PER_FINDING, MAX_ROWS};
 use crate::finding::Finding;
 use crate::input::logs::Event;
-use crate::report::rows::{Column, Kind, Rows};
 use serde_json::{json, Map, Value};
 
 pub fn columns(raw: bool) -> Vec<Column> {
