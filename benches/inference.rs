@@ -9,7 +9,8 @@
 //! fired, benign false-positive rate and PRADA queries-to-detection.
 //! Part 2 (throughput): a log with about `--queries` queries (benign clients of 150-400
 //! queries plus 1% attackers) is written to `--dir` and scanned with the library `scan()`
-//! (CSV read + all detectors); prints queries/s. The log is generated client by client (not
+//! (CSV read + all detectors); prints queries/s. `benches/inference.sh` then times the
+//! release binary on that log with `/usr/bin/time -v` (peak RSS). The log is generated client by client (not
 //! time-interleaved), which does not change the work the scanner does.
 
 use mlguard::config::Config;
@@ -221,15 +222,21 @@ fn main() {
         size as f64 / 1048576.0,
         t0.elapsed().as_secs_f64()
     );
+    // Read only: every query decoded and dropped (the streaming reader `scan` uses).
     let t1 = Instant::now();
-    let read = mlguard::scan::inference::read::read_files(
+    let mut n = 0u64;
+    mlguard::scan::inference::read::for_each_query(
         std::slice::from_ref(&path),
         &mlguard::scan::inference::Settings::default(),
         None,
+        &mut |_| {
+            n += 1;
+            Ok(())
+        },
     )
     .expect("read");
     let tr = t1.elapsed().as_secs_f64();
-    drop(read);
+    assert_eq!(n as usize, written);
     let t2 = Instant::now();
     let out = scan(&[path], &Config::default(), &Options::default()).expect("scan");
     let ts = t2.elapsed().as_secs_f64();

@@ -34,7 +34,7 @@ const EVERYONE: &[&str] = &[
     "system:serviceaccounts",
 ];
 
-fn strs(v: &Value, key: &str) -> Vec<String> {
+pub(super) fn strs(v: &Value, key: &str) -> Vec<String> {
     v.get(key)
         .and_then(Value::as_array)
         .into_iter()
@@ -46,7 +46,7 @@ fn strs(v: &Value, key: &str) -> Vec<String> {
 
 /// The dangerous grants of a role's rules: `*` verbs / resources / API groups,
 /// `create|*` on `pods/exec|attach|portforward`, `escalate` / `bind` / `impersonate`.
-fn grants(obj: &Value) -> (Vec<String>, bool) {
+pub(super) fn grants(obj: &Value) -> (Vec<String>, bool) {
     let mut out = Vec::new();
     let mut full = false;
     for r in obj

@@ -29,7 +29,7 @@ fn token_name(name: &str) -> bool {
     })
 }
 
-fn is_token(raw: &Value) -> bool {
+pub(super) fn is_token(raw: &Value) -> bool {
     const T: &str = "kubernetes.io/service-account-token";
     let name = raw
         .pointer("/objectRef/name")

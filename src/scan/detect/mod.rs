@@ -29,10 +29,15 @@ mod export;
 mod exposure;
 pub mod factors;
 mod iam;
+mod k8s_configmap;
 mod k8s_exec;
+mod k8s_kube_system;
+mod k8s_namespace;
 mod k8s_pod;
 mod k8s_rbac;
+mod k8s_rbac_change;
 mod k8s_secrets;
+mod k8s_service;
 mod lambda;
 mod llm;
 mod log_deletion;
@@ -115,6 +120,9 @@ pub struct Settings {
     /// W&B deletion calls (projects, runs, artifacts) by one actor in one burst (no gap
     /// over an hour) before they are a deletion burst.
     pub wandb_deletes_per_burst: u64,
+    /// Kubernetes users (globs) whose namespace creations are routine, besides the
+    /// bootstrap administrators of kubeadm / minikube / kops / EKS.
+    pub k8s_admins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -150,6 +158,7 @@ impl Default for Settings {
             identities: Default::default(),
             wandb_key_window_hours: 24.0,
             wandb_deletes_per_burst: 5,
+            k8s_admins: Vec::new(),
         }
     }
 }
@@ -297,6 +306,11 @@ pub fn families(s: &Settings) -> crate::Result<Vec<Box<dyn Detection>>> {
         Box::new(k8s_exec::K8sExec::default()),
         Box::new(k8s_rbac::K8sRbac),
         Box::new(k8s_secrets::K8sSecrets::default()),
+        Box::new(k8s_rbac_change::K8sRbacChange),
+        Box::new(k8s_kube_system::K8sKubeSystem::default()),
+        Box::new(k8s_configmap::K8sConfigmap::default()),
+        Box::new(k8s_service::K8sService),
+        Box::new(k8s_namespace::K8sNamespace::default()),
         Box::new(wandb::Wandb::default()),
         Box::new(registry::Registry::default()),
         Box::new(export::Export),

@@ -169,6 +169,42 @@ pub static RULES: &[Rule] = &[
         "after the baseline, a principal's first Kubernetes secret get / list (service-account tokens excluded)",
     ),
     r(
+        "scan.k8s_role_write_grant",
+        Low,
+        &["attack:T1098"],
+        "a Kubernetes Role / ClusterRole created with write verbs (create, update, patch, delete)",
+    ),
+    r(
+        "scan.k8s_system_role_changed",
+        Medium,
+        &["attack:T1098", "attack:T1562"],
+        "a built-in Kubernetes role or binding (system:*, cluster-admin) modified or deleted",
+    ),
+    r(
+        "scan.k8s_kube_system_object",
+        Medium,
+        &["attack:T1610", "attack:T1136", "attack:T1098"],
+        "a pod with an unseen image, a service account or a secret created in kube-system / kube-public",
+    ),
+    r(
+        "scan.k8s_configmap_credentials",
+        Medium,
+        &["attack:T1552.001", "atlas:AML.T0055"],
+        "credentials (passwords, cloud keys, private keys) written into a Kubernetes ConfigMap",
+    ),
+    r(
+        "scan.k8s_service_exposed",
+        Low,
+        &["attack:T1133"],
+        "a Kubernetes Service of type NodePort or LoadBalancer created or changed",
+    ),
+    r(
+        "scan.k8s_namespace_by_unknown_user",
+        Low,
+        &["attack:T1078.001"],
+        "a Kubernetes namespace created by a user who is not a known cluster administrator",
+    ),
+    r(
         "scan.ml_job_by_new_principal",
         Medium,
         &["atlas:AML.T0011", "attack:T1610"],

@@ -201,40 +201,54 @@ pub fn sweep_stats(c: &Client, dim: usize, eps: f32) -> (usize, usize, usize) {
 /// Per feature, the population's normal range: the median over clients (with at least
 /// `min_queries`) of each client's 2nd and 98th percentile.
 pub fn normal_ranges(log: &Log, s: &Settings) -> Option<Vec<(f32, f32)>> {
-    let dim = log.dim;
-    if dim == 0 {
-        return None;
-    }
-    let eligible: Vec<&Client> = log
+    let per: Vec<Vec<Option<(f32, f32)>>> = log
         .clients
         .iter()
         .filter(|c| c.len() >= s.min_queries)
+        .map(|c| client_ranges(c, log.dim))
         .collect();
-    if eligible.len() < 3 {
+    combine_ranges(&per, log.dim)
+}
+
+/// One client's 2nd and 98th percentile per feature (`None` for a feature with no finite
+/// value), the client's part of [`normal_ranges`].
+pub fn client_ranges(c: &Client, dim: usize) -> Vec<Option<(f32, f32)>> {
+    let mut out = Vec::with_capacity(dim);
+    let mut col = Vec::new();
+    for k in 0..dim {
+        col.clear();
+        col.extend(
+            c.feats
+                .chunks_exact(dim)
+                .filter_map(|r| r.get(k).copied())
+                .filter(|v| v.is_finite()),
+        );
+        if col.is_empty() {
+            out.push(None);
+            continue;
+        }
+        col.sort_by(|a, b| a.total_cmp(b));
+        let n = col.len();
+        out.push(Some((col[(n - 1) * 2 / 100], col[(n - 1) * 98 / 100])));
+    }
+    out
+}
+
+/// The population's normal ranges from the eligible clients' [`client_ranges`] (in any
+/// order): `None` with fewer than 3 eligible clients.
+pub fn combine_ranges(per: &[Vec<Option<(f32, f32)>>], dim: usize) -> Option<Vec<(f32, f32)>> {
+    if dim == 0 || per.len() < 3 {
         return None;
     }
     let mut out = Vec::with_capacity(dim);
-    let mut los = Vec::with_capacity(eligible.len());
-    let mut his = Vec::with_capacity(eligible.len());
-    let mut col = Vec::new();
+    let mut los = Vec::with_capacity(per.len());
+    let mut his = Vec::with_capacity(per.len());
     for k in 0..dim {
         los.clear();
         his.clear();
-        for c in &eligible {
-            col.clear();
-            col.extend(
-                c.feats
-                    .chunks_exact(dim)
-                    .filter_map(|r| r.get(k).copied())
-                    .filter(|v| v.is_finite()),
-            );
-            if col.is_empty() {
-                continue;
-            }
-            col.sort_by(|a, b| a.total_cmp(b));
-            let n = col.len();
-            los.push(col[(n - 1) * 2 / 100]);
-            his.push(col[(n - 1) * 98 / 100]);
+        for (lo, hi) in per.iter().filter_map(|c| c.get(k).copied().flatten()) {
+            los.push(lo);
+            his.push(hi);
         }
         if los.is_empty() {
             out.push((f32::NEG_INFINITY, f32::INFINITY));
