@@ -689,3 +689,68 @@ fn label_consistency_finds_a_flip_in_new_rows_and_says_when_it_cannot_run() {
         "{c}"
     );
 }
+
+/// The label column is scored by its label shift (it showed drift score 0 in the HTML
+/// overview, its categories not being compared as a feature's are) and marked as the label.
+#[test]
+fn label_column_has_its_label_shift_as_score_and_is_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut a, mut b) = (String::from("x,y\n"), String::from("x,y\n"));
+    for i in 0..400 {
+        a.push_str(&format!("{},{}\n", i % 97, ["cat", "dog"][i % 2]));
+        // 'cat' 50 % -> 80 %: label shift 0.3, six times the medium threshold 0.05.
+        b.push_str(&format!(
+            "{},{}\n",
+            i % 97,
+            if i % 5 == 0 { "dog" } else { "cat" }
+        ));
+    }
+    std::fs::write(d.join("a.csv"), &a).unwrap();
+    std::fs::write(d.join("b.csv"), &b).unwrap();
+    let base = d.join("base.json");
+    let o = bin()
+        .args(["-q", "profile"])
+        .arg(d.join("a.csv"))
+        .args(["--label", "y", "-o"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, _, json, html) = drift_outputs(&base, &d.join("b.csv"), d, &[]);
+    assert_eq!(code, 1, "{json}");
+    assert!(json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "drift.label_shift"));
+    let col = |n: &str| {
+        json["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["column"] == n)
+            .unwrap()
+            .clone()
+    };
+    let y = col("y");
+    assert_eq!(y["label"], true, "{y}");
+    assert_eq!(y["score_statistic"], "label_shift", "{y}");
+    assert!((y["score"].as_f64().unwrap() - 6.0).abs() < 1e-6, "{y}");
+    assert!(
+        (y["statistics"]["linf"].as_f64().unwrap() - 0.3).abs() < 1e-6,
+        "{y}"
+    );
+    assert!(col("x").get("label").is_none());
+    // HTML: the label's overview row and section say so and carry the score, first.
+    let row = html
+        .split("<tr class=\"ov-row\"")
+        .nth(1)
+        .expect("an overview row");
+    assert!(row.starts_with(" data-column=\"y\""), "{row}");
+    assert!(
+        row.contains("string · label") && row.contains("6.00") && row.contains("label_shift 0.3"),
+        "{row}"
+    );
+    assert!(html.contains("string · label · drift score 6.00"), "{html}");
+}

@@ -926,7 +926,46 @@ fn fuzz_k8s() {
         .map(|p| Seed::file(p))
         .collect();
     seeds.push(Seed::file(&testdata("scan/k8s-managed/raw.jsonl")));
+    // AKS through Log Analytics (`aks-table.json`, an `AKSAudit` row array, is one of the
+    // `.json` files above): the `AzureDiagnostics` rows with the event in `log_s`.
+    seeds.push(Seed::file(&testdata(
+        "scan/k8s-managed/aks-diagnostics.jsonl",
+    )));
+    for r in k8s_shapes() {
+        seeds.push(Seed::new("shape.json", serde_json::to_vec(&r).unwrap()));
+    }
     log_target("k8s", "k8s", &seeds);
+}
+
+/// Kubernetes shapes the samples lack: an impersonated exec, an ephemeral container added
+/// (`kubectl debug`), a GKE entry through service-account delegation.
+fn k8s_shapes() -> Vec<Value> {
+    vec![
+        serde_json::json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+            "auditID": "i1", "stage": "ResponseStarted", "verb": "create",
+            "requestURI": "/api/v1/namespaces/ml/pods/t-0/exec?command=sh&command=-c",
+            "user": {"username": "alice", "groups": ["system:authenticated"]},
+            "impersonatedUser": {"username": "system:serviceaccount:ml:t", "groups": ["x"]},
+            "sourceIPs": ["203.0.113.7", "10.0.0.1"],
+            "objectRef": {"resource": "pods", "namespace": "ml", "name": "t-0", "subresource": "exec"},
+            "responseStatus": {"code": 101}, "stageTimestamp": "2026-03-10T10:00:00Z"}),
+        serde_json::json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+            "auditID": "e1", "stage": "ResponseComplete", "verb": "patch",
+            "requestURI": "/api/v1/namespaces/ml/pods/t-0/ephemeralcontainers",
+            "user": {"username": "bob"}, "sourceIPs": ["203.0.113.8"],
+            "objectRef": {"resource": "pods", "namespace": "ml", "name": "t-0", "subresource": "ephemeralcontainers"},
+            "requestObject": {"spec": {"ephemeralContainers": [{"name": "d", "image": "busybox",
+                "command": ["sh"], "args": ["-c", "id"]}]}},
+            "responseStatus": {"code": 200}, "stageTimestamp": "2026-03-10T10:00:00Z"}),
+        serde_json::json!({"insertId": "g1", "timestamp": "2026-03-10T10:05:00Z",
+            "resource": {"labels": {"cluster_name": "c"}},
+            "protoPayload": {"serviceName": "k8s.io", "methodName": "io.k8s.core.v1.secrets.get",
+                "resourceName": "core/v1/namespaces/ml/secrets/s",
+                "authenticationInfo": {"principalEmail": "sa@p.iam.gserviceaccount.com",
+                    "serviceAccountDelegationInfo": [{"firstPartyPrincipal": {"principalEmail": "bob@x.example"}},
+                        {"principalSubject": "serviceAccount:y"}]},
+                "requestMetadata": {"callerIp": "198.51.100.4"}, "status": {"code": 7}}}),
+    ]
 }
 
 /// The built-in detections on mutated records: the document parsers of exposure (bucket
@@ -1091,6 +1130,9 @@ fn fuzz_ml_platform_detections() {
     }
     for p in files_under(&testdata("scan/k8s-falco"), ".json") {
         seeds.push(Seed::file(&p));
+    }
+    for r in k8s_shapes() {
+        seeds.push(Seed::new("shape.json", serde_json::to_vec(&r).unwrap()));
     }
     let plain = detect::Settings::default();
     let learning = detect::Settings {

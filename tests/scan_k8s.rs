@@ -553,3 +553,51 @@ fn kubeflow_exec_gpu_secrets_anonymous_and_new_job_submitters() {
         .clone();
     assert_eq!(off["status"], "off", "{off}");
 }
+
+#[test]
+fn ephemeral_containers_are_exec_by_another_name() {
+    // `kubectl debug -it bert-worker-0 --image=busybox -- sh`: a patch of
+    // pods/ephemeralcontainers (Kubernetes >= 1.23 sends the Pod body).
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#""requestObject":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"bert-worker-0"},"spec":{"ephemeralContainers":[{"name":"debugger-x7","image":"busybox","command":["sh"],"stdin":true,"tty":true}]}},"#;
+    let lines = [
+        ev(
+            "d1",
+            "2026-03-10T10:00:00Z",
+            "mallory@example.com",
+            AUTH,
+            "patch",
+            "/api/v1/namespaces/kubeflow-user/pods/bert-worker-0/ephemeralcontainers",
+            r#"{"resource":"pods","namespace":"kubeflow-user","name":"bert-worker-0","subresource":"ephemeralcontainers","apiVersion":"v1"}"#,
+            200,
+            "ResponseComplete",
+            body,
+        ),
+        // Reading the ephemeral containers is not adding one.
+        ev(
+            "d2",
+            "2026-03-10T10:01:00Z",
+            "mallory@example.com",
+            AUTH,
+            "get",
+            "/api/v1/namespaces/kubeflow-user/pods/bert-worker-0/ephemeralcontainers",
+            r#"{"resource":"pods","namespace":"kubeflow-user","name":"bert-worker-0","subresource":"ephemeralcontainers","apiVersion":"v1"}"#,
+            200,
+            "ResponseComplete",
+            "",
+        ),
+    ];
+    std::fs::write(dir.path().join("audit.jsonl"), lines.join("\n")).unwrap();
+    let (code, v, err) = scan(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(ids(&v), ["scan.k8s_exec_into_pod"], "{v:#}");
+    let f = &v["findings"][0];
+    // A training namespace: critical, as an exec would be.
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["evidence"]["action"], "patch pods/ephemeralcontainers");
+    assert_eq!(
+        f["evidence"]["ephemeral_containers"][0],
+        "debugger-x7=busybox"
+    );
+    assert_eq!(f["evidence"]["command"], "sh");
+}

@@ -67,7 +67,14 @@ fn gke_aks_and_eks_wrappers_give_the_raw_events_findings() {
             .any(|f| f.contains("k8s_exec_into_pod") && f.contains("ip=\"192.168.99.1\"")),
         "{want:#?}"
     );
-    for w in ["gke.json", "aks.json", "eks.json", "eks-export.log"] {
+    for w in [
+        "gke.json",
+        "aks.json",
+        "aks-table.json",
+        "aks-diagnostics.jsonl",
+        "eks.json",
+        "eks-export.log",
+    ] {
         let (code, v, err) = scan_json(&[managed(w)], &[]);
         assert_eq!(code, 1, "{w}: {err}");
         assert_eq!(v["summary"]["events"]["k8s"], 6, "{w}: {v}");
@@ -140,4 +147,55 @@ fn a_wrapper_whose_event_cannot_be_read_is_skipped_with_its_record() {
         .as_str()
         .unwrap()
         .contains("EKS CloudWatch log event message"));
+}
+
+#[test]
+fn impersonation_makes_the_impersonated_identity_the_principal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // `kubectl --as=system:serviceaccount:ml:trainer exec ...` by alice: authorised as the
+    // service account, so the principal; alice is named as the impersonator.
+    let raw = json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+        "auditID": "imp-1", "stage": "ResponseStarted", "verb": "create",
+        "requestURI": "/api/v1/namespaces/ml/pods/trainer-0/exec?command=sh",
+        "user": {"username": "alice@example.com", "groups": ["system:authenticated"]},
+        "impersonatedUser": {"username": "system:serviceaccount:ml:trainer"},
+        "sourceIPs": ["203.0.113.7"],
+        "objectRef": {"resource": "pods", "namespace": "ml", "name": "trainer-0", "subresource": "exec"},
+        "responseStatus": {"code": 101},
+        "requestReceivedTimestamp": "2026-03-10T10:00:00Z", "stageTimestamp": "2026-03-10T10:00:00Z"});
+    std::fs::write(d.join("raw.jsonl"), format!("{raw}\n")).unwrap();
+    let (code, v, err) = scan_json(&[d.join("raw.jsonl")], &[]);
+    assert_eq!(code, 1, "{err}");
+    let f = &v["findings"][0];
+    assert_eq!(f["id"], "scan.k8s_exec_into_pod", "{v:#}");
+    assert_eq!(f["subject"], "system:serviceaccount:ml:trainer");
+    assert_eq!(f["evidence"]["impersonated_by"], "alice@example.com");
+    // GKE: a request through service-account delegation: principalEmail is the service
+    // account, the first delegation entry the real caller.
+    let gke = json!({"insertId": "g1", "timestamp": "2026-03-10T10:05:00Z",
+        "resource": {"type": "k8s_cluster", "labels": {"cluster_name": "train-prod"}},
+        "protoPayload": {"serviceName": "k8s.io",
+            "methodName": "io.k8s.core.v1.pods.exec.create",
+            "resourceName": "core/v1/namespaces/ml/pods/trainer-0/exec",
+            "authenticationInfo": {"principalEmail": "ci-deployer@acme-ml.iam.gserviceaccount.com",
+                "serviceAccountDelegationInfo": [
+                    {"firstPartyPrincipal": {"principalEmail": "bob@example.com"}}]},
+            "requestMetadata": {"callerIp": "198.51.100.4"}, "status": {}}});
+    std::fs::write(d.join("gke.json"), format!("{gke}\n")).unwrap();
+    let (_, v, err) = scan_json(&[d.join("gke.json")], &[]);
+    let f = &v["findings"][0];
+    assert_eq!(f["id"], "scan.k8s_exec_into_pod", "{err} {v:#}");
+    assert_eq!(f["subject"], "ci-deployer@acme-ml.iam.gserviceaccount.com");
+    assert_eq!(f["evidence"]["impersonated_by"], "bob@example.com");
+    assert_eq!(f["evidence"]["account"], "train-prod");
+    // Without delegation the caller is the principal, and nobody is named as impersonator.
+    let mut plain = gke.clone();
+    plain["protoPayload"]["authenticationInfo"] = json!({"principalEmail": "bob@example.com"});
+    std::fs::write(d.join("gke.json"), format!("{plain}\n")).unwrap();
+    let (_, v, _) = scan_json(&[d.join("gke.json")], &[]);
+    assert_eq!(v["findings"][0]["subject"], "bob@example.com");
+    assert!(v["findings"][0]["evidence"]
+        .get("impersonated_by")
+        .is_none());
 }

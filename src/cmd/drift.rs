@@ -4,9 +4,8 @@ use crate::cli::{Global, Partial};
 use crate::drift::{self, Settings};
 use crate::error::IoContext;
 use crate::profile::{self, Profile};
-use crate::report::{self, Format, Input, Location, Output, Report, Severity, SkipKind, Skipped};
+use crate::report::{self, Format, Input, Location, Output, Severity, SkipKind, Skipped};
 use crate::{Error, Outcome, Result};
-use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -165,32 +164,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
             ),
         ));
     }
-    let res = drift::compare(&base, &cur, &settings);
-    let mut report = Report::gate("drift", res.findings, args.fail_on);
-    if !res.coverage.is_empty() {
-        report.coverage = Some(res.coverage.clone());
-    }
-    let mut summary = serde_json::Map::new();
-    summary.insert("baseline_rows".into(), base.rows.into());
-    summary.insert("current_rows".into(), cur.rows.into());
-    summary.insert("columns".into(), res.columns.len().into());
-    // Every finding, by the one severity vocabulary (the table counts the same ones).
-    summary.insert("findings".into(), report.findings.len().into());
-    for s in [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ] {
-        let n = report.findings.iter().filter(|f| f.severity == s).count();
-        summary.insert(s.as_str().into(), n.into());
-    }
-    summary.insert(
-        "effective_size_ratio".into(),
-        json!({"baseline": res.eff.0, "current": res.eff.1}),
-    );
-    report.summary = summary;
+    let mut res = drift::compare(&base, &cur, &settings);
     let base_name = args.baseline.display().to_string();
     let cur_name = args
         .current
@@ -198,26 +172,25 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    report.skipped = skipped_rows(&cur, &cur_name);
-    report.allow_partial = args.partial.allow_partial;
-    report
-        .extra
-        .insert("baseline".into(), base_name.clone().into());
-    report
-        .extra
-        .insert("current".into(), cur_name.clone().into());
-    report.extra.insert(
-        "columns".into(),
-        serde_json::to_value(&res.columns).unwrap_or_default(),
+    let sides = report::drift::Sides {
+        baseline: &base_name,
+        current: &cur_name,
+        baseline_rows: base.rows,
+        current_rows: cur.rows,
+    };
+    let skipped = skipped_rows(&cur, &cur_name);
+    let report = report::drift::report(
+        &mut res,
+        &sides,
+        args.fail_on,
+        skipped,
+        args.partial.allow_partial,
     );
     if let Some(h) = &args.html {
         let html = report::html::drift::render(&report, &res.columns, &base_name, &cur_name);
         std::fs::write(h, html).with_path(h)?;
         g.note(format!("HTML report: {}", h.display()));
     }
-    // The table lists findings from medium up (info/low ones are many and minor: JSON and
-    // HTML list them), or from --fail-on when that is lower, so a failing gate always shows
-    // why; its summary line counts every finding, listed or not.
     if format != Format::Json {
         // Checks that could not run are in the JSON document; elsewhere on stderr, never
         // silent.
@@ -226,12 +199,7 @@ pub fn run(args: Args, g: &Global) -> Result<Outcome> {
         }
     }
     let mut out = Output::open(args.output.as_deref())?;
-    if format == Format::Table {
-        let shown = args.fail_on.min(Severity::Medium);
-        report::table::write_from(&report, shown, &mut out).with_path(out.name())?;
-    } else {
-        report::render(&report, format, &mut out)?;
-    }
+    report::drift::write(&report, format, &mut out)?;
     out.finish()?;
     Ok(report.outcome())
 }

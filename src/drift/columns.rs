@@ -103,6 +103,10 @@ pub struct ColumnDrift {
     /// A `--text` column: its tokens (not its whole strings) are what is compared.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub text: bool,
+    /// The label column (`--label`): its score is the label shift (the largest change of one
+    /// label's share over `label_shift`'s medium threshold), `score_statistic` `label_shift`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub label: bool,
     pub baseline: Side,
     pub current: Side,
     pub statistics: Statistics,
@@ -137,6 +141,7 @@ impl ColumnDrift {
             column: b.name.clone(),
             logical_type: b.logical_type.as_str(),
             text: text.is_some(),
+            label: false,
             baseline: Side::of(b),
             current: Side::of(c),
             statistics,

@@ -578,6 +578,25 @@ impl<'a> Ctx<'a> {
             .iter()
             .max_by(|a, b| (a.1 - a.2).abs().total_cmp(&(b.1 - b.2).abs()))
             .map(|x| (x.0.clone(), x.1, x.2));
+        // The label column's own score: its shift, not 0 (its categories are not compared
+        // as a feature's are).
+        if let Some(col) = self.out.columns.iter_mut().find(|c| c.column == name) {
+            col.label = true;
+            col.statistics.linf = Some(round(li));
+            col.statistics.js = Some(round(js));
+            col.statistics.chi2_p = Some(p);
+            let th = self.s.label_shift.medium;
+            let x = if th > 0.0 { li / th } else { 0.0 };
+            let x = if x.is_finite() {
+                (x * 1e4).round() / 1e4
+            } else {
+                1e6
+            };
+            if x >= col.score {
+                col.score = x;
+                col.score_statistic = Some("label_shift");
+            }
+        }
         if p < self.s.alpha {
             if let Some(sev) = self.s.label_shift.level(li) {
                 let (lab, pb, pc) = moved.unwrap_or_default();

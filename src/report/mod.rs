@@ -2,6 +2,7 @@
 //! which writes it in the requested [`Format`]. A new detector never writes its own format.
 
 pub mod checksums;
+pub mod drift;
 pub mod html;
 pub mod junit;
 pub mod ocsf;

@@ -129,6 +129,13 @@ enum Wrapper {
     Aks,
     /// EKS: a CloudWatch Logs event, the audit event as JSON text in `message`.
     Eks,
+    /// AKS through Log Analytics, resource-specific tables: an `AKSAudit` /
+    /// `AKSAuditAdmin` row (`AuditId`, `Stage`, `Verb`, `User`, `ObjectRef`, ... columns,
+    /// dynamic columns as objects or as JSON text).
+    AksTable,
+    /// AKS through Log Analytics, the legacy `AzureDiagnostics` table: `Category`
+    /// `kube-audit` / `kube-audit-admin`, the event as JSON text in `log_s`.
+    AksDiagnostics,
 }
 
 /// The annotation a wrapper's cluster name is kept in (the event's account).
@@ -141,8 +148,10 @@ pub const CLUSTER_ANNOTATION: &str = "mlguard.dev/cluster";
 fn cluster_of(w: Wrapper, rec: &Value) -> Option<String> {
     let c = match w {
         Wrapper::Gke => s(rec, "resource/labels/cluster_name")?,
-        Wrapper::Aks => {
-            let id = s(rec, "resourceId")?;
+        Wrapper::Aks | Wrapper::AksTable | Wrapper::AksDiagnostics => {
+            let id = s(rec, "resourceId")
+                .or_else(|| s(rec, "ResourceId"))
+                .or_else(|| s(rec, "_ResourceId"))?;
             let lower = id.to_ascii_lowercase();
             let at = lower.find("/managedclusters/")? + "/managedclusters/".len();
             id[at..].split('/').next()?.to_string()
@@ -185,6 +194,22 @@ fn wrapper(rec: &Value) -> Option<Wrapper> {
     {
         return Some(Wrapper::Eks);
     }
+    if matches!(
+        rec.get("Type").and_then(Value::as_str),
+        Some("AKSAudit" | "AKSAuditAdmin")
+    ) || (rec.get("AuditId").is_some()
+        && rec.get("Verb").is_some()
+        && rec.get("Stage").is_some())
+    {
+        return Some(Wrapper::AksTable);
+    }
+    if matches!(
+        rec.get("Category").and_then(Value::as_str),
+        Some("kube-audit" | "kube-audit-admin")
+    ) && rec.get("log_s").is_some()
+    {
+        return Some(Wrapper::AksDiagnostics);
+    }
     None
 }
 
@@ -212,8 +237,68 @@ impl Wrapper {
             ),
             Wrapper::Eks => inner(rec.get("message"), "EKS CloudWatch log event message"),
             Wrapper::Gke => gke(&rec),
+            Wrapper::AksDiagnostics => inner(rec.get("log_s"), "AKS AzureDiagnostics log_s"),
+            Wrapper::AksTable => aks_table(rec),
         }
     }
+}
+
+/// A Log Analytics dynamic column: an object / array, or the same as JSON text (exports
+/// write them either way); anything else (`"skipped-too-big-size-object"`) is absent.
+fn dynamic(v: Option<&Value>) -> Option<Value> {
+    match v? {
+        Value::Object(_) | Value::Array(_) => v.cloned(),
+        Value::String(t) if t.trim_start().starts_with(['{', '[']) => {
+            serde_json::from_str::<Value>(t)
+                .ok()
+                .filter(|p| p.is_object() || p.is_array())
+        }
+        _ => None,
+    }
+}
+
+/// An `AKSAudit` / `AKSAuditAdmin` row → the audit event it holds (Azure Monitor table
+/// reference: one column per Event field, PascalCase; `StageReceivedTime` is the stage
+/// time, `TimeGenerated` its fallback).
+fn aks_table(rec: Value) -> Result<Value, String> {
+    let text = |k: &str| rec.get(k).and_then(Value::as_str).map(String::from);
+    let mut ev = serde_json::Map::new();
+    ev.insert("kind".into(), "Event".into());
+    ev.insert("apiVersion".into(), "audit.k8s.io/v1".into());
+    for (from, to) in [
+        ("Level", "level"),
+        ("AuditId", "auditID"),
+        ("Stage", "stage"),
+        ("RequestUri", "requestURI"),
+        ("Verb", "verb"),
+        ("UserAgent", "userAgent"),
+        ("RequestReceivedTime", "requestReceivedTimestamp"),
+    ] {
+        if let Some(v) = text(from) {
+            ev.insert(to.into(), v.into());
+        }
+    }
+    if let Some(t) = text("StageReceivedTime").or_else(|| text("TimeGenerated")) {
+        ev.insert("stageTimestamp".into(), t.into());
+    }
+    for (from, to) in [
+        ("User", "user"),
+        ("ImpersonatedUser", "impersonatedUser"),
+        ("SourceIps", "sourceIPs"),
+        ("ObjectRef", "objectRef"),
+        ("ResponseStatus", "responseStatus"),
+        ("RequestObject", "requestObject"),
+        ("ResponseObject", "responseObject"),
+        ("Annotations", "annotations"),
+    ] {
+        if let Some(v) = dynamic(rec.get(from)) {
+            ev.insert(to.into(), v);
+        }
+    }
+    if !ev.contains_key("auditID") {
+        return Err("AKSAudit row without AuditId".into());
+    }
+    Ok(Value::Object(ev))
 }
 
 /// gRPC status code (Cloud Logging `status.code`) → the HTTP status the API server sent.
@@ -286,8 +371,29 @@ fn gke(rec: &Value) -> Result<Value, String> {
         "stageTimestamp": rec.get("timestamp").cloned().unwrap_or(Value::Null),
         "requestReceivedTimestamp": rec.get("timestamp").cloned().unwrap_or(Value::Null),
     });
-    if let Some(u) = s(pp, "authenticationInfo/principalEmail") {
-        ev["user"] = serde_json::json!({"username": u});
+    let principal = s(pp, "authenticationInfo/principalEmail")
+        .or_else(|| s(pp, "authenticationInfo/principalSubject"));
+    // Service-account delegation: `principalEmail` is the service account acted as, the
+    // first delegation entry the real caller (Cloud Audit Logs `ServiceAccountDelegationInfo`,
+    // "sorted based on the original ordering"): the caller is the Event's `user`, the
+    // service account its `impersonatedUser`, as Kubernetes impersonation would log it.
+    let delegated = pp
+        .pointer("/authenticationInfo/serviceAccountDelegationInfo")
+        .and_then(Value::as_array)
+        .and_then(|d| d.first())
+        .and_then(|d| {
+            s(d, "firstPartyPrincipal/principalEmail")
+                .or_else(|| s(d, "principalSubject"))
+                .or_else(|| s(d, "thirdPartyPrincipal/thirdPartyClaims/sub"))
+        })
+        .filter(|c| !c.is_empty());
+    match (principal, delegated) {
+        (Some(u), Some(caller)) if u != caller => {
+            ev["user"] = serde_json::json!({"username": caller});
+            ev["impersonatedUser"] = serde_json::json!({"username": u});
+        }
+        (Some(u), _) => ev["user"] = serde_json::json!({"username": u}),
+        (None, _) => {}
     }
     if let Some(ip) = s(pp, "requestMetadata/callerIp") {
         ev["sourceIPs"] = serde_json::json!([ip]);
@@ -316,6 +422,9 @@ fn op(verb: &str, resource: &str, sub: &str) -> Op {
     }
     match (resource, sub) {
         ("pods", "exec" | "attach" | "portforward") => Op::ExecAttach,
+        // `kubectl debug`: an ephemeral container added to a running pod runs any image
+        // with any command in the pod's namespaces and volumes, exec by another name.
+        ("pods", "ephemeralcontainers") if matches!(verb, "update" | "patch") => Op::ExecAttach,
         ("secrets", "") if matches!(verb, "get" | "list" | "watch") => Op::SecretRead,
         ("serviceaccounts", "token") if verb == "create" => Op::CredentialCreate,
         ("roles" | "clusterroles" | "rolebindings" | "clusterrolebindings", _)
@@ -346,9 +455,16 @@ fn parse(rec: Value, at: RecordRef) -> Parsed {
     let Some(verb) = s(&rec, "verb").filter(|v| !v.is_empty()) else {
         return Err((at, "Kubernetes audit event without verb".into()));
     };
-    let Some(principal) = s(&rec, "user/username").filter(|v| !v.is_empty()) else {
+    let Some(caller) = s(&rec, "user/username").filter(|v| !v.is_empty()) else {
         return Err((at, "Kubernetes audit event without user.username".into()));
     };
+    // Impersonation (`kubectl --as`, GKE service-account delegation): the request was
+    // authorised, and acted, as `impersonatedUser`; that identity is the principal (as a
+    // GCP entry's `principalEmail` or an assumed-role session is), and the authenticated
+    // caller stays in the record's `user` (findings show it as `impersonated_by`).
+    let principal = s(&rec, "impersonatedUser/username")
+        .filter(|v| !v.is_empty())
+        .unwrap_or(caller);
     let time = rec
         .get("stageTimestamp")
         .and_then(parse_time)

@@ -139,6 +139,9 @@ pub fn sniff(rec: &Value) -> Option<&'static dyn LogSource> {
 pub struct Mapping {
     pub fields: Vec<(&'static str, &'static str)>,
     pub unmappable: Vec<(&'static str, &'static str)>,
+    /// (field, value, reason): a value this source's records never hold in that field (a
+    /// rule selecting only it can never match: skipped with the reason).
+    pub unmatchable: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 #[derive(serde::Deserialize)]
@@ -150,6 +153,16 @@ struct MappingFile {
     fields: Vec<FieldMap>,
     #[serde(default)]
     unmappable: Vec<Unmappable>,
+    #[serde(default)]
+    unmatchable: Vec<Unmatchable>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unmatchable {
+    field: String,
+    value: String,
+    reason: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -189,6 +202,11 @@ pub fn parse_mapping(text: &str) -> std::result::Result<Mapping, String> {
             .into_iter()
             .map(|u| (leak(u.field), leak(u.reason)))
             .collect(),
+        unmatchable: f
+            .unmatchable
+            .into_iter()
+            .map(|u| (leak(u.field), leak(u.value), leak(u.reason)))
+            .collect(),
     })
 }
 
@@ -199,6 +217,7 @@ pub fn mapping_for(product: &str) -> &'static Mapping {
     static EMPTY: Mapping = Mapping {
         fields: Vec::new(),
         unmappable: Vec::new(),
+        unmatchable: Vec::new(),
     };
     let maps = MAPS.get_or_init(|| {
         REGISTRY

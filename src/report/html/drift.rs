@@ -242,11 +242,13 @@ fn score(x: f64) -> String {
     format!("{x:.2}")
 }
 
-fn kind(c: &ColumnDrift) -> &'static str {
+fn kind(c: &ColumnDrift) -> String {
     if c.text {
-        "text"
+        "text".into()
+    } else if c.label {
+        format!("{} · label", c.logical_type)
     } else {
-        c.logical_type
+        c.logical_type.into()
     }
 }
 
@@ -263,6 +265,7 @@ fn largest(c: &ColumnDrift) -> String {
         ("js", st.js),
         ("linf", st.linf),
         ("new_category_share", st.new_category_share),
+        ("label_shift", st.linf),
     ];
     let Some(by) = c.score_statistic else {
         return if c.text {

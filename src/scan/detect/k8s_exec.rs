@@ -1,5 +1,7 @@
 //! Interactive access into a running Kubernetes pod: `kubectl exec` / `attach` /
-//! `port-forward` (`create`/`get` on `pods/exec|attach|portforward`). In a training cluster
+//! `port-forward` (`create`/`get` on `pods/exec|attach|portforward`), and `kubectl debug`'s
+//! ephemeral containers (`update`/`patch` on `pods/ephemeralcontainers`: any image, any
+//! command, inside the pod's namespaces and volumes). In a training cluster
 //! a shell in a trainer pod reads the mounted datasets, credentials and checkpoints, or
 //! changes the code mid-run, outside every pipeline control; such access should be rare
 //! enough that each one is worth a look.
@@ -80,6 +82,35 @@ fn command(uri: &str) -> Option<String> {
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The ephemeral containers a `pods/ephemeralcontainers` update / patch adds (`name=image`,
+/// at most 8; the Pod body's `spec.ephemeralContainers`, or the `EphemeralContainers` kind's
+/// `ephemeralContainers` before Kubernetes 1.22), and the first one's command and args.
+fn ephemeral(obj: &Value) -> (Vec<String>, Option<String>) {
+    let list = obj
+        .pointer("/spec/ephemeralContainers")
+        .or_else(|| obj.get("ephemeralContainers"))
+        .and_then(Value::as_array);
+    let mut names = Vec::new();
+    let mut cmd = None;
+    for c in list.into_iter().flatten().take(8) {
+        let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("?");
+        names.push(format!("{}={}", s("name"), s("image")));
+        if cmd.is_none() {
+            let words: Vec<&str> = ["command", "args"]
+                .iter()
+                .filter_map(|k| c.get(*k).and_then(Value::as_array))
+                .flatten()
+                .filter_map(Value::as_str)
+                .take(32)
+                .collect();
+            if !words.is_empty() {
+                cmd = Some(words.join(" "));
+            }
+        }
+    }
+    (names, cmd)
 }
 
 impl K8sExec {
@@ -200,6 +231,13 @@ impl Detection for K8sExec {
             .and_then(command)
         {
             f = f.with("command", c);
+        }
+        if e.action.ends_with("/ephemeralcontainers") {
+            let (names, cmd) = ephemeral(e.raw.get("requestObject").unwrap_or(&Value::Null));
+            f = f.with("ephemeral_containers", names);
+            if let Some(c) = cmd {
+                f = f.with("command", c);
+            }
         }
         if let Some(err) = &e.error {
             f = f.with("error", err.clone());

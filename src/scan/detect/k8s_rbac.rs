@@ -83,6 +83,13 @@ pub(super) fn grants(obj: &Value) -> (Vec<String>, bool) {
                 out.push(format!("{}:{sub}", verbs.join(",")));
             }
         }
+        // Ephemeral containers (`kubectl debug`) are added by update / patch.
+        let debug = verbs
+            .iter()
+            .any(|v| v == "update" || v == "patch" || v == "*");
+        if debug && res.iter().any(|x| x == "pods/ephemeralcontainers") {
+            out.push(format!("{}:pods/ephemeralcontainers", verbs.join(",")));
+        }
         for v in verbs
             .iter()
             .filter(|v| matches!(v.as_str(), "escalate" | "bind" | "impersonate"))
@@ -295,8 +302,16 @@ mod tests {
         let (g, full) = grants(&json!({"rules": [
             {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]},
             {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]},
-            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}));
-        assert_eq!(g, ["create:pods/exec", "impersonate:users"]);
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            {"apiGroups": [""], "resources": ["pods/ephemeralcontainers"], "verbs": ["patch"]}]}));
+        assert_eq!(
+            g,
+            [
+                "create:pods/exec",
+                "impersonate:users",
+                "patch:pods/ephemeralcontainers"
+            ]
+        );
         assert!(!full);
         assert!(grants(&json!({"rules": "nonsense"})).0.is_empty());
     }

@@ -268,6 +268,17 @@ impl Cx<'_> {
         if let Some(k) = self.kind_of(e) {
             f = f.with("asset_kind", k.as_str());
         }
+        // A Kubernetes request made as another identity (`impersonatedUser`): who really
+        // made it (while the raw record is in memory: per-record findings).
+        if let Some(by) = e
+            .raw
+            .get("impersonatedUser")
+            .and(e.raw.pointer("/user/username"))
+            .and_then(serde_json::Value::as_str)
+            .filter(|by| *by != e.principal)
+        {
+            f = f.with("impersonated_by", by);
+        }
         for t in rules::rule(id).map(|r| r.tags).unwrap_or_default() {
             f = f.tag(*t);
         }

@@ -1052,14 +1052,32 @@ fn compile_rule(doc: &Y, file: &str) -> std::result::Result<Rule, String> {
     // faithful equivalent): the rule could never be evaluated as written, so it is skipped
     // with the mapping's reason rather than loaded to match nothing.
     if let Some(p) = &product {
-        let unmappable = &crate::input::logs::registry::mapping_for(p).unmappable;
+        let map = crate::input::logs::registry::mapping_for(p);
         for sel in &selections {
             for item in sel.groups.iter().flatten() {
-                if let Some((f, why)) = unmappable.iter().find(|(f, _)| *f == item.field) {
+                if let Some((f, why)) = map.unmappable.iter().find(|(f, _)| *f == item.field) {
                     return Err(format!(
                         "selection '{}': field '{f}' cannot be mapped for product {p}: {why}",
                         sel.name
                     ));
+                }
+                // Every value of the item is one the records never hold in the field.
+                let ItemKind::Values { ms, .. } = &item.kind else {
+                    continue;
+                };
+                let never = |m: &Matcher| {
+                    map.unmatchable.iter().find(|(f, v, _)| {
+                        *f == item.field
+                            && matches!(m, Matcher::Pattern { glob, num: None } if glob.is_match(v))
+                    })
+                };
+                if let (false, Some((f, v, why))) = (ms.is_empty(), ms.first().and_then(never)) {
+                    if ms.iter().all(|m| never(m).is_some()) {
+                        return Err(format!(
+                            "selection '{}': field '{f}' never holds '{v}' in product {p} records: {why}",
+                            sel.name
+                        ));
+                    }
                 }
             }
         }
