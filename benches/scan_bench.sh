@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark `mlguard scan` (every built-in detection, plus the SigmaHQ cloud rules) against
+# Benchmark `mlguard scan` (every built-in detection, plus the SigmaHQ cloud rules, plus
+# Suzaku's rule set) against
 # `jq` doing a single field filter over the same CloudTrail files, in one run.
 # Data: the documented insider scenario (crates/testgen/src/scenario.rs) scaled up, gzipped
 # {"Records": [...]} files in the AWSLogs layout, generated under bench-out/scan.
@@ -39,5 +40,6 @@ row() { # NAME CMD
 row jq "find $OUT/AWSLogs -name '*.json.gz' -print0 | xargs -0 zcat | jq -c '.Records[] | select(.eventName == \"StopLogging\")'"
 row "mlguard scan (built-in detections)" "$MLG -q scan $OUT/AWSLogs --baseline-days 7 --format json"
 row "mlguard scan (built-in + 206 Sigma rules)" "$MLG -q scan $OUT/AWSLogs --baseline-days 7 --rules testdata/sigma/rules/cloud --format json"
+row "mlguard scan (built-in + Suzaku's rule set)" "$MLG -q scan $OUT/AWSLogs --baseline-days 7 --rules testdata/sigma/suzaku-rules --format json"
 row "mlguard -j1 scan (built-in, one thread)" "$MLG -q -j1 scan $OUT/AWSLogs --baseline-days 7 --format json"
 echo "jq/x = jq's time / that command's time (above 1: faster than jq's single filter)"

@@ -417,7 +417,41 @@ fn one_severity_vocabulary_and_the_same_counts_in_every_format() {
         .unwrap();
     assert!(html.contains(counts), "HTML lacks '{counts}'");
     assert!(html.contains("sev-high\">high</span>") && html.contains("fail-on <b>high</b>"));
-    for out in [&table, &html, &json.to_string()] {
+    // SARIF and JUnit: every finding, in the same words, with the same counts.
+    let other = |format: &str| {
+        let o = bin()
+            .args(["drift", "--baseline", base.to_str().unwrap()])
+            .arg(d.join("b.csv"))
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let sarif: serde_json::Value = serde_json::from_str(&other("sarif")).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), n, "{sarif}");
+    let sev = |w: &str| {
+        results
+            .iter()
+            .filter(|r| r["properties"]["severity"] == w)
+            .count()
+    };
+    assert_eq!((sev("high"), sev("info")), (high, info), "{sarif}");
+    assert_eq!(sarif["runs"][0]["properties"]["verdict"], json["verdict"]);
+    let junit = other("junit");
+    assert!(
+        junit.contains(&format!(r#"tests="{n}" failures="{high}""#)),
+        "{junit}"
+    );
+    assert_eq!(junit.matches("<testcase ").count(), n, "{junit}");
+    assert_eq!(
+        junit.matches(r#"<failure type="high""#).count(),
+        high,
+        "{junit}"
+    );
+    assert_eq!(junit.matches("(info): ").count(), info, "{junit}");
+    for out in [&table, &html, &json.to_string(), &sarif.to_string(), &junit] {
         for old in [
             ">alert<",
             ">warn<",

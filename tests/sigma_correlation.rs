@@ -741,3 +741,108 @@ fn group_cap_is_counted_and_makes_the_verdict_incomplete() {
     );
     assert_eq!(v["verdict"], "incomplete", "{}", v["verdict"]);
 }
+
+/// A rule that matches every S3 read (as Suzaku's "AWS S3 GetObject" does) is one
+/// aggregated finding past `[sigma] aggregate_above`, counting each event once even when
+/// a second file repeats deliveries; under the bar every match stays its own finding.
+#[test]
+fn a_rule_matching_most_events_is_one_aggregated_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    write(
+        &rules,
+        "getobject.yml",
+        "title: S3 GetObject\nid: 22222222-0000-4000-8000-000000000001\n\
+         logsource:\n    product: aws\n    service: cloudtrail\n\
+         detection:\n    selection:\n        eventName: GetObject\n    condition: selection\n\
+         level: high\n",
+    );
+    let get = |i: i64, who: &str| {
+        let mut r = ev(
+            i * 7,
+            "s3.amazonaws.com",
+            "GetObject",
+            IP,
+            KEY,
+            json!({
+                "eventCategory": "Data",
+                "requestParameters": {"bucketName": "b", "key": format!("k/{i}")},
+            }),
+        );
+        r["userIdentity"]["arn"] = json!(format!("arn:aws:iam::111122223333:user/{who}"));
+        r
+    };
+    // a.json: 180 reads (alice 0..120, bob 120..180); b.json repeats 150..180 and adds
+    // 40 new ones (bob): 220 distinct events.
+    let a: Vec<Value> = (0..180)
+        .map(|i| get(i, if i < 120 { "alice" } else { "bob" }))
+        .collect();
+    let b: Vec<Value> = (150..220)
+        .map(|i| get(i, if i < 120 { "alice" } else { "bob" }))
+        .collect();
+    let logs = dir.path().join("logs");
+    write(&logs, "a.json", &json!({"Records": a}).to_string());
+    write(&logs, "b.json", &json!({"Records": b}).to_string());
+    let r = rules.to_str().unwrap();
+    let (code, v, err) = scan_path(&logs, &["--rules", r]);
+    assert_eq!(code, 1, "{err}");
+    let f = of(&v, "22222222-0000-4000-8000-000000000001");
+    assert_eq!(f.len(), 1, "{err}\n{f:?}");
+    let e = &f[0]["evidence"];
+    assert_eq!(e["aggregated"], true);
+    assert_eq!(e["event_count"], 220);
+    assert_eq!(e["principals"]["arn:aws:iam::111122223333:user/alice"], 120);
+    assert_eq!(e["principals"]["arn:aws:iam::111122223333:user/bob"], 100);
+    assert_eq!(e["principal_count"], 2);
+    assert_eq!(e["time"], "2026-01-01T10:00:00Z");
+    assert_eq!(e["last_seen"], "2026-01-01T10:25:33Z");
+    assert_eq!(f[0]["severity"], "high");
+    assert_eq!(f[0]["subject"], "2 principals");
+    assert!(f[0]["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("a.json"));
+    // The timeline counts the aggregate's events.
+    let out = bin()
+        .args([
+            "scan",
+            logs.to_str().unwrap(),
+            "--rules",
+            r,
+            "--view",
+            "timeline",
+        ])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = t["timeline"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{t}"))
+        .iter()
+        .find(|x| x["rule"] == "sigma.22222222-0000-4000-8000-000000000001")
+        .unwrap_or_else(|| panic!("{t}"));
+    assert_eq!(row["events"], 220, "{row}");
+    // Raise the bar above the count: 220 findings, one per event.
+    let cfg = dir.path().join("mlguard.toml");
+    std::fs::write(&cfg, "[sigma]\naggregate_above = 500\n").unwrap();
+    let (_, v, err) = scan_path(&logs, &["--rules", r, "--config", cfg.to_str().unwrap()]);
+    let f = of(&v, "22222222-0000-4000-8000-000000000001");
+    assert_eq!(f.len(), 220, "{err}");
+    assert!(f.iter().all(|x| x["evidence"].get("aggregated").is_none()));
+    // Zero is refused, naming the key.
+    std::fs::write(&cfg, "[sigma]\naggregate_above = 0\n").unwrap();
+    let out = bin()
+        .args([
+            "scan",
+            logs.to_str().unwrap(),
+            "--rules",
+            r,
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("aggregate_above"));
+}

@@ -50,9 +50,13 @@ pub struct SigmaSummary {
     pub base_matches_dropped: usize,
 }
 
-/// What the per-file hook yields: a finding, or a correlation base-rule match.
+/// What the per-file hook yields: a finding of a built-in detection, a Sigma rule's
+/// finding, a file's matches of one Sigma rule past `[sigma] aggregate_above`, or a
+/// correlation base-rule match.
 enum Hit {
     Finding(Finding),
+    Sigma(Finding),
+    Overflow(sigma::aggregate::Overflow),
     Base(sigma::BaseHit),
 }
 
@@ -153,6 +157,12 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     let max_base = sigma_cfg
         .max_base_matches
         .unwrap_or(sigma::DEFAULT_MAX_BASE_MATCHES);
+    let aggregate_above = sigma_cfg
+        .aggregate_above
+        .unwrap_or(sigma::aggregate::DEFAULT_AGGREGATE_ABOVE);
+    if aggregate_above == 0 {
+        return Err(config.invalid("sigma", "aggregate_above must be at least 1".to_string()));
+    }
     let base_kept = std::sync::atomic::AtomicUsize::new(0);
     let base_dropped = std::sync::atomic::AtomicUsize::new(0);
     // Pass 1, per file while raw records are in memory: per-record detections and Sigma.
@@ -163,6 +173,7 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         use std::sync::atomic::Ordering::Relaxed;
         let mut out = Vec::new();
         let mut hits = Vec::new();
+        let mut per_rule = sigma::aggregate::PerFile::new(aggregate_above);
         for e in evs {
             out.extend(first.record(static_map, e).into_iter().map(Hit::Finding));
             if let Some((rs, _)) = &rules {
@@ -180,8 +191,12 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
                     h.at = Some(e.at.location());
                     out.push(Hit::Base(h));
                 }
+                let time_ms = e.time.map(|t| t.timestamp_millis());
                 for mut f in found {
                     f.subject = e.principal.clone();
+                    let Some(mut f) = per_rule.offer(f, &e.at, time_ms) else {
+                        continue;
+                    };
                     f.location = Some(e.at.location());
                     if let Some(t) = e.time {
                         f.evidence.insert(
@@ -190,10 +205,11 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
                         );
                     }
                     f.evidence.insert("action".into(), e.action.clone().into());
-                    out.push(Hit::Finding(f));
+                    out.push(Hit::Sigma(f));
                 }
             }
         }
+        out.extend(per_rule.finish().map(Hit::Overflow));
         out
     };
     let (loaded, hits) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
@@ -209,13 +225,17 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
     };
     let mut findings = Vec::new();
     let mut base = Vec::new();
+    let mut aggregator = sigma::aggregate::Aggregator::new(aggregate_above);
     for h in hits {
         match h {
             Hit::Finding(f) if !repeat(f.location.as_ref()) => findings.push(f),
+            Hit::Sigma(f) if !repeat(f.location.as_ref()) => aggregator.finding(f),
+            Hit::Overflow(o) => aggregator.overflow(o, &|l| repeat(Some(l))),
             Hit::Base(b) if !repeat(b.at.as_ref()) => base.push(b),
             _ => {}
         }
     }
+    findings.extend(aggregator.finish());
     let mut corr_stats = Vec::new();
     if let Some((rs, _)) = &rules {
         let max_groups = sigma_cfg.max_groups.unwrap_or(sigma::DEFAULT_MAX_GROUPS);

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Most base-rule matches kept for correlation per scan (default
     /// [`DEFAULT_MAX_BASE_MATCHES`]).
     pub max_base_matches: Option<usize>,
+    /// Matches of one rule above which they become one aggregated finding (default
+    /// [`super::aggregate::DEFAULT_AGGREGATE_ABOVE`]; at least 1).
+    pub aggregate_above: Option<usize>,
 }
 
 /// Default cap on live groups per correlation.

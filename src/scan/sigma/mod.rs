@@ -5,6 +5,7 @@
 //! evaluates raw JSON records (CloudTrail, GCP LogEntry, Azure activity/sign-in/audit logs)
 //! against them. See `docs/sigma.md` for the supported subset and every decision.
 
+pub mod aggregate;
 mod condition;
 mod correlation;
 mod ignore;

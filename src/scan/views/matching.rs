@@ -9,7 +9,8 @@
 //! a burst of several kinds of call (the AWS families) names its actions in
 //! `evidence.actions`, and the principal's calls of those actions in the window are its
 //! events.
-//! For a Sigma or per-event finding the anchor is the only event.
+//! For a Sigma or per-event finding the anchor is the only event; a Sigma rule's aggregated
+//! matches (`evidence.aggregated`) count `evidence.event_count` events and list the anchor.
 
 use crate::finding::Finding;
 use crate::input::logs::{Event, Op};
@@ -90,6 +91,20 @@ pub fn run(findings: &[&Finding], events: &[Event], cap: usize) -> Matched {
     for (i, f) in findings.iter().enumerate() {
         let Some(a) = m.anchor[i] else { continue };
         let ae = &events[a];
+        // A Sigma rule's aggregated matches (`sigma::aggregate`) span principals and
+        // kinds of operation: the count is the rule's, the anchor its only listed event.
+        if f.evidence.get("aggregated").and_then(|v| v.as_bool()) == Some(true) {
+            m.count[i] = f
+                .evidence
+                .get("event_count")
+                .and_then(|v| v.as_u64())
+                .map_or(1, |n| n as usize);
+            m.hit[a] = true;
+            if cap > 0 {
+                m.lists[i].push(a);
+            }
+            continue;
+        }
         let aggregate = f.evidence.contains_key("last_seen");
         match (aggregate, ae.time, span(f).1) {
             (true, Some(from), Some(to)) if to >= from => windows
