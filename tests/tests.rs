@@ -21,6 +21,7 @@ mod inspect;
 mod integrity;
 mod ml_scenario;
 mod profile;
+mod readme;
 mod scale;
 mod scan;
 mod scan_exposure;
