@@ -834,6 +834,46 @@ fn fuzz_cloudtrail() {
     log_target("cloudtrail", "cloudtrail", &seeds);
 }
 
+/// The streaming `{"Records": [...]}` reader (`input::logs::stream`), with a small record
+/// cap so mutations also cross it: a Records container of the stratus recordings' events.
+#[test]
+fn fuzz_cloudtrail_stream() {
+    let mut seeds = Vec::new();
+    for p in files_under(&testdata("scan/cloudtrail/stratus-red-team.cloud"), ".json")
+        .iter()
+        .take(6)
+    {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        let recs = if v.is_array() {
+            v
+        } else {
+            v["Records"].clone()
+        };
+        let doc = serde_json::json!({ "Records": recs });
+        seeds.push(Seed::new("records.json", serde_json::to_vec(&doc).unwrap()));
+        seeds.push(Seed::new(
+            "pretty.json",
+            serde_json::to_vec_pretty(&doc).unwrap(),
+        ));
+    }
+    let src = registry::by_name("cloudtrail").unwrap();
+    let ok = fuzz(
+        "cloudtrail_stream",
+        &seeds,
+        cases(DEFAULT_CASES * 2),
+        &|b| {
+            let p = Path::new("log.json");
+            let mut n = 0usize;
+            let r = logs::stream::read_records_from(p, b, Some(src), 4096, &mut |e| n += e.len());
+            let _ = logs::stream::read_records_from(p, b, None, 4096, &mut |_| {});
+            // Every record is an event or a warning; a stop is a warning naming the record.
+            assert!(n > 0 || !r.warnings.is_empty());
+            n > 0
+        },
+    );
+    assert!(ok > 0, "cloudtrail_stream: no mutated input gave an event");
+}
+
 #[test]
 fn fuzz_gcp() {
     let seeds: Vec<Seed> = files_under(&testdata("scan/gcp"), ".json")

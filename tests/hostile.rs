@@ -282,3 +282,143 @@ fn ipc_lengths_past_the_file_are_refused_before_allocation() {
         assert_eq!(v["rows"], 150);
     }
 }
+
+/// One CloudTrail record: `name` at second `i`, principal `user/u`.
+fn trail_event(i: usize, name: &str, pad: usize) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","eventTime":"2026-01-05T10:{:02}:{:02}Z","eventSource":"cloudtrail.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"10.0.0.1","userAgent":"ua","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}},"requestParameters":{{"name":"t","pad":"{}"}},"eventID":"e{i}","recipientAccountId":"1"}}"#,
+        (i / 60) % 60,
+        i % 60,
+        "x".repeat(pad)
+    )
+}
+
+fn scan_with(paths: &[&Path], cfg: Option<&Path>) -> (i32, Value, String) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![os("scan")];
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    args.extend([os("--format"), os("json")]);
+    if let Some(c) = cfg {
+        args.extend([os("--config"), c.as_os_str()]);
+    }
+    let (code, out, err) = run(&args);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, v, err)
+}
+
+/// A `{"Records": [...]}` file larger than `[input] max_record_bytes` is streamed record by
+/// record (it used to be one line over the cap, not read at all), gzipped or not, on one
+/// line or pretty-printed, and gives the same events and findings as the in-memory read; a
+/// record over the cap, or invalid UTF-8, stops the file there with a warning naming the
+/// record, and the verdict is not a pass.
+#[test]
+fn a_large_records_container_is_streamed_record_by_record() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(d.path(), "max_record_bytes = 65536");
+    // 3,000 events (about 1.1 MB on one line), a StopLogging at index 10: a high finding.
+    let recs: Vec<String> = (0..3000)
+        .map(|i| {
+            trail_event(
+                i,
+                if i == 10 {
+                    "StopLogging"
+                } else {
+                    "DescribeTrails"
+                },
+                40,
+            )
+        })
+        .collect();
+    let one_line = format!("{{\"Records\":[{}]}}", recs.join(","));
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("big.json"), &one_line).unwrap();
+    let pretty = d.path().join("pretty");
+    std::fs::create_dir(&pretty).unwrap();
+    let v: Value = serde_json::from_str(&one_line).unwrap();
+    std::fs::write(
+        pretty.join("big.json"),
+        serde_json::to_string_pretty(&v).unwrap(),
+    )
+    .unwrap();
+    let gz = d.path().join("gz");
+    std::fs::create_dir(&gz).unwrap();
+    gzip(&gz.join("big.json.gz"), &[one_line.as_bytes()]);
+
+    let (code, whole, err) = scan_with(&[&logs], None);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(whole["summary"]["events"]["cloudtrail"], 3000);
+    for dir in [&logs, &pretty, &gz] {
+        let (code, v, err) = scan_with(&[dir], Some(&cfg));
+        assert_eq!(code, 1, "{}: {err}", dir.display());
+        assert_eq!(
+            v["summary"]["events"]["cloudtrail"],
+            3000,
+            "{}",
+            dir.display()
+        );
+        assert!(
+            v["warnings"].as_array().unwrap().is_empty(),
+            "{}",
+            v["warnings"]
+        );
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "scan.logging_disabled")
+            .unwrap_or_else(|| panic!("{v}"));
+        assert_eq!(f["location"]["record"], 10, "{f}");
+        let ids = |v: &Value| -> Vec<Value> {
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].clone())
+                .collect()
+        };
+        assert_eq!(ids(&v), ids(&whole));
+    }
+
+    // A 100 KB record at index 2000 (over the 64 KiB cap): 2,000 events read, the rest named.
+    let mut cut = recs.clone();
+    cut[2000] = trail_event(2000, "DescribeTrails", 100_000);
+    let bad = d.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("big.json"),
+        format!("{{\"Records\":[{}]}}", cut.join(",")),
+    )
+    .unwrap();
+    let (code, v, err) = scan_with(&[&bad], Some(&cfg));
+    assert_eq!(code, 1, "the StopLogging finding fails the gate: {err}");
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 2000);
+    let w = &v["warnings"][0];
+    assert_eq!(w["record"], 2000, "{w}");
+    let m = w["message"].as_str().unwrap();
+    assert!(
+        m.contains("max_record_bytes") && m.contains("rest of the file"),
+        "{m}"
+    );
+    assert!(!v["skipped"].as_array().unwrap().is_empty());
+    // Without a failing finding the same damage makes the verdict incomplete (exit 2).
+    let quiet: Vec<String> = (0..3000)
+        .map(|i| trail_event(i, "DescribeTrails", if i == 2000 { 100_000 } else { 40 }))
+        .collect();
+    std::fs::write(
+        bad.join("big.json"),
+        format!("{{\"Records\":[{}]}}", quiet.join(",")),
+    )
+    .unwrap();
+    let (code, v, err) = scan_with(&[&bad], Some(&cfg));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["verdict"], "incomplete");
+    // Invalid UTF-8 inside record 1500: named, the rest not read, incomplete.
+    let mut bytes = format!("{{\"Records\":[{}]}}", quiet[..2000].join(",")).into_bytes();
+    let at = bytes.windows(6).position(|w| w == b"\"e1500").unwrap();
+    bytes[at + 2] = 0xff;
+    std::fs::write(bad.join("big.json"), &bytes).unwrap();
+    let (code, v, err) = scan_with(&[&bad], Some(&cfg));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 1500);
+    assert_eq!(v["warnings"][0]["record"], 1500, "{}", v["warnings"]);
+}

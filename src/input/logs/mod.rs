@@ -18,6 +18,7 @@ pub mod k8s;
 pub mod mlflow;
 pub mod read;
 pub mod registry;
+pub mod stream;
 pub mod wandb;
 
 pub use fields::{normalize_ip, parse_time};
@@ -331,28 +332,36 @@ pub fn load_with<T: Send>(
     let per_file: Vec<PerFile<T>> = files
         .par_iter()
         .map(|f| {
-            let mut r = read_file(f, source);
-            let before = r.events.len();
-            if dates.is_set() {
-                r.events.retain(|e| dates.contains(e.time));
-            }
-            let outside = before - r.events.len();
-            // Identities for deduplication, while the raw records are in memory.
-            let keys: Vec<Option<u128>> = r
-                .events
-                .iter()
-                .map(|e| e.source.get().and_then(|s| s.event_key(&e.raw)))
-                .collect();
-            let found = hook(&r.events);
-            if drop_raw {
-                for e in r
-                    .events
-                    .iter_mut()
-                    .filter(|e| !e.source.get().is_some_and(|s| s.keeps_raw()))
-                {
-                    e.raw = Value::Null;
+            let mut kept = Vec::new();
+            let mut found = Vec::new();
+            let mut outside = 0usize;
+            let mut keys: Vec<Option<u128>> = Vec::new();
+            // Once per file, or once per batch of a streamed file: the raw records of a
+            // batch are released before the next is parsed.
+            let mut take = |mut evs: Vec<Event>| {
+                let before = evs.len();
+                if dates.is_set() {
+                    evs.retain(|e| dates.contains(e.time));
                 }
-            }
+                outside += before - evs.len();
+                // Identities for deduplication, while the raw records are in memory.
+                keys.extend(
+                    evs.iter()
+                        .map(|e| e.source.get().and_then(|s| s.event_key(&e.raw))),
+                );
+                found.extend(hook(&evs));
+                if drop_raw {
+                    for e in evs
+                        .iter_mut()
+                        .filter(|e| !e.source.get().is_some_and(|s| s.keeps_raw()))
+                    {
+                        e.raw = Value::Null;
+                    }
+                }
+                kept.extend(evs);
+            };
+            let mut r = read_file_with(f, source, &mut take);
+            r.events = kept;
             (r, found, outside, keys)
         })
         .collect();
@@ -402,9 +411,19 @@ fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<Strin
 /// Read one file: JSON documents (one, or many: containers per line, concatenated files)
 /// or JSON Lines; see [`read`].
 pub fn read_file(path: &Path, source: Forced) -> FileRead {
+    let mut events = Vec::new();
+    let mut r = read_file_with(path, source, &mut |mut e| events.append(&mut e));
+    r.events = events;
+    r
+}
+
+/// [`read_file`], handing the events to `sink` (once, or per batch when a large
+/// `{"Records": [...]}` file is streamed: `stream.rs`) instead of in the result.
+pub fn read_file_with(path: &Path, source: Forced, sink: &mut dyn FnMut(Vec<Event>)) -> FileRead {
     let max = crate::input::source::limits().max_record_bytes;
     match read_capped(path, max) {
-        Ok((bytes, cut)) => {
+        Ok(Capped::Stream) => stream::read_records(path, source, max, sink),
+        Ok(Capped::Whole(bytes, cut)) => {
             let mut r = read::read_bytes(path, &bytes, source);
             if let Some(line) = cut {
                 r.warnings.push(warn(
@@ -416,6 +435,7 @@ pub fn read_file(path: &Path, source: Forced) -> FileRead {
                     ),
                 ));
             }
+            sink(std::mem::take(&mut r.events));
             r
         }
         Err(e) => {
@@ -432,19 +452,29 @@ pub fn read_file(path: &Path, source: Forced) -> FileRead {
     }
 }
 
+/// What [`read_capped`] found.
+enum Capped {
+    /// The bytes, up to the line longer than the cap when there is one (its 1-based number).
+    Whole(Vec<u8>, Option<u64>),
+    /// Larger than the cap and a `{"Records": [` container: to be streamed.
+    Stream,
+}
+
 /// A log file's (decompressed) bytes, stopping before the first line longer than `max`
 /// bytes: a `.json.gz` bomb that inflates to one huge line costs `max` bytes of memory, not
-/// the whole inflated size. Returns the bytes up to that line and its 1-based number.
-fn read_capped(path: &Path, max: u64) -> crate::Result<(Vec<u8>, Option<u64>)> {
+/// the whole inflated size. A file that passes `max` bytes and opens a `{"Records": [`
+/// container is streamed instead (`stream.rs`), whatever its lines.
+fn read_capped(path: &Path, max: u64) -> crate::Result<Capped> {
     use std::io::BufRead;
     let mut r = crate::input::source::open_stream(path)?;
     let mut out = Vec::new();
     let mut line_start = 0usize;
     let mut line = 1u64;
+    let mut checked = false;
     loop {
         let buf = r.fill_buf().map_err(|e| crate::Error::io(path, e))?;
         if buf.is_empty() {
-            return Ok((out, None));
+            return Ok(Capped::Whole(out, None));
         }
         let n = buf.len();
         let base = out.len();
@@ -456,9 +486,15 @@ fn read_capped(path: &Path, max: u64) -> crate::Result<(Vec<u8>, Option<u64>)> {
                 line_start = base + i + 1;
             }
         }
+        if !checked && out.len() as u64 > max {
+            checked = true;
+            if stream::opens_records(&out[..out.len().min(64)]) {
+                return Ok(Capped::Stream);
+            }
+        }
         if (out.len() - line_start) as u64 > max {
             out.truncate(line_start);
-            return Ok((out, Some(line)));
+            return Ok(Capped::Whole(out, Some(line)));
         }
     }
 }
