@@ -412,13 +412,37 @@ fn a_large_records_container_is_streamed_record_by_record() {
     let (code, v, err) = scan_with(&[&bad], Some(&cfg));
     assert_eq!(code, 2, "{err}");
     assert_eq!(v["verdict"], "incomplete");
-    // Invalid UTF-8 inside record 1500: named, the rest not read, incomplete.
+    // Invalid UTF-8 inside record 1500: replaced and counted for that record, as in the
+    // in-memory read; every record read.
     let mut bytes = format!("{{\"Records\":[{}]}}", quiet[..2000].join(",")).into_bytes();
     let at = bytes.windows(6).position(|w| w == b"\"e1500").unwrap();
     bytes[at + 2] = 0xff;
     std::fs::write(bad.join("big.json"), &bytes).unwrap();
+    let (_, v, err) = scan_with(&[&bad], Some(&cfg));
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 2000, "{err}");
+    assert_eq!(v["repaired"][0]["record"], 1500, "{}", v["repaired"]);
+    assert!(
+        v["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        v["warnings"]
+    );
+    // A record that is not JSON (record 700: `:` made `;`) is named and skipped; the
+    // records after it are read, and the verdict is incomplete.
+    let mut bytes = format!("{{\"Records\":[{}]}}", quiet[..2000].join(",")).into_bytes();
+    let at = bytes.windows(9).position(|w| w == b"\"e700\",\"r").unwrap();
+    let colon = at + bytes[at..].iter().position(|&b| b == b':').unwrap();
+    bytes[colon] = b';';
+    std::fs::write(bad.join("big.json"), &bytes).unwrap();
     let (code, v, err) = scan_with(&[&bad], Some(&cfg));
     assert_eq!(code, 2, "{err}");
-    assert_eq!(v["summary"]["events"]["cloudtrail"], 1500);
-    assert_eq!(v["warnings"][0]["record"], 1500, "{}", v["warnings"]);
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 1999);
+    assert_eq!(v["warnings"][0]["record"], 700, "{}", v["warnings"]);
+    // Truncated inside the array: what was read counts, the cut is named.
+    let text = format!("{{\"Records\":[{}]}}", quiet[..2000].join(","));
+    std::fs::write(bad.join("big.json"), &text[..text.len() - 200]).unwrap();
+    let (code, v, err) = scan_with(&[&bad], Some(&cfg));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(v["summary"]["events"]["cloudtrail"], 1999);
+    let m = v["warnings"][0]["message"].as_str().unwrap();
+    assert!(m.contains("truncated"), "{m}");
 }

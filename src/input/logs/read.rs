@@ -34,7 +34,7 @@ const BOM: char = '\u{feff}';
 
 /// Decode as UTF-8, replacing each invalid sequence by U+FFFD; returns the text and the
 /// byte offsets (in the text) of the replacements.
-fn decode(bytes: &[u8]) -> (Cow<'_, str>, Vec<usize>) {
+pub(super) fn decode(bytes: &[u8]) -> (Cow<'_, str>, Vec<usize>) {
     if let Ok(t) = std::str::from_utf8(bytes) {
         return (Cow::Borrowed(t), Vec::new());
     }
@@ -347,7 +347,13 @@ fn read_array(
     );
 }
 
-fn note_repairs(path: &Path, index: Option<u64>, line: Option<u64>, n: usize, out: &mut FileRead) {
+pub(super) fn note_repairs(
+    path: &Path,
+    index: Option<u64>,
+    line: Option<u64>,
+    n: usize,
+    out: &mut FileRead,
+) {
     if n > 0 {
         out.repaired.push(warn(
             path,
