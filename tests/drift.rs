@@ -788,3 +788,59 @@ fn label_column_has_its_label_shift_as_score_and_is_marked() {
     );
     assert!(html.contains("string · label · drift score 6.00"), "{html}");
 }
+
+/// A numeric label (digits' 0-9) whose shares move is one finding, `drift.label_shift`,
+/// not also KS / Wasserstein / PSI findings on the same column (they are named in its
+/// `evidence.folded`); a feature's own distribution findings stay.
+#[test]
+fn a_numeric_label_shift_is_one_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = std::fs::read_to_string(data("digits.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let li = header.split(',').position(|c| c == "digit").unwrap();
+    let mut cur = format!("{header}\n");
+    for (i, l) in lines.enumerate() {
+        let y: u32 = l.split(',').nth(li).unwrap().parse().unwrap();
+        // Keep every 5-9 and one in five of 0-4: the shares of 0-4 fall by about 2/3.
+        if y >= 5 || i % 5 == 0 {
+            cur.push_str(l);
+            cur.push('\n');
+        }
+    }
+    std::fs::write(d.join("cur.csv"), cur).unwrap();
+    let base = d.join("base.json");
+    let o = bin()
+        .args(["-q", "profile"])
+        .arg(data("digits.csv"))
+        .args(["--label", "digit", "-o"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, v) = drift(&base, &d.join("cur.csv"), &[]);
+    assert_eq!(code, 1, "{v}");
+    let on_label: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["evidence"]["column"] == "digit")
+        .filter(|f| f["id"] != "drift.label_consistency")
+        .collect();
+    assert_eq!(on_label.len(), 1, "{on_label:?}");
+    assert_eq!(on_label[0]["id"], "drift.label_shift");
+    let folded = on_label[0]["evidence"]["folded"].as_array().unwrap();
+    assert!(
+        folded.iter().any(|x| x == "drift.ks"),
+        "the shift moved the label's distribution too: {folded:?}"
+    );
+    // The label column still carries its numeric statistics in the columns table.
+    let col = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == "digit")
+        .unwrap();
+    assert!(col["statistics"]["ks"].is_number(), "{col}");
+}

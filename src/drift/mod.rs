@@ -600,26 +600,47 @@ impl<'a> Ctx<'a> {
         if p < self.s.alpha {
             if let Some(sev) = self.s.label_shift.level(li) {
                 let (lab, pb, pc) = moved.unwrap_or_default();
-                self.out.findings.push(
-                    finding(
-                        "drift.label_shift",
-                        sev,
-                        &format!("label:{name}"),
-                        format!(
-                            "label '{lab}' share {:.1}% -> {:.1}%",
-                            pb * 100.0,
-                            pc * 100.0
-                        ),
-                    )
-                    .with("column", name.clone())
-                    .with("statistic", "label_linf")
-                    .with("value", round(li))
-                    .with("js", round(js))
-                    .with("label", lab)
-                    .with("threshold_medium", self.s.label_shift.medium)
-                    .with("threshold_high", self.s.label_shift.high)
-                    .with("p_value", p),
-                );
+                // A numeric label (digits' 0-9) was also compared as a numeric column: its
+                // KS / Wasserstein / PSI findings state this same shift again. One shift,
+                // one finding: they are folded into this one (named in its evidence); the
+                // column's statistics keep their values.
+                let same = |f: &Finding| {
+                    matches!(
+                        f.id.as_str(),
+                        "drift.ks" | "drift.wasserstein_norm" | "drift.psi"
+                    ) && f.evidence.get("column").and_then(|c| c.as_str()) == Some(name.as_str())
+                };
+                let folded: Vec<Value> = self
+                    .out
+                    .findings
+                    .iter()
+                    .filter(|f| same(f))
+                    .map(|f| Value::String(f.id.clone()))
+                    .collect();
+                self.out.findings.retain(|f| !same(f));
+                let f = finding(
+                    "drift.label_shift",
+                    sev,
+                    &format!("label:{name}"),
+                    format!(
+                        "label '{lab}' share {:.1}% -> {:.1}%",
+                        pb * 100.0,
+                        pc * 100.0
+                    ),
+                )
+                .with("column", name.clone())
+                .with("statistic", "label_linf")
+                .with("value", round(li))
+                .with("js", round(js))
+                .with("label", lab)
+                .with("threshold_medium", self.s.label_shift.medium)
+                .with("threshold_high", self.s.label_shift.high)
+                .with("p_value", p);
+                self.out.findings.push(if folded.is_empty() {
+                    f
+                } else {
+                    f.with("folded", Value::Array(folded))
+                });
             }
         }
     }

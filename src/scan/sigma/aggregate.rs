@@ -9,7 +9,7 @@
 //!
 //! Memory: while files are read, each file keeps its first `aggregate_above` findings
 //! per rule whole; later matches of that rule in that file are kept as an [`Overflow`]
-//! entry of about 64 bytes (the record reference, the time, an index into the file's
+//! entry of about 90 bytes (the record reference, the time, an index into the file's
 //! distinct principals), so repeated deliveries can still be dropped exactly (the
 //! deduplication is only known once every file is read) and the aggregate counts each
 //! event once.
