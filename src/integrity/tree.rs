@@ -66,11 +66,11 @@ pub fn hash_tree(
                             target: None,
                             chunks: d.chunks.map(|c| c.iter().map(hex::encode).collect()),
                             object: item.remote.as_ref().and_then(|s| s.object()).map(|o| {
-                                super::manifest::ObjectMeta {
+                                Box::new(super::manifest::ObjectMeta {
                                     etag: o.e_tag.clone(),
                                     version: o.version.clone(),
                                     last_modified: o.last_modified.clone(),
-                                }
+                                })
                             }),
                         })
                         .map_err(|e| (path, e.to_string())),
