@@ -44,7 +44,44 @@ pub fn advance(pb: &ProgressBar, n: u64) {
     }
 }
 
-/// A byte-counting bar (`hash`, `verify`, `profile`): files, bytes, throughput, ETA.
+/// One input's part of a bar: counts the bytes read through it, never more than its
+/// `share` (an input read twice, or re-read from the start, does not run the bar past its
+/// end), and [`Share::done`] moves the bar to the end of the share when the input is done.
+#[derive(Debug)]
+pub struct Share {
+    bar: ProgressBar,
+    share: u64,
+    counted: std::sync::atomic::AtomicU64,
+}
+
+impl Share {
+    pub fn new(bar: &ProgressBar, share: u64) -> Share {
+        Share {
+            bar: bar.clone(),
+            share,
+            counted: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The bytes this input counts for on its bar.
+    pub fn share(&self) -> u64 {
+        self.share
+    }
+
+    /// `n` more bytes were read.
+    pub fn count(&self, n: u64) {
+        let before = self.counted.fetch_add(n, Ordering::Relaxed);
+        advance(&self.bar, n.min(self.share.saturating_sub(before)));
+    }
+
+    /// The input is done: the rest of its share.
+    pub fn done(&self) {
+        let before = self.counted.fetch_max(self.share, Ordering::Relaxed);
+        advance(&self.bar, self.share.saturating_sub(before));
+    }
+}
+
+/// A byte-counting bar (`hash`, `verify`, `profile`, `scan`): files, bytes, throughput, ETA.
 pub fn bytes(total_bytes: u64, quiet: bool) -> ProgressBar {
     if !enabled(quiet) {
         return ProgressBar::hidden();

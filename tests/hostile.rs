@@ -446,3 +446,58 @@ fn a_large_records_container_is_streamed_record_by_record() {
     let m = v["warnings"][0]["message"].as_str().unwrap();
     assert!(m.contains("truncated"), "{m}");
 }
+
+/// `scan`'s bar counts the raw bytes of the log files and moves inside one large file:
+/// read in memory, streamed (a `{"Records": [...]}` file past the record cap) and gzipped
+/// (counted in compressed bytes, the file's size on disk), ending at the file's size.
+#[test]
+fn scan_progress_moves_inside_one_large_log_file() {
+    let d = tempfile::tempdir().unwrap();
+    let recs: Vec<String> = (0..12_000)
+        .map(|i| trail_event(i, "DescribeTrails", 300))
+        .collect();
+    let text = format!("{{\"Records\":[{}]}}", recs.join(","));
+    let plain = d.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    std::fs::write(plain.join("big.json"), &text).unwrap();
+    let gz = d.path().join("gz");
+    std::fs::create_dir(&gz).unwrap();
+    gzip(&gz.join("big.json.gz"), &[text.as_bytes()]);
+    let cfg = config(d.path(), "max_record_bytes = 65536");
+    for (dir, cfg) in [(&plain, None), (&plain, Some(&cfg)), (&gz, None)] {
+        let file = std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let size = std::fs::metadata(&file).unwrap().len();
+        let mut cmd = bin();
+        cmd.env("MLGUARD_PROGRESS_TEST", "1").args([
+            "scan",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        if let Some(c) = cfg {
+            cmd.args(["--config", c.to_str().unwrap()]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["summary"]["events"]["cloudtrail"], 12_000);
+        common::assert_moves_inside(&o.stderr, size, 3);
+    }
+    // -q: no bar, no positions.
+    let o = bin()
+        .env("MLGUARD_PROGRESS_TEST", "1")
+        .args(["-q", "scan", plain.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(common::progress_positions(&o.stderr).is_empty());
+}

@@ -413,6 +413,8 @@ fn audit(
     g: &Global,
     keep_events: bool,
 ) -> Result<Audit> {
+    // Bytes of the local log files read, moving inside one large file.
+    let pb = crate::progress::bytes(0, g.quiet);
     let opts = scan::Options {
         source: args.source.as_deref().and_then(registry::by_name),
         rules: args.rules.clone(),
@@ -425,8 +427,8 @@ fn audit(
         geoip: args.geoip.clone(),
         keep_events,
         activity: args.html.is_some(),
+        progress: Some(pb.clone()),
     };
-    let pb = crate::progress::spinner(g, "scanning logs");
     let mut out = scan::scan(&args.paths, config, &opts)?;
     let events = std::mem::take(&mut out.kept);
     let geo = out.geo.take();

@@ -1346,7 +1346,37 @@ pub fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Open a local file as a buffered stream, decompressing by magic number under the caps.
 pub fn open_stream(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>> {
-    let mut f = open_raw(path)?;
+    open_stream_metered(path, None)
+}
+
+/// Counts the raw (compressed) bytes pulled through it on a progress share.
+struct Metered<R> {
+    inner: R,
+    share: std::sync::Arc<crate::progress::Share>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.share.count(k as u64);
+        Ok(k)
+    }
+}
+
+/// [`open_stream`], counting the raw bytes read on `share` (so a bar moves inside one
+/// large compressed file, in the units of its size on disk).
+pub fn open_stream_metered(
+    path: &Path,
+    share: Option<&std::sync::Arc<crate::progress::Share>>,
+) -> Result<Box<dyn std::io::BufRead + Send>> {
+    let f = open_raw(path)?;
+    let mut f: Box<dyn Read + Send> = match share {
+        Some(s) => Box::new(Metered {
+            inner: f,
+            share: s.clone(),
+        }),
+        None => f,
+    };
     let mut magic = [0u8; 4];
     let mut n = 0;
     while n < magic.len() {

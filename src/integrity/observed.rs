@@ -47,17 +47,10 @@ pub struct Observed {
     inner: Arc<dyn ByteSource>,
     len: u64,
     st: Mutex<State>,
-    meter: Option<Meter>,
-}
-
-/// Progress of the reads of one input: every byte fetched moves the bar, up to the input's
-/// `share` (its size times the passes its reader makes), so a re-read footer never pushes
-/// the bar past its length; [`Observed::progress_done`] adds what is left.
-#[derive(Debug)]
-struct Meter {
-    bar: indicatif::ProgressBar,
-    share: u64,
-    counted: std::sync::atomic::AtomicU64,
+    /// Progress of the reads of this input: every byte fetched moves the bar, up to the
+    /// input's share (its size times the passes its reader makes), so a re-read footer never
+    /// pushes the bar past its length; [`Observed::progress_done`] adds what is left.
+    meter: Option<crate::progress::Share>,
 }
 
 fn cv(offset: u64, bytes: &[u8]) -> [u8; 32] {
@@ -111,33 +104,25 @@ impl Observed {
 
     /// Count the bytes read through this input on `bar`, at most `share` of them.
     pub fn with_progress(mut self, bar: &indicatif::ProgressBar, share: u64) -> Observed {
-        self.meter = Some(Meter {
-            bar: bar.clone(),
-            share,
-            counted: std::sync::atomic::AtomicU64::new(0),
-        });
+        self.meter = Some(crate::progress::Share::new(bar, share));
         self
     }
 
     /// The bytes this input counts for on its bar (0 without one).
     pub fn progress_share(&self) -> u64 {
-        self.meter.as_ref().map_or(0, |m| m.share)
+        self.meter.as_ref().map_or(0, |m| m.share())
     }
 
     fn count(&self, n: u64) {
         if let Some(m) = &self.meter {
-            let before = m.counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            crate::progress::advance(&m.bar, n.min(m.share.saturating_sub(before)));
+            m.count(n);
         }
     }
 
     /// The input is done: move the bar to the end of its share.
     pub fn progress_done(&self) {
         if let Some(m) = &self.meter {
-            let before = m
-                .counted
-                .fetch_max(m.share, std::sync::atomic::Ordering::Relaxed);
-            crate::progress::advance(&m.bar, m.share.saturating_sub(before));
+            m.done();
         }
     }
 

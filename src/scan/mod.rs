@@ -37,6 +37,8 @@ pub struct Options {
     /// Build [`Output::activity`] (events and findings per hour, principals' activity on
     /// ML assets) for `scan --html`.
     pub activity: bool,
+    /// A byte bar: the raw bytes of the local log files, counted as they are read.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// What the Sigma rules did: the load report, distinct rules matched, correlation stats.
@@ -212,7 +214,14 @@ pub fn scan(paths: &[PathBuf], config: &Config, opts: &Options) -> Result<Output
         out.extend(per_rule.finish().map(Hit::Overflow));
         out
     };
-    let (loaded, hits) = logs::load_with(paths, opts.source, &hook, true, opts.dates)?;
+    let (loaded, hits) = logs::load_with(
+        paths,
+        opts.source,
+        &hook,
+        true,
+        opts.dates,
+        opts.progress.as_ref(),
+    )?;
     // A repeated delivery's per-record findings and Sigma hits repeat the first copy's:
     // drop them (before correlation, so a repeat never counts twice in a window).
     let dup: std::collections::HashSet<(String, Option<u64>, Option<u64>)> = loaded

@@ -307,19 +307,29 @@ pub type Forced = Option<&'static dyn LogSource>;
 
 /// Read every file (in parallel) as `source` (`None`: detect per record).
 pub fn load(paths: &[PathBuf], source: Forced) -> Result<Loaded> {
-    load_with::<()>(paths, source, &|_| Vec::new(), false, DateRange::default()).map(|(l, _)| l)
+    load_with::<()>(
+        paths,
+        source,
+        &|_| Vec::new(),
+        false,
+        DateRange::default(),
+        None,
+    )
+    .map(|(l, _)| l)
 }
 
 /// Like [`load`], running `hook` on each file's events in the reading thread. With
 /// `drop_raw`, the raw records of audit events are released after the hook (registry
 /// events keep theirs): memory then holds the normalised fields only, whatever the
-/// size of the input.
+/// size of the input. With `progress`, the raw bytes of the local files are counted on it
+/// as they are read (its length set to their total size here).
 pub fn load_with<T: Send>(
     paths: &[PathBuf],
     source: Forced,
     hook: &FileHook<'_, T>,
     drop_raw: bool,
     dates: DateRange,
+    progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(Loaded, Vec<T>)> {
     let Expanded {
         files,
@@ -327,11 +337,33 @@ pub fn load_with<T: Send>(
         via_symlink,
         pruned,
     } = expand(paths, dates)?;
+    // Objects in a store count 0 (their size would cost a request each): the bar covers
+    // the local files.
+    let shares: Vec<Option<Arc<crate::progress::Share>>> = match progress {
+        Some(bar) => {
+            let v: Vec<_> = files
+                .iter()
+                .map(|f| {
+                    let size = if crate::input::remote::is_url(f) {
+                        0
+                    } else {
+                        std::fs::metadata(crate::input::remote::local_path(f))
+                            .map_or(0, |m| m.len())
+                    };
+                    Some(Arc::new(crate::progress::Share::new(bar, size)))
+                })
+                .collect();
+            bar.set_length(v.iter().flatten().map(|s| s.share()).sum());
+            v
+        }
+        None => vec![None; files.len()],
+    };
     /// A file's read, hook results, events outside the dates, dedup identities.
     type PerFile<T> = (FileRead, Vec<T>, usize, Vec<Option<u128>>);
     let per_file: Vec<PerFile<T>> = files
         .par_iter()
-        .map(|f| {
+        .zip(shares.par_iter())
+        .map(|(f, share)| {
             let mut kept = Vec::new();
             let mut found = Vec::new();
             let mut outside = 0usize;
@@ -360,7 +392,10 @@ pub fn load_with<T: Send>(
                 }
                 kept.extend(evs);
             };
-            let mut r = read_file_with(f, source, &mut take);
+            let mut r = read_file_with(f, source, share.as_ref(), &mut take);
+            if let Some(s) = share {
+                s.done();
+            }
             r.events = kept;
             (r, found, outside, keys)
         })
@@ -412,17 +447,23 @@ fn warn(file: &Path, index: Option<u64>, line: Option<u64>, msg: impl Into<Strin
 /// or JSON Lines; see [`read`].
 pub fn read_file(path: &Path, source: Forced) -> FileRead {
     let mut events = Vec::new();
-    let mut r = read_file_with(path, source, &mut |mut e| events.append(&mut e));
+    let mut r = read_file_with(path, source, None, &mut |mut e| events.append(&mut e));
     r.events = events;
     r
 }
 
 /// [`read_file`], handing the events to `sink` (once, or per batch when a large
 /// `{"Records": [...]}` file is streamed: `stream.rs`) instead of in the result.
-pub fn read_file_with(path: &Path, source: Forced, sink: &mut dyn FnMut(Vec<Event>)) -> FileRead {
+/// `share`: the file's part of a progress bar, counting its raw bytes as they are read.
+pub fn read_file_with(
+    path: &Path,
+    source: Forced,
+    share: Option<&Arc<crate::progress::Share>>,
+    sink: &mut dyn FnMut(Vec<Event>),
+) -> FileRead {
     let max = crate::input::source::limits().max_record_bytes;
-    match read_capped(path, max) {
-        Ok(Capped::Stream) => stream::read_records(path, source, max, sink),
+    match read_capped(path, max, share) {
+        Ok(Capped::Stream) => stream::read_records(path, source, max, share, sink),
         Ok(Capped::Whole(bytes, cut)) => {
             let mut r = read::read_bytes(path, &bytes, source);
             if let Some(line) = cut {
@@ -464,9 +505,13 @@ enum Capped {
 /// bytes: a `.json.gz` bomb that inflates to one huge line costs `max` bytes of memory, not
 /// the whole inflated size. A file that passes `max` bytes and opens a `{"Records": [`
 /// container is streamed instead (`stream.rs`), whatever its lines.
-fn read_capped(path: &Path, max: u64) -> crate::Result<Capped> {
+fn read_capped(
+    path: &Path,
+    max: u64,
+    share: Option<&Arc<crate::progress::Share>>,
+) -> crate::Result<Capped> {
     use std::io::BufRead;
-    let mut r = crate::input::source::open_stream(path)?;
+    let mut r = crate::input::source::open_stream_metered(path, share)?;
     let mut out = Vec::new();
     let mut line_start = 0usize;
     let mut line = 1u64;

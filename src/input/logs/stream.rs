@@ -126,13 +126,16 @@ impl Reader<'_> {
 
 /// Stream `path` (known to open with `{"Records": [`), handing events to `sink` in batches.
 /// The returned `FileRead` holds the warnings and repairs (its events went to `sink`).
+/// `share` counts the raw bytes read (the first pass of `read_capped` counted some already:
+/// the share caps the total).
 pub fn read_records(
     path: &Path,
     source: Forced,
     max: u64,
+    share: Option<&Arc<crate::progress::Share>>,
     sink: &mut dyn FnMut(Vec<Event>),
 ) -> FileRead {
-    match crate::input::source::open_stream(path) {
+    match crate::input::source::open_stream_metered(path, share) {
         Ok(r) => read_records_from(path, r, source, max, sink),
         Err(e) => FileRead {
             warnings: vec![warn(path, None, None, format!("cannot read: {e}"))],
