@@ -146,6 +146,14 @@ impl Finding {
             tags: Vec::new(),
         }
     }
+    /// An RFC 3339 time in the evidence (`time`, `first_seen`, `last_seen`...), as UTC.
+    pub fn evidence_time(&self, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.evidence
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
     /// Builder: add one evidence field.
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Finding {
         self.evidence.insert(key.to_string(), value.into());

@@ -17,12 +17,7 @@ fn severity_id(s: Severity) -> u8 {
 
 /// One finding as an OCSF Detection Finding.
 pub fn to_value(f: &Finding) -> Value {
-    let time_ms = f
-        .evidence
-        .get("time")
-        .and_then(Value::as_str)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.timestamp_millis());
+    let time_ms = f.evidence_time("time").map(|t| t.timestamp_millis());
     let attacks: Vec<Value> = f
         .tags
         .iter()

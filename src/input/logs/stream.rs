@@ -103,20 +103,20 @@ impl Reader<'_> {
     }
 
     fn record(&mut self, bytes: &[u8]) {
-        let index = Some(self.index);
+        let i = self.index;
         self.index += 1;
         let (text, bad) = decode(bytes);
         match serde_json::from_str::<Value>(&text) {
             Ok(v) => {
-                note_repairs(self.path, index, None, bad.len(), &mut self.out);
-                self.parsed.push((self.index - 1, v));
+                note_repairs(self.path, Some(i), None, bad.len(), &mut self.out);
+                self.parsed.push((i, v));
                 if self.parsed.len() >= BATCH {
                     self.flush();
                 }
             }
             Err(e) => self.out.warnings.push(warn(
                 self.path,
-                index,
+                Some(i),
                 None,
                 format!("record not read: {e}"),
             )),

@@ -141,14 +141,6 @@ pub struct Aggregator {
     groups: BTreeMap<String, Group>,
 }
 
-fn time_ms(f: &Finding) -> Option<i64> {
-    f.evidence
-        .get("time")
-        .and_then(|t| t.as_str())
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.timestamp_millis())
-}
-
 fn rfc3339(ms: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -165,9 +157,8 @@ impl Aggregator {
     /// A whole Sigma finding that survived deduplication.
     pub fn finding(&mut self, f: Finding) {
         let g = self.groups.entry(f.id.clone()).or_default();
-        let t = time_ms(&f);
-        let loc = f.location.clone().unwrap_or_default();
-        g.note(&f.subject, t, || loc);
+        let t = f.evidence_time("time").map(|t| t.timestamp_millis());
+        g.note(&f.subject, t, || f.location.clone().unwrap_or_default());
         if g.template.is_none() {
             let mut t = f.clone();
             t.evidence.remove("matched_selections");

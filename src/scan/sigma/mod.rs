@@ -727,12 +727,7 @@ impl RuleSet {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let time_ms = x
-                        .evidence
-                        .get("time")
-                        .and_then(|t| t.as_str())
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                        .map(|t| t.timestamp_millis());
+                    let time_ms = x.evidence_time("time").map(|t| t.timestamp_millis());
                     if let Some(v) = per.get_mut(pj as usize) {
                         v.push(BaseHit {
                             corr: pj,

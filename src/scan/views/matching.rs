@@ -29,16 +29,12 @@ pub struct Matched {
     pub anchor: Vec<Option<usize>>,
 }
 
-fn parse(v: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {
-    v.and_then(|v| v.as_str())
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// First and last seen of a finding: its `time` (else `first_seen`) and `last_seen`.
 pub fn span(f: &Finding) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-    let first = parse(f.evidence.get("time")).or_else(|| parse(f.evidence.get("first_seen")));
-    let last = parse(f.evidence.get("last_seen")).or(first);
+    let first = f
+        .evidence_time("time")
+        .or_else(|| f.evidence_time("first_seen"));
+    let last = f.evidence_time("last_seen").or(first);
     (first, last)
 }
 
